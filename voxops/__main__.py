@@ -1,0 +1,3 @@
+from voxops.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Pure functions over capture records: dialogs, ladders, RTP stats, MOS, KPIs, findings."""

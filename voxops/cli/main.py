@@ -1,0 +1,97 @@
+"""Entry point: builds the typer app and maps every error to its documented exit code."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+import tempfile
+import traceback
+
+import click
+import typer
+
+try:  # newer typer vendors its own click; catch both families
+    from typer._click.exceptions import ClickException as _TyperClickException
+except ImportError:  # pragma: no cover
+    _TyperClickException = click.ClickException  # type: ignore[misc,assignment]
+
+from voxops import __version__
+from voxops.errors import ExitCode, VoxopsError
+
+_NOT_COMMANDS = {"main", "common"}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"voxops {__version__}")
+        raise typer.Exit(0)
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="voxops",
+        help="Declarative config-and-runbook toolkit for SIP voice-agent telephony.",
+        rich_markup_mode="rich",
+        no_args_is_help=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ) -> None:
+        """voxops: one topology spec, rendered configs, live checks and call diagnostics."""
+
+    package = importlib.import_module("voxops.cli")
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name in _NOT_COMMANDS or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"voxops.cli.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+    return app
+
+
+app = build_app()
+
+
+def _report_unexpected(exc: BaseException) -> int:
+    fd, path = tempfile.mkstemp(prefix="voxops-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as fh:
+        traceback.print_exception(exc, file=fh)
+    print(f"voxops: unexpected error: {type(exc).__name__}: {exc} (details in {path})", file=sys.stderr)
+    return ExitCode.INTERNAL
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI in-process and return the exit code (tests call this directly)."""
+    try:
+        rv = app(args=argv, prog_name="voxops", standalone_mode=False)
+    except VoxopsError as exc:
+        print(f"voxops: error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+        return int(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
+        print("voxops: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except (click.exceptions.Exit, typer.Exit) as exc:
+        return int(exc.exit_code)
+    except (click.ClickException, _TyperClickException) as exc:
+        exc.show()
+        return ExitCode.INVALID_INPUT
+    except BrokenPipeError:
+        return ExitCode.OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        return _report_unexpected(exc)
+    return int(rv) if isinstance(rv, int) else ExitCode.OK
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Findings: what every check in voxops reports, each with a stable code and a runbook.
+
+Modules declare their codes once, at import time, with `FindingCode(...)`; the catalogue
+(`CATALOGUE`) is what the runbook lookup and its tests check against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(str, Enum):
+    info = "info"
+    warning = "warning"
+    error = "error"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Severity.info: 0, Severity.warning: 1, Severity.error: 2, Severity.critical: 3}
+
+
+class Finding(BaseModel):
+    """One thing a check found. JSON field names are a public interface."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    severity: Severity
+    message: str
+    runbook: str | None = None
+    where: str | None = Field(default=None, description="file:line, packet number, host, ...")
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FindingCode:
+    """A stable finding code, its default severity, and the runbook that answers it."""
+
+    code: str
+    severity: Severity
+    runbook: str
+    summary: str
+
+    def __post_init__(self) -> None:
+        known = CATALOGUE.get(self.code)
+        if known is not None and known != self:
+            raise ValueError(f"finding code {self.code} declared twice with different meaning")
+        CATALOGUE[self.code] = self
+
+    def __call__(
+        self,
+        message: str,
+        *,
+        severity: Severity | None = None,
+        where: str | None = None,
+        **evidence: Any,
+    ) -> Finding:
+        return Finding(
+            code=self.code,
+            severity=severity or self.severity,
+            message=message,
+            runbook=self.runbook,
+            where=where,
+            evidence=evidence,
+        )
+
+
+CATALOGUE: dict[str, FindingCode] = {}
+
+
+def worst(findings: list[Finding]) -> Severity | None:
+    return max((f.severity for f in findings), key=lambda s: s.rank, default=None)
+
+
+def fails(findings: list[Finding], fail_on: Severity) -> bool:
+    """True when any finding is at or above the --fail-on severity."""
+    return any(f.severity.rank >= fail_on.rank for f in findings)

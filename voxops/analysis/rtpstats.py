@@ -312,10 +312,8 @@ def analyse_sequential(
         s = int(sq[i])
         tsv = int(ts[i])
         in_time = first_ts <= tsv and tsv - first_ts < 0x80000000
-        if s < start_seq and in_time and not under:
-            cycles += 1
-            under = True
-        elif s == 0 and stop_seq == 65535 and in_time and not under:
+        wrapped = s < start_seq or (s == 0 and stop_seq == 65535)
+        if wrapped and in_time and not under:
             cycles += 1
             under = True
         elif s > start_seq and in_time and under:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import socket
 import struct
@@ -24,8 +25,6 @@ from typing import Any
 import yaml
 
 from tests.conftest import free_port
-
-SCENARIOS = Path(__file__).parent / "scenarios"
 
 
 @dataclass
@@ -165,10 +164,15 @@ def sipp(
     return SippRun(proc, messages)
 
 
+def sip_messages(log: str) -> list[str]:
+    """The messages of a SIPp -trace_msg log, one string each."""
+    return [m for m in re.split(r"^-{20,} .*$", log, flags=re.M) if "SIP/2.0" in m]
+
+
 def responses(messages: str, code: int, method: str = "INVITE") -> int:
     """How many distinct calls got `code` to `method` (retransmissions counted once)."""
     call_ids: set[str] = set()
-    for block in messages.split("\n\n"):
+    for block in sip_messages(messages):
         lines = block.strip().splitlines()
         start = next((i for i, line in enumerate(lines) if line.startswith("SIP/2.0 ")), None)
         if start is None or not lines[start].startswith(f"SIP/2.0 {code} "):

@@ -195,8 +195,8 @@ class PromptPipeline:
     def __init__(self, config: AgentConfig) -> None:
         self._rate = config.clock_rate
         self._record_dir = Path(config.record_dir) if config.record_dir else None
-        if config.ivr.prompt_wav:
-            self._greeting = read_wav(Path(config.ivr.prompt_wav), self._rate)
+        if config.greeting_wav:
+            self._greeting = read_wav(Path(config.greeting_wav), self._rate)
         else:
             self._greeting = tone(self._rate, (440.0, 660.0), 600, gap_ms=200) * 2
 

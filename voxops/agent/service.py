@@ -134,7 +134,13 @@ class Agent:
         if verdict.mode == "ivr":
             assert self.store is not None and self.ivr_audio is not None
             session = IvrSession(
-                context, self.config.ivr, self.ivr_audio, self.store, agent=self.config.name, reason=verdict.reason
+                context,
+                self.config.ivr,
+                self.ivr_audio,
+                self.store,
+                agent=self.config.name,
+                reason=verdict.reason,
+                on_stored=self.metrics.ivr_callbacks_total.inc,
             )
             call.mode = CallMode.ivr
         else:
@@ -260,6 +266,7 @@ class Agent:
         """Release ended calls here, on the SIP thread, never in a GC finaliser."""
         while self._ended:
             call = self._ended.pop()
+            self.metrics.rtp_received_total.inc(call.rx_packets)
             call.release()
             for key, value in list(self.calls.items()):
                 if value is call:

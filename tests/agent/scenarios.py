@@ -37,6 +37,7 @@ _INVITE = """
   <recv response="486" optional="true" next="refused"/>
   <recv response="488" optional="true" next="refused"/>
   <recv response="503" optional="true" next="refused"/>
+  <recv response="500" optional="true" next="refused"/>
   <recv response="200" rtd="true" rrs="true"/>
 """
 

@@ -138,3 +138,13 @@ def test_cancel_while_ringing(tmp_path: Path, agent: AgentProc) -> None:
     assert agent.metric('voxops_agent_calls_total{result="failed"}') == 1
     time.sleep(3.2)  # past the ring time: the cancelled call must not be answered late
     assert agent.metric('voxops_agent_calls_total{result="answered"}') == 0
+
+
+@pytest.mark.parametrize("agent", [{"pipeline": "tests.agent.pipelines:FailsFirstOpen"}], indirect=True)
+def test_pipeline_error_refuses_that_call_only(tmp_path: Path, agent: AgentProc) -> None:
+    run = sipp(tmp_path, caller(tmp_path / "caller.xml"), agent, "127.0.6.18", calls=2, limit=1, hold_ms=200)
+    messages = run.wait()
+    assert responses(messages, 500) == 1
+    assert responses(messages, 200) == 1
+    assert agent.proc.poll() is None
+    assert "model not loaded yet" in agent.log.read_text()

@@ -145,7 +145,13 @@ class Agent:
             )
             call.mode = CallMode.ivr
         else:
-            session = self.pipeline.open(context)
+            try:
+                session = self.pipeline.open(context)
+            except Exception as exc:  # noqa: BLE001 - user code: refuse this call, keep serving
+                print(f"voxops agent: pipeline open failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+                call.respond(500, "Pipeline Error")
+                self.metrics.calls_total.inc(result="failed")
+                return
             call.mode = CallMode.pipeline
         call.session = session
         self._by_sip_id[call.sip_call_id] = call

@@ -37,9 +37,11 @@ def fingerprint(path: Path) -> str:
 
 
 def index_path(capture: Path) -> Path:
-    """Where the index of `capture` lives (next to it when the folder is writable)."""
+    """Where the index of `capture` lives: next to it when the folder is writable (a folder
+    with no write bit counts as read-only even for root, so shared captures stay clean)."""
     capture = capture.resolve()
-    if os.access(capture.parent, os.W_OK):
+    folder = capture.parent
+    if os.access(folder, os.W_OK) and folder.stat().st_mode & 0o222:
         return capture.with_name(capture.name + SUFFIX)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "voxops" / "index"
     digest = hashlib.sha256(str(capture).encode()).hexdigest()[:24]

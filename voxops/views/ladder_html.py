@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 from html import escape
 
-from voxops.analysis.ladder import Arrow, Ladder
+from voxops.analysis.ladder import Ladder
 from voxops.views.ladder_plot import COLOURS, layout_rows
 
 COL_W = 220
@@ -80,7 +80,7 @@ def render_html(ladder: Ladder) -> str:
         arrow = "\u2192" if s.src < s.dst else "\u2190"
         parts.append(f'<text class="sdp" x="{lo + 20 + shift}" y="{y0 + 4}" fill="#2a4f9a">'
                      f'{arrow} {escape(s.label)}</text>')
-    messages = []
+    messages: list[dict[str, str]] = []
     markers = []
     for kind, colour in COLOURS.items():
         markers.append(

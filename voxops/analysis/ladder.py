@@ -211,3 +211,14 @@ def build_ladder(
 
 def _hostport(addr: str, port: int) -> str:
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
+def call_frames(dialogs: Sequence[Dialog], udp: UdpTable) -> set[int]:
+    """Frame numbers of the dialogs' SIP (every fragment and segment) and RTP/RTCP."""
+    frames: set[int] = set()
+    for d in dialogs:
+        for pkt in d.messages:
+            frames.add(pkt.frame)
+            frames.update(pkt.frames)
+    frames.update(udp.frame[media_rows(dialogs, udp)].tolist())
+    return frames

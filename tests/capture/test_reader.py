@@ -172,7 +172,7 @@ def test_truncated_and_corrupt_records_warn_and_keep_what_was_read(tmp_path):
     ])
     gz.write_bytes(gzip.compress(many)[:-30])
     result = scan(gz)
-    assert 30 < len(result.sip) < 40 and "ends early" in result.warnings[0]
+    assert 30 < len(result.sip) < 40 and any("ends early" in w for w in result.warnings)
 
 
 @pytest.mark.parametrize("content", [b"", b"hello world, not a capture", b"\xd4\xc3\xb2\xa1\x02"])

@@ -87,13 +87,25 @@ def tshark_messages(path: Path, extra: list[str] | None = None) -> list[tuple[st
         capture_output=True, timeout=120, check=True,
     )
     out = []
-    for pkt in json.loads(cp.stdout or b"[]"):
+    for pkt in json.loads(cp.stdout or b"[]", object_pairs_hook=_keep_duplicates):
         layers = pkt["_source"]["layers"]["sip"]
         for layer in layers if isinstance(layers, list) else [layers]:
             status = layer.get("sip.Status-Line_tree", {}).get("sip.Status-Code")
             hdrs = layer.get("sip.msg_hdr_tree", {})
             method = hdrs.get("sip.CSeq_tree", {}).get("sip.CSeq.method", "")
             out.append((hdrs.get("sip.Call-ID", ""), int(status) if status else None, method))
+    return out
+
+
+def _keep_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """tshark repeats the "sip" key when one frame carries two messages: keep both."""
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key == "sip" and key in out:
+            prev = out[key]
+            out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[key] = value
     return out
 
 

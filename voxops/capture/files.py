@@ -6,8 +6,8 @@ never mapped or read whole, so a capture larger than RAM scans the same way.
 
 from __future__ import annotations
 
-import zlib
 import struct
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path

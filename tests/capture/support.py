@@ -23,10 +23,10 @@ REAL_CAPTURES = [
 
 def sdp(addr: str = "10.0.0.1", port: int = 4000, extra: str = "") -> str:
     return (
-        "v=0\r\no=- 1 1 IN IP4 {a}\r\ns=-\r\nc=IN IP4 {a}\r\nt=0 0\r\n"
-        "m=audio {p} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
-        "a=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n{x}"
-    ).format(a=addr, p=port, x=extra)
+        f"v=0\r\no=- 1 1 IN IP4 {addr}\r\ns=-\r\nc=IN IP4 {addr}\r\nt=0 0\r\n"
+        f"m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+        f"a=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n{extra}"
+    )
 
 
 def request(method: str, call_id: str, *, cseq: int = 1, branch: str = "z9hG4bK1",
@@ -87,13 +87,25 @@ def tshark_messages(path: Path, extra: list[str] | None = None) -> list[tuple[st
         capture_output=True, timeout=120, check=True,
     )
     out = []
-    for pkt in json.loads(cp.stdout or b"[]"):
+    for pkt in json.loads(cp.stdout or b"[]", object_pairs_hook=_keep_duplicates):
         layers = pkt["_source"]["layers"]["sip"]
         for layer in layers if isinstance(layers, list) else [layers]:
             status = layer.get("sip.Status-Line_tree", {}).get("sip.Status-Code")
             hdrs = layer.get("sip.msg_hdr_tree", {})
             method = hdrs.get("sip.CSeq_tree", {}).get("sip.CSeq.method", "")
             out.append((hdrs.get("sip.Call-ID", ""), int(status) if status else None, method))
+    return out
+
+
+def _keep_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """tshark repeats the "sip" key when one frame carries two messages: keep both."""
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key == "sip" and key in out:
+            prev = out[key]
+            out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[key] = value
     return out
 
 
@@ -106,9 +118,9 @@ def tshark_summary(path: Path, extra: list[str] | None = None) -> dict[str, tupl
     for cid, status, method in msgs:
         first_method.setdefault(cid, method)
         finals.setdefault(cid, None)
-        if status is not None and status >= 200 and method == first_method[cid] and status not in (401, 407):
-            if finals[cid] is None:
-                finals[cid] = status
+        final = status is not None and status >= 200 and status not in (401, 407)
+        if final and method == first_method[cid] and finals[cid] is None:
+            finals[cid] = status
     return {cid: (counts[cid], finals[cid]) for cid in counts}
 
 

@@ -131,8 +131,12 @@ def media_rows(dialogs: Sequence[Dialog], udp: UdpTable, *, rtcp: bool = True) -
     skey = udp.src.astype(np.int64) * 65536 + udp.sport.astype(np.int64)
     start = min(d.start for d in dialogs) - MEDIA_SLACK_S
     end = max(d.end for d in dialogs) + MEDIA_SLACK_S
-    mask = (np.isin(dkey, key_arr) | np.isin(skey, key_arr)) & (udp.ts >= start) & (udp.ts <= end)
-    return np.flatnonzero(mask)
+    in_time = (udp.ts >= start) & (udp.ts <= end)
+    to_call, from_call = np.isin(dkey, key_arr), np.isin(skey, key_arr)
+    both = to_call & from_call & in_time
+    if both.any():  # offer and answer both seen: exact, even when a port is shared by calls
+        return np.flatnonzero(both)
+    return np.flatnonzero((to_call | from_call) & in_time)  # NAT or one side's SDP missing
 
 
 def _spans(dialogs: Sequence[Dialog], udp: UdpTable, add_column: Callable[[str], int]) -> list[Span]:

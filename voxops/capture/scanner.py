@@ -18,15 +18,11 @@ from voxops.capture.records import (
     SipPacket,
     UdpPacket,
     UdpTableBuilder,
+    is_rtcp,
 )
 from voxops.capture.sip import parse_sip
 
 _SIP_FIRST = frozenset(range(65, 91)) | frozenset(range(97, 123))
-
-
-def is_rtcp(payload: bytes) -> bool:
-    """Version 2 and a sender/receiver report, SDES, BYE or APP first (RFC 3550 6.1)."""
-    return len(payload) >= 8 and (payload[0] & 0xC0) == 0x80 and 200 <= payload[1] <= 204
 
 
 class _Scanner:

@@ -40,14 +40,18 @@ body {{ font-family: sans-serif; margin: 0; display: flex; }}
 <script>
 const messages = JSON.parse(document.getElementById("messages").textContent);
 const detail = document.getElementById("detail");
+function show(i) {{
+  const m = messages[i];
+  if (!m) return;
+  document.querySelectorAll(".msg.sel").forEach(function (s) {{ s.classList.remove("sel"); }});
+  document.querySelector('.msg[data-i="' + i + '"]').classList.add("sel");
+  detail.textContent = m.head + "\\n\\n" + m.text;
+}}
 document.querySelectorAll(".msg").forEach(function (el) {{
-  el.addEventListener("click", function () {{
-    document.querySelectorAll(".msg.sel").forEach(function (s) {{ s.classList.remove("sel"); }});
-    el.classList.add("sel");
-    const m = messages[Number(el.dataset.i)];
-    detail.textContent = m.head + "\\n\\n" + m.text;
-  }});
+  el.addEventListener("click", function () {{ show(Number(el.dataset.i)); history.replaceState(null, "", "#" + el.dataset.i); }});
 }});
+// ladder.html#3 opens with message 3 shown: links in incident notes point at one message
+if (location.hash.length > 1) show(Number(location.hash.slice(1)));
 </script></body></html>
 """
 

@@ -19,8 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis import emodel
 from voxops.analysis.rtcp import FarEndView, collect_reports, far_end_views
-from voxops.analysis.rtpselect import select_rtp
-from voxops.analysis.rtpstats import analyse, clock_rate
 
 if TYPE_CHECKING:
     from voxops.analysis.dialogs import Dialog
@@ -123,6 +121,10 @@ def find_streams(
 
     Returns the streams and, when `keep_jitter`, per-stream [2, N] arrays (epoch s, jitter ms).
     """
+    # compiled kernels: imported here so that reading an index never loads numba
+    from voxops.analysis.rtpselect import select_rtp
+    from voxops.analysis.rtpstats import analyse, clock_rate
+
     udp = scan.udp
     if len(udp) == 0:
         return [], {}

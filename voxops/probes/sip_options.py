@@ -150,7 +150,8 @@ def matches(resp: _Response, req: _Request) -> bool:
 
 
 def _result(resp: _Response, started: float) -> OptionsResult:
-    server = (resp.headers.get("server") or resp.headers.get("user-agent") or [None])[0]
+    found = resp.headers.get("server") or resp.headers.get("user-agent")
+    server = found[0] if found else None
     return OptionsResult(
         code=resp.code,
         rtt_ms=round((time.monotonic() - started) * 1000, 3),

@@ -187,6 +187,9 @@ class Sbc(Model):
     ivr_fallback: IvrFallback | None = None
     flood_limit_per_ip: Annotated[int, Field(ge=1, le=100_000)] = 30
     drop_scanner_user_agents: bool = True
+    options_ping: OptionsPing = Field(
+        default_factory=OptionsPing, description="How `voxops probe` pings the nodes' own sockets."
+    )
 
 
 # --- agent pool ----------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""Text views of the live checks (rich tables on stdout)."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from voxops.findings import Finding, Severity
+from voxops.probes.monitor import State, TargetStatus
+
+_STYLE = {State.up: "green", State.down: "bold red", State.unknown: "yellow"}
+_SEV = {Severity.info: "dim", Severity.warning: "yellow", Severity.error: "red", Severity.critical: "bold red"}
+
+
+def console() -> Console:
+    # piped output (cron mail, CI logs) gets wide tables instead of 80-column wrapping
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def probe_table(statuses: list[TargetStatus], title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("target", "kind", "address", "state", "code", "rtt ms", "misses", "last error"):
+        table.add_column(col, justify="right" if col in ("code", "rtt ms", "misses") else "left")
+    for s in statuses:
+        t = s.target
+        table.add_row(
+            t.name,
+            t.kind,
+            f"{t.transport}:{t.host}:{t.port}",
+            f"[{_STYLE[s.state]}]{s.state.value}[/]",
+            "-" if s.last_code is None else str(s.last_code),
+            "-" if s.last_rtt_ms is None else f"{s.last_rtt_ms:.1f}",
+            str(s.consecutive_failures),
+            escape(s.last_error or ""),
+        )
+    return table
+
+
+def print_findings(findings: list[Finding], out: Console | None = None) -> None:
+    out = out or console()
+    if not findings:
+        out.print("no findings")
+        return
+    for f in sorted(findings, key=lambda f: -f.severity.rank):
+        where = escape(f" [{f.where}]") if f.where else ""
+        runbook = f"  (runbook: {f.runbook})" if f.runbook else ""
+        out.print(f"[{_SEV[f.severity]}]{f.severity.value:8}[/] {f.code}{where}: {escape(f.message)}{runbook}")

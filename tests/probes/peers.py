@@ -1,0 +1,84 @@
+"""Real peers for the live-check tests, on 127.0.7.x only, always stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.conftest import free_port, need_tool
+from voxops.probes.sip_options import send_options
+
+LOOPBACK = "127.0.7."
+
+
+def addr(n: int) -> str:
+    assert 1 <= n <= 254
+    return f"{LOOPBACK}{n}"
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def wait_options(host: str, port: int, transport: str = "udp", deadline_s: float = 8.0) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if send_options(host, port, transport, timeout=0.3).code is not None:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing answers OPTIONS on {transport}:{host}:{port}")
+
+
+@contextlib.contextmanager
+def sipp_uas(host: str, port: int, workdir: Path, transport: str = "u1") -> Iterator[subprocess.Popen[bytes]]:
+    """SIPp's built-in UAS; -aa makes it answer OPTIONS with 200."""
+    sipp = need_tool("sipp")
+    proc = subprocess.Popen(
+        [sipp, "-sn", "uas", "-aa", "-i", host, "-p", str(port), "-t", transport, "-nostdin",
+         "-timeout", "120s", "-timeout_error"],
+        cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_options(host, port, "udp" if transport.startswith("u") else "tcp")
+        yield proc
+    finally:
+        stop(proc)
+
+
+@contextlib.contextmanager
+def blackhole(host: str) -> Iterator[tuple[int, list[tuple[bytes, tuple[str, int]]]]]:
+    """A UDP socket that reads everything (data, sender) and never answers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((host, 0))
+    sock.settimeout(0.1)
+    received: list[tuple[bytes, tuple[str, int]]] = []
+    running = True
+
+    def drain() -> None:
+        while running:
+            with contextlib.suppress(TimeoutError, OSError):
+                received.append(sock.recvfrom(65535))
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1], received
+    finally:
+        running = False
+        thread.join(timeout=2)
+        sock.close()
+
+
+def port_on(host: str) -> int:
+    return free_port(host)

@@ -82,3 +82,40 @@ def blackhole(host: str) -> Iterator[tuple[int, list[tuple[bytes, tuple[str, int
 
 def port_on(host: str) -> int:
     return free_port(host)
+
+
+@contextlib.contextmanager
+def dnsmasq(host: str, port: int, *records: str, ttl: int = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """An authoritative-only dnsmasq: answers from its flags, REFUSED outside probe.test."""
+    binary = need_tool("dnsmasq")
+    proc = subprocess.Popen(
+        [binary, "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+         "--pid-file=", "--bind-interfaces", f"--listen-address={host}", f"--port={port}",
+         "--user=root", "--local=/probe.test/", f"--local-ttl={ttl}", *records],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_dns(host, port, proc)
+        yield proc
+    finally:
+        stop(proc)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def _wait_dns(host: str, port: int, proc: subprocess.Popen[bytes]) -> None:
+    import dns.exception
+    import dns.message
+    import dns.query
+
+    end = time.monotonic() + 8
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"dnsmasq on {host}:{port} exited: {err}")
+        try:
+            dns.query.udp(dns.message.make_query("probe.test", "SOA"), host, port=port, timeout=0.2)
+            return
+        except (dns.exception.Timeout, OSError):
+            time.sleep(0.05)
+    raise RuntimeError(f"dnsmasq on {host}:{port} does not answer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -10,6 +11,9 @@ from rich.table import Table
 
 from voxops.findings import Finding, Severity
 from voxops.probes.monitor import State, TargetStatus
+
+if TYPE_CHECKING:
+    from voxops.probes.dns_check import DnsReport
 
 _STYLE = {State.up: "green", State.down: "bold red", State.unknown: "yellow"}
 _SEV = {Severity.info: "dim", Severity.warning: "yellow", Severity.error: "red", Severity.critical: "bold red"}
@@ -48,3 +52,19 @@ def print_findings(findings: list[Finding], out: Console | None = None) -> None:
         where = escape(f" [{f.where}]") if f.where else ""
         runbook = f"  (runbook: {f.runbook})" if f.runbook else ""
         out.print(f"[{_SEV[f.severity]}]{f.severity.value:8}[/] {f.code}{where}: {escape(f.message)}{runbook}")
+
+
+def print_dns(report: DnsReport) -> None:
+    out = console()
+    table = Table(title=f"DNS answers ({report.elapsed_ms:.0f} ms)", title_justify="left")
+    for col in ("record", "vantage", "rcode", "answers", "ttl", "ms"):
+        table.add_column(col, justify="right" if col in ("ttl", "ms") else "left")
+    for r in report.records:
+        for a in r.vantages:
+            answers = ", ".join(a.answers) or "-"
+            for target, addrs in a.srv_targets.items():
+                answers += f"\n  {target} -> {', '.join(addrs) or 'NO ADDRESS'}"
+            table.add_row(f"{r.name} {r.type.value}", a.vantage, a.rcode or f"[red]{escape(a.error or '')}[/]",
+                          escape(answers), "-" if a.ttl is None else str(a.ttl), f"{a.elapsed_ms:.0f}")
+    out.print(table)
+    print_findings(report.findings, out)

@@ -119,3 +119,30 @@ def _wait_dns(host: str, port: int, proc: subprocess.Popen[bytes]) -> None:
         except (dns.exception.Timeout, OSError):
             time.sleep(0.05)
     raise RuntimeError(f"dnsmasq on {host}:{port} does not answer")
+
+
+def wait_tcp(host: str, port: int, proc: subprocess.Popen[bytes], deadline_s: float = 8.0) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {host}:{port}")
+
+
+@contextlib.contextmanager
+def tls_server(host: str, port: int, cert: Path, key: Path, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """openssl s_server in -www mode: one handshake after another, no stdin needed."""
+    openssl = need_tool("openssl")
+    proc = subprocess.Popen(
+        [openssl, "s_server", "-accept", f"{host}:{port}", "-cert", str(cert), "-key", str(key),
+         "-www", "-quiet", *extra],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_tcp(host, port, proc)
+        yield proc
+    finally:
+        stop(proc)

@@ -15,6 +15,7 @@ def write_spec(
     options_ping: dict[str, Any] | None = None,
     nodes: list[dict[str, Any]] | None = None,
     sbc_ping: dict[str, Any] | None = None,
+    sbc_extra: dict[str, Any] | None = None,
     dns: dict[str, Any] | None = None,
     tls_endpoints: list[dict[str, Any]] | None = None,
 ) -> Path:
@@ -30,6 +31,7 @@ def write_spec(
     }
     if sbc_ping:
         sbc["options_ping"] = sbc_ping
+    sbc.update(sbc_extra or {})
     doc: dict[str, Any] = {
         "version": 1,
         "name": "probe-test",

@@ -14,6 +14,7 @@ from voxops.probes.monitor import State, TargetStatus
 
 if TYPE_CHECKING:
     from voxops.probes.dns_check import DnsReport
+    from voxops.probes.tls_check import CertsReport
 
 _STYLE = {State.up: "green", State.down: "bold red", State.unknown: "yellow"}
 _SEV = {Severity.info: "dim", Severity.warning: "yellow", Severity.error: "red", Severity.critical: "bold red"}
@@ -66,5 +67,25 @@ def print_dns(report: DnsReport) -> None:
                 answers += f"\n  {target} -> {', '.join(addrs) or 'NO ADDRESS'}"
             table.add_row(f"{r.name} {r.type.value}", a.vantage, a.rcode or f"[red]{escape(a.error or '')}[/]",
                           escape(answers), "-" if a.ttl is None else str(a.ttl), f"{a.elapsed_ms:.0f}")
+    out.print(table)
+    print_findings(report.findings, out)
+
+
+def print_certs(report: CertsReport) -> None:
+    out = console()
+    table = Table(title="TLS endpoints", title_justify="left")
+    for col in ("endpoint", "address", "protocol", "days left", "subject / SAN", "trusted", "note"):
+        table.add_column(col, justify="right" if col == "days left" else "left")
+    for e in report.endpoints:
+        leaf = e.chain[0] if e.chain else None
+        note = e.error or ""
+        if e.fallback is not None and e.fallback.code is not None:
+            note += f"; plain SIP {e.fallback_target} answers {e.fallback.code}"
+        table.add_row(
+            e.name, f"{e.host}:{e.port}", e.protocol or "-",
+            f"{leaf.days_left:.1f}" if leaf else "-",
+            escape(f"{leaf.subject}\n{', '.join(leaf.san)}") if leaf else "-",
+            {True: "yes", False: "[red]no[/]", None: "-"}[e.trusted], escape(note),
+        )
     out.print(table)
     print_findings(report.findings, out)

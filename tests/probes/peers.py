@@ -7,8 +7,9 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import free_port, need_tool
 from voxops.probes.sip_options import send_options
@@ -41,19 +42,28 @@ def wait_options(host: str, port: int, transport: str = "udp", deadline_s: float
 
 
 @contextlib.contextmanager
-def sipp_uas(host: str, port: int, workdir: Path, transport: str = "u1") -> Iterator[subprocess.Popen[bytes]]:
-    """SIPp's built-in UAS; -aa makes it answer OPTIONS with 200."""
-    sipp = need_tool("sipp")
-    proc = subprocess.Popen(
-        [sipp, "-sn", "uas", "-aa", "-i", host, "-p", str(port), "-t", transport, "-nostdin",
-         "-timeout", "120s", "-timeout_error"],
-        cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+def running(argv: list[str], ready: Callable[[subprocess.Popen[bytes]], None], **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a peer, wait until `ready` returns, always stop it."""
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **popen)
     try:
-        wait_options(host, port, "udp" if transport.startswith("u") else "tcp")
+        ready(proc)
         yield proc
     finally:
         stop(proc)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@contextlib.contextmanager
+def sipp_uas(host: str, port: int, workdir: Path, transport: str = "u1") -> Iterator[subprocess.Popen[bytes]]:
+    """SIPp's built-in UAS; -aa makes it answer OPTIONS with 200."""
+    argv = [need_tool("sipp"), "-sn", "uas", "-aa", "-i", host, "-p", str(port), "-t", transport, "-nostdin",
+            "-timeout", "120s", "-timeout_error"]
+    with running(argv, lambda _: wait_options(host, port, "udp" if transport.startswith("u") else "tcp"),
+                 cwd=workdir) as proc:
+        yield proc
 
 
 @contextlib.contextmanager
@@ -87,20 +97,11 @@ def port_on(host: str) -> int:
 @contextlib.contextmanager
 def dnsmasq(host: str, port: int, *records: str, ttl: int = 60) -> Iterator[subprocess.Popen[bytes]]:
     """An authoritative-only dnsmasq: answers from its flags, REFUSED outside probe.test."""
-    binary = need_tool("dnsmasq")
-    proc = subprocess.Popen(
-        [binary, "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
-         "--pid-file=", "--bind-interfaces", f"--listen-address={host}", f"--port={port}",
-         "--user=root", "--local=/probe.test/", f"--local-ttl={ttl}", *records],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_dns(host, port, proc)
+    argv = [need_tool("dnsmasq"), "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+            "--pid-file=", "--bind-interfaces", f"--listen-address={host}", f"--port={port}",
+            "--user=root", "--local=/probe.test/", f"--local-ttl={ttl}", *records]
+    with running(argv, lambda proc: _wait_dns(host, port, proc), stderr=subprocess.PIPE) as proc:
         yield proc
-    finally:
-        stop(proc)
-        if proc.stderr:
-            proc.stderr.close()
 
 
 def _wait_dns(host: str, port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -135,14 +136,7 @@ def wait_tcp(host: str, port: int, proc: subprocess.Popen[bytes], deadline_s: fl
 @contextlib.contextmanager
 def tls_server(host: str, port: int, cert: Path, key: Path, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
     """openssl s_server in -www mode: one handshake after another, no stdin needed."""
-    openssl = need_tool("openssl")
-    proc = subprocess.Popen(
-        [openssl, "s_server", "-accept", f"{host}:{port}", "-cert", str(cert), "-key", str(key),
-         "-www", "-quiet", *extra],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_tcp(host, port, proc)
+    argv = [need_tool("openssl"), "s_server", "-accept", f"{host}:{port}", "-cert", str(cert), "-key", str(key),
+            "-www", "-quiet", *extra]
+    with running(argv, lambda proc: wait_tcp(host, port, proc)) as proc:
         yield proc
-    finally:
-        stop(proc)

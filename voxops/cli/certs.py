@@ -8,7 +8,7 @@ import typer
 
 from voxops.cli.common import FORMAT_OPTION, TextJson
 from voxops.findings import Severity
-from voxops.probes.output import FAIL_ON_OPTION, NAGIOS_OPTION, emit_check, run_check
+from voxops.probes.output import FAIL_ON_OPTION, NAGIOS_OPTION, report_command
 
 
 def certs(
@@ -20,17 +20,13 @@ def certs(
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """Connect to every TLS endpoint: days to expiry, hostname, chain vs the CA, protocol, client certs, fallback."""
+    from voxops.probes.tls_check import check_certs_spec
+    from voxops.probes.views import print_certs
 
-    def check() -> int:
-        from voxops.probes.tls_check import check_certs
-        from voxops.probes.views import print_certs
-        from voxops.spec.loader import load_topology
-
-        topology, _ = load_topology(spec)
-        report = check_certs(topology, spec, timeout=timeout, only=endpoint)
-        return emit_check("TLS", report, fmt=fmt, nagios=nagios, fail_on=fail_on, text=lambda: print_certs(report))
-
-    return run_check("TLS", nagios, check)
+    return report_command(
+        "TLS", lambda: check_certs_spec(spec, timeout=timeout, only=endpoint), print_certs,
+        fmt=fmt, nagios=nagios, fail_on=fail_on,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ import typer
 
 from voxops.cli.common import FORMAT_OPTION, TextJson
 from voxops.findings import Severity
-from voxops.probes.output import FAIL_ON_OPTION, NAGIOS_OPTION, emit_check, run_check
+from voxops.probes.output import FAIL_ON_OPTION, NAGIOS_OPTION, report_command
 
 
 def dns(
@@ -18,17 +18,10 @@ def dns(
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """Ask every vantage for every record at once: disagreement, stray addresses, NXDOMAIN, TTLs, timeouts."""
+    from voxops.probes.dns_check import check_dns_spec
+    from voxops.probes.views import print_dns
 
-    def check() -> int:
-        from voxops.probes.dns_check import check_dns
-        from voxops.probes.views import print_dns
-        from voxops.spec.loader import load_topology
-
-        topology, _ = load_topology(spec)
-        report = check_dns(topology, str(spec))
-        return emit_check("DNS", report, fmt=fmt, nagios=nagios, fail_on=fail_on, text=lambda: print_dns(report))
-
-    return run_check("DNS", nagios, check)
+    return report_command("DNS", lambda: check_dns_spec(spec), print_dns, fmt=fmt, nagios=nagios, fail_on=fail_on)
 
 
 def register(app: typer.Typer) -> None:

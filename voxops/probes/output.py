@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -28,6 +28,9 @@ class CheckReport(Protocol):
     def summary(self) -> str: ...
 
 
+R = TypeVar("R", bound=CheckReport)
+
+
 def run_check(service: str, nagios: bool, check: Callable[[], int]) -> int:
     """In Nagios mode every error becomes UNKNOWN (exit 3), as monitoring systems expect."""
     if not nagios:
@@ -38,6 +41,24 @@ def run_check(service: str, nagios: bool, check: Callable[[], int]) -> int:
         line, code = nagios_unknown(service, str(exc))
         sys.stdout.write(line + "\n")
         return code
+
+
+def report_command(
+    service: str,
+    build: Callable[[], R],
+    text: Callable[[R], None],
+    *,
+    fmt: TextJson,
+    nagios: bool,
+    fail_on: Severity,
+) -> int:
+    """The body of a check command: build the report, emit it, map errors for Nagios."""
+
+    def check() -> int:
+        report = build()
+        return emit_check(service, report, fmt=fmt, nagios=nagios, fail_on=fail_on, text=lambda: text(report))
+
+    return run_check(service, nagios, check)
 
 
 def emit_check(

@@ -276,7 +276,7 @@ def _send_stream(
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
-            sni = server_name or (None if _is_ip(host) else host)
+            sni = server_name or (None if is_ip(host) else host)
             try:
                 sock = ctx.wrap_socket(raw, server_hostname=sni)
             except (ssl.SSLError, ssl.CertificateError) as exc:
@@ -331,7 +331,7 @@ def _read_stream(sock: socket.socket, req: _Request, started: float, deadline: f
                 return _result(resp, started)
 
 
-def _is_ip(host: str) -> bool:
+def is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:

@@ -22,8 +22,9 @@ from pydantic import BaseModel
 
 from voxops.errors import InvalidInput
 from voxops.findings import Finding, FindingCode, Severity
-from voxops.probes.sip_options import OptionsResult, send_options
+from voxops.probes.sip_options import OptionsResult, is_ip, send_options
 from voxops.probes.verdict import PerfDatum
+from voxops.spec.loader import load_topology
 from voxops.spec.models import TlsEndpoint, Topology, Transport
 
 _RB = "cert-expiry"
@@ -157,20 +158,12 @@ def _context(verify: bool, ca: str | None, ep: TlsEndpoint, base: Path) -> ssl.S
 
 def _handshake(ep: TlsEndpoint, ctx: ssl.SSLContext, timeout: float) -> ssl.SSLSocket:
     raw = socket.create_connection((ep.host.strip("[]"), ep.port), timeout=timeout)
-    sni = ep.server_name or (None if _is_ip(ep.host) else ep.host)
+    sni = ep.server_name or (None if is_ip(ep.host) else ep.host)
     try:
         return ctx.wrap_socket(raw, server_hostname=sni)
     except BaseException:
         raw.close()
         raise
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _chain(sock: ssl.SSLSocket) -> list[x509.Certificate]:
@@ -338,3 +331,8 @@ def check_certs(topology: Topology, spec: Path, *, timeout: float = 3.0, only: s
     min_version = topology.sbc.tls.min_version if topology.sbc.tls else "TLSv1.2"
     findings = [f for e, r in zip(endpoints, results, strict=True) for f in judge(e, r, min_version)]
     return CertsReport(spec=str(spec), endpoints=results, findings=findings)
+
+
+def check_certs_spec(spec: Path, *, timeout: float = 3.0, only: str | None = None) -> CertsReport:
+    topology, _ = load_topology(spec)
+    return check_certs(topology, spec, timeout=timeout, only=only)

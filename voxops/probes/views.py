@@ -14,6 +14,7 @@ from voxops.probes.monitor import State, TargetStatus
 
 if TYPE_CHECKING:
     from voxops.probes.dns_check import DnsReport
+    from voxops.probes.exposure import AuditReport
     from voxops.probes.tls_check import CertsReport
 
 _STYLE = {State.up: "green", State.down: "bold red", State.unknown: "yellow"}
@@ -88,4 +89,15 @@ def print_certs(report: CertsReport) -> None:
             {True: "yes", False: "[red]no[/]", None: "-"}[e.trusted], escape(note),
         )
     out.print(table)
+    print_findings(report.findings, out)
+
+
+def print_audit(report: AuditReport) -> None:
+    out = console()
+    out.print(f"target {report.target} (from {report.bind}){'' if report.in_spec else ' - not in the spec'}")
+    ua = f" as {report.scanner_user_agent!r}" if report.scanner_user_agent else ""
+    out.print(f"svmap: {'ANSWERS' + ua if report.answers_scanner else 'no answer'} to a scanner's OPTIONS")
+    found = ", ".join(f"{k} ({v})" for k, v in sorted(report.extensions.items())) or "none told apart"
+    status = "" if report.enumeration_answered else " (no answer)"
+    out.print(escape(f"svwar: {report.enumeration_method} x {report.extensions_tried} extensions{status}: {found}"))
     print_findings(report.findings, out)

@@ -182,15 +182,14 @@ def _socket(proto: str, address: str, port: int) -> str:
 
 def node_context(topo: Topology, node: SbcNode, prefix: str) -> dict[str, Any]:
     """One SBC node: its sockets, the socket each trunk is reached through, its paths."""
-    sockets = [
-        {"proto": t.value, "address": a, "port": p, "socket": _socket(t.value, a, p),
-         "advertise": next(s.advertise for s in node.listen if (s.address or node.address) == a
-                           and s.port == p and s.transport is t)}
-        for t, a, p in node.sockets()
+    sockets: list[dict[str, Any]] = [
+        {"proto": s.transport.value, "address": s.address or node.address, "port": s.port,
+         "socket": _socket(s.transport.value, s.address or node.address, s.port), "advertise": s.advertise}
+        for s in node.listen
     ]
     by_proto: dict[str, str] = {}
-    for s in sockets:
-        by_proto.setdefault(s["proto"], s["socket"])
+    for s in node.listen:  # the first listener of a transport is the one toward trunks of it
+        by_proto.setdefault(s.transport.value, _socket(s.transport.value, s.address or node.address, s.port))
     for carrier, trunk in topo.trunks():
         for h in trunk.hosts:
             if h.transport.value not in by_proto:

@@ -140,3 +140,71 @@ def tls_server(host: str, port: int, cert: Path, key: Path, *extra: str) -> Iter
             "-www", "-quiet", *extra]
     with running(argv, lambda proc: wait_tcp(host, port, proc)) as proc:
         yield proc
+
+
+@contextlib.contextmanager
+def kamailio(cfg: Path, host: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """Kamailio in the foreground on a rendered config; absolute paths (it changes to /)."""
+    run = cfg.parent.parent / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    log = (run / "kamailio.log").open("ab")
+    argv = [need_tool("kamailio"), "-DD", "-E", "-f", str(cfg.resolve()), "-P", str(run.resolve() / "kamailio.pid")]
+    try:
+        with running(argv, lambda _: wait_options(host, port, deadline_s=15), stdout=log, stderr=subprocess.STDOUT,
+                     cwd=run) as proc:
+            yield proc
+    finally:
+        log.close()
+
+
+REGISTER_UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="register-uas: extension 100 exists (401), every other one is 404">
+  <recv request="REGISTER">
+    <action>
+      <ereg regexp="sip:100@" search_in="hdr" header="To:" check_it="false" assign_to="known"/>
+    </action>
+  </recv>
+  <nop next="exists" test="known"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 404 Not Found
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <nop next="end"/>
+  <label id="exists"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 401 Unauthorized
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      WWW-Authenticate: Digest realm="probe.test", nonce="0123456789abcdef"
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="end"/>
+</scenario>
+"""
+
+
+@contextlib.contextmanager
+def permissive_registrar(host: str, port: int, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A SIPp UAS that answers anyone, scanners included, and tells extensions apart."""
+    scenario = workdir / "register-uas.xml"
+    scenario.write_text(REGISTER_UAS)
+    argv = [need_tool("sipp"), "-sf", str(scenario), "-aa", "-i", host, "-p", str(port), "-nostdin",
+            "-timeout", "120s"]
+    with running(argv, lambda _: wait_options(host, port), cwd=workdir) as proc:
+        yield proc

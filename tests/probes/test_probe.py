@@ -101,3 +101,18 @@ def test_unknown_target_is_invalid_input(tmp_path, cli):
     assert code == 2 and "no trunk, carrier or SBC node named 'nope'" in err
     code, out, _ = cli("probe", spec, "--nagios", "--target", "nope")
     assert code == 3 and out.startswith("SIP_OPTIONS UNKNOWN - no trunk")
+
+
+def test_watch_shows_the_live_table(tmp_path, cli):
+    host = addr(23)
+    port = port_on(host)
+    spec = write_spec(tmp_path, trunk_hosts=[{"address": host, "port": port}],
+                      options_ping={"interval_s": 1}, nodes=[{"name": "sbc-1", "address": host,
+                                                              "listen": [{"transport": "udp", "port": port}]}],
+                      sbc_ping={"interval_s": 1})
+    with sipp_uas(host, port, tmp_path):
+        code, out, _ = cli("probe", spec, "--watch", "--rounds", "2")
+    assert code == 0
+    rows = [line for line in out.splitlines() if f"udp:{host}:{port}" in line]
+    assert rows and all(" up " in row and " 200 " in row for row in rows[-2:])
+    assert "carrier-a/carrier-a-main" in out and "sbc-1" in out

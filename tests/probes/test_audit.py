@@ -48,3 +48,5 @@ def test_bad_arguments_are_invalid_input(cli):
     assert cli("audit", "sbc.example:5060", "--i-own-this")[0] == 2
     code, _, err = cli("audit", f"{addr(65)}:5060", "--i-own-this", "--extensions", "1-99999")
     assert code == 2 and "is a scan, not an audit" in err
+    code, _, err = cli("audit", f"{addr(65)}:5060", "--i-own-this", "--method", "invite")
+    assert code == 2 and "rings phones" in err

@@ -178,6 +178,10 @@ def audit(
 ) -> AuditReport:
     address, port = parse_target(target)
     tried = count_extensions(extensions)
+    if method not in ("REGISTER", "OPTIONS"):
+        raise InvalidInput(f"--method {method}: only REGISTER or OPTIONS (an INVITE scan rings phones)")
+    if bind is not None:
+        bind = parse_target(bind)[0]
     port, in_spec = authorize(address, port, topology, i_own_this)
     try:
         bind = bind or _local_address(address)

@@ -9,7 +9,6 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from voxops.cli.common import TextJson, emit_json
-from voxops.errors import InvalidInput
 from voxops.findings import Finding, Severity
 from voxops.probes.monitor import Monitor, State, TargetStatus, findings_of, targets_of
 from voxops.probes.output import emit_check
@@ -46,10 +45,7 @@ class ProbeRun:
     def __init__(self, spec: Path, *, target: str | None, timeout: float, prometheus: Path | None) -> None:
         topology, _ = load_topology(spec)
         self.spec = str(spec)
-        targets = targets_of(topology, target)
-        if not targets:
-            raise InvalidInput(f"{spec}: nothing to probe (every trunk has options_ping.enabled: false)")
-        self.monitor = Monitor(targets, timeout=timeout)
+        self.monitor = Monitor(targets_of(topology, target), timeout=timeout)
         self.prometheus = prometheus
 
     def report(self) -> ProbeReport:

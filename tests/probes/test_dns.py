@@ -60,7 +60,9 @@ def test_split_vantages_are_compared(tmp_path, cli, split_dns):
     # the never-answering vantage is named once, and did not hold the others up
     assert [f["evidence"]["vantage"] for f in found["dns-vantage-timeout"]] == ["vantage-c"]
     assert len(found["dns-vantage-timeout"][0]["evidence"]["records"]) == 3
-    assert elapsed < 3.0  # about the slowest vantage (1 s timeout), not 3 records x 1 s in a row
+    # about the slowest vantage (its 1 s timeout), not 3 records x 1 s in a row
+    assert 1000 <= report["elapsed_ms"] < 1900
+    assert elapsed < 4.0
 
     stray = found["dns-stray-address"]
     # reached directly and through the SRV's target, only at the stale vantage

@@ -9,7 +9,8 @@ import time
 from tests.conftest import need_tool
 from tests.probes.peers import addr, port_on, sipp_uas, stop
 from tests.probes.specs import write_spec
-from voxops.probes.monitor import Monitor, State, Target
+from voxops.probes.monitor import Monitor, State, Target, TargetStatus, apply
+from voxops.probes.sip_options import OptionsResult
 
 
 def _target(host: str, port: int, threshold: int) -> Target:
@@ -116,3 +117,15 @@ def test_watch_shows_the_live_table(tmp_path, cli):
     rows = [line for line in out.splitlines() if f"udp:{host}:{port}" in line]
     assert rows and all(" up " in row and " 200 " in row for row in rows[-2:])
     assert "carrier-a/carrier-a-main" in out and "sbc-1" in out
+
+
+def test_a_reply_outside_reply_codes_is_a_miss():
+    target = _target("127.0.7.24", 5060, threshold=2).model_copy(update={"reply_codes": [200, 404]})
+    status = TargetStatus(target=target)
+    status = apply(status, OptionsResult(code=404, rtt_ms=1.0), now=1.0)
+    assert status.state is State.up  # 404 is accepted by this trunk's reply_codes
+    status = apply(status, OptionsResult(code=503, rtt_ms=1.0), now=2.0)
+    assert status.state is State.up and status.consecutive_failures == 1
+    assert status.last_error == "reply 503 is not an accepted code (200, 404)"
+    status = apply(status, OptionsResult(code=503, rtt_ms=1.0), now=3.0)
+    assert status.state is State.down and status.changed_at == 3.0 and status.failures == 2

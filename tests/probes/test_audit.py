@@ -37,6 +37,12 @@ def test_refuses_addresses_outside_the_spec(tmp_path, cli):
     assert code == 2 and "refusing" in err
 
 
+def test_refuses_without_a_spec(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("audit", f"{addr(66)}:5060")
+    assert code == 2 and "no spec names it" in err
+
+
 def test_never_leaves_loopback_in_tests(tmp_path, cli):
     spec = write_spec(tmp_path, nodes=[{"name": "sbc-1", "address": "192.0.2.10"}])
     for args in (["192.0.2.10", "--spec", str(spec)], ["192.0.2.10:5060", "--i-own-this"]):

@@ -129,3 +129,16 @@ def test_a_reply_outside_reply_codes_is_a_miss():
     assert status.last_error == "reply 503 is not an accepted code (200, 404)"
     status = apply(status, OptionsResult(code=503, rtt_ms=1.0), now=3.0)
     assert status.state is State.down and status.changed_at == 3.0 and status.failures == 2
+
+
+def test_loop_json_is_one_change_per_line(tmp_path, cli):
+    host = addr(25)
+    spec = write_spec(tmp_path, trunk_hosts=[{"address": host, "port": port_on(host)}],
+                      options_ping={"interval_s": 1, "failure_threshold": 1},
+                      nodes=[{"name": "sbc-1", "address": host, "listen": [{"transport": "udp", "port": port_on(host)}]}],
+                      sbc_ping={"interval_s": 1, "failure_threshold": 1})
+    code, out, _ = cli("probe", spec, "--rounds", "1", "--format", "json")
+    changes = [json.loads(line) for line in out.splitlines()]
+    assert code == 1
+    assert sorted(c["target"]["name"] for c in changes) == ["carrier-a/carrier-a-main", "sbc-1"]
+    assert all(c["from"] == "unknown" and c["to"] == "down" for c in changes)

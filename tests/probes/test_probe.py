@@ -19,21 +19,24 @@ def _target(host: str, port: int, threshold: int) -> Target:
 
 
 def test_down_after_exactly_the_threshold_and_up_again(tmp_path):
+    """At the spec's interval (1 s): up, SIPp stopped -> down at the third miss, restarted -> up."""
     host = addr(20)
     port = port_on(host)
     monitor = Monitor([_target(host, port, threshold=3)], timeout=0.5)
     with sipp_uas(host, port, tmp_path) as uas:
-        monitor.probe_all()
-        assert monitor.statuses[0].state is State.up
-        assert monitor.statuses[0].last_code == 200
+        monitor.tick()
+        assert monitor.statuses[0].state is State.up and monitor.statuses[0].last_code == 200
         stop(uas)
     seen = []
+    started = time.monotonic()
     for _ in range(3):
-        monitor.probe_all()
+        monitor.tick()
         seen.append((monitor.statuses[0].state, monitor.statuses[0].consecutive_failures))
+    elapsed = time.monotonic() - started
     assert seen == [(State.up, 1), (State.up, 2), (State.down, 3)]
+    assert 2.0 < elapsed < 3.5  # three probes one interval apart
     with sipp_uas(host, port, tmp_path):
-        changes = monitor.probe_all()
+        changes = monitor.tick()
     assert changes == [(0, State.down)]
     assert monitor.statuses[0].state is State.up and monitor.statuses[0].consecutive_failures == 0
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from voxops.capture import kinds as fp
-from voxops.capture.kernels import load as load_kernels
 from voxops.capture import layers
 from voxops.capture.files import Batch, read_batches
+from voxops.capture.kernels import load as load_kernels
 from voxops.capture.reassembly import Defragmenter, TcpReassembler
 from voxops.capture.records import (
     HEAD_BYTES,

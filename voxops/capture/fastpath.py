@@ -34,8 +34,7 @@ from voxops.capture.kinds import (
 SIGNATURES = {
     "walk_pcap": "i8(u1[:], i8, i8, i8, i8, i8, i8[:], i8[:], f8[:], i8[:])",
     "walk_pcapng": "i8(u1[:], i8, i8, i8, i8[:], f8[:], f8[:], i8, i8, i8[:], i8[:], f8[:], i8[:], i8[:])",
-    "classify": "i8(u1[:], i8[:], i8[:], i4[:], u1[:], u4[:], u4[:], i8[:], i8[:], i8[:], i8[:])",
-    "gather_heads": "i8(u1[:], i8[:], i8[:], u1[:, :])",
+    "classify": "i8(u1[:], i8[:], i8[:], i4[:], u1[:], u4[:], u4[:], i8[:], i8[:], i8[:], u1[:, :])",
 }
 
 
@@ -207,8 +206,10 @@ def _link_ip(buf, o, end, link):
     return -1
 
 
-def classify(buf, off, caplen, link, kind, src, dst, sport, dport, poff, plen):
-    """Classify frames (see module doc); KIND_UDP rows get addresses, ports and payload span."""
+def classify(buf, off, caplen, link, kind, src, dst, sport, dport, plen, head):
+    """Classify frames (see module doc); KIND_UDP rows get addresses, ports, payload length
+    and the first payload bytes (zero-padded), read while the frame is in cache."""
+    width = head.shape[1]
     n = off.shape[0]
     for i in range(n):
         o = off[i]
@@ -265,19 +266,11 @@ def classify(buf, off, caplen, link, kind, src, dst, sport, dport, poff, plen):
         dst[i] = _u32(buf, p + 16, True)
         sport[i] = _u16be(buf, t)
         dport[i] = _u16be(buf, t + 2)
-        poff[i] = d
-        plen[i] = d_end - d
-    return 0
-
-
-def gather_heads(buf, poff, plen, head):
-    """First 12 payload bytes of each row, zero-padded."""
-    width = head.shape[1]
-    for r in range(poff.shape[0]):
-        o = poff[r]
-        m = min(plen[r], width)
+        m = d_end - d
+        plen[i] = m
+        m = min(m, width)
         for k in range(m):
-            head[r, k] = buf[o + k]
+            head[i, k] = buf[d + k]
         for k in range(m, width):
-            head[r, k] = 0
+            head[i, k] = 0
     return 0

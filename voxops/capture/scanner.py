@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from voxops.capture import fastpath as fp
+from voxops.capture import kinds as fp
 from voxops.capture import layers
 from voxops.capture.files import Batch, read_batches
+from voxops.capture.kernels import load as load_kernels
 from voxops.capture.reassembly import Defragmenter, TcpReassembler
 from voxops.capture.records import (
     HEAD_BYTES,
@@ -39,6 +40,7 @@ class _Scanner:
         self.tcp = TcpReassembler()
         self.packets = 0
         self.links: set[int] = set()
+        self.kernels = load_kernels()
 
     def address(self, text: str) -> int:
         idx = self.addr_index.get(text)
@@ -62,35 +64,33 @@ class _Scanner:
         dst = np.zeros(n, np.uint32)
         sport = np.zeros(n, np.int64)
         dport = np.zeros(n, np.int64)
-        poff = np.zeros(n, np.int64)
         plen = np.zeros(n, np.int64)
-        fp.classify(b.buf, b.off, b.caplen, b.link, kind, src, dst, sport, dport, poff, plen)
-        if self.media:
-            fast = np.flatnonzero(kind == fp.KIND_UDP)
-            if fast.size:
-                self._fast_rows(b, fast, src, dst, sport, dport, poff, plen)
-        for i in np.flatnonzero(kind == fp.KIND_SLOW).tolist():
+        head = np.empty((n, HEAD_BYTES), np.uint8)
+        self.kernels.classify(b.buf, b.off, b.caplen, b.link, kind, src, dst, sport, dport, plen, head)
+        slow = np.flatnonzero(kind == fp.KIND_SLOW).tolist()
+        for i in slow:
             self.frame(b.first_frame + i, float(b.ts[i]), int(b.link[i]), b.data(i))
-
-    def _fast_rows(self, b: Batch, fast: np.ndarray, src: np.ndarray, dst: np.ndarray,
-                   sport: np.ndarray, dport: np.ndarray, poff: np.ndarray, plen: np.ndarray) -> None:
+        if not self.media:
+            return
+        fast = np.flatnonzero(kind == fp.KIND_UDP)
         m = fast.size
-        head = np.empty((m, HEAD_BYTES), np.uint8)
-        fp.gather_heads(b.buf, poff[fast], plen[fast], head)
         keys = np.concatenate([src[fast], dst[fast]])
         uniq, inverse = np.unique(keys, return_inverse=True)
         lut = np.array([self.v4(int(u)) for u in uniq.tolist()], np.int32)
         mapped = lut[inverse.reshape(-1)]
-        self.table.add(
-            frame=fast.astype(np.int64) + b.first_frame,
-            ts=b.ts[fast],
-            src=mapped[:m],
-            dst=mapped[m:],
-            sport=sport[fast],
-            dport=dport[fast],
-            length=plen[fast],
-            head=head,
-        )
+        cols = {
+            "frame": fast.astype(np.int64) + b.first_frame,
+            "ts": b.ts[fast],
+            "src": mapped[:m],
+            "dst": mapped[m:],
+            "sport": sport[fast],
+            "dport": dport[fast],
+            "length": plen[fast],
+            "head": head[fast],
+        }
+        if self.rows:  # this batch's slow-path datagrams, merged in frame order
+            cols = _merge(cols, self._take_rows())
+        self.table.add(**cols)
 
     def frame(self, frame: int, ts: float, link: int, data: bytes) -> None:
         """The complete path for one frame (everything the fast path hands over)."""
@@ -138,20 +138,23 @@ class _Scanner:
              data[:HEAD_BYTES].ljust(HEAD_BYTES, b"\0"))
         )
 
+    def _take_rows(self) -> dict[str, np.ndarray]:
+        cols = list(zip(*self.rows, strict=True))
+        self.rows = []
+        return {
+            "frame": np.array(cols[0], np.int64),
+            "ts": np.array(cols[1], np.float64),
+            "src": np.array(cols[2], np.int32),
+            "dst": np.array(cols[3], np.int32),
+            "sport": np.array(cols[4], np.int64),
+            "dport": np.array(cols[5], np.int64),
+            "length": np.array(cols[6], np.int64),
+            "head": np.frombuffer(b"".join(cols[7]), np.uint8).reshape(-1, HEAD_BYTES),
+        }
+
     def finish(self, warnings: list[str]) -> CaptureScan:
         if self.rows:
-            cols = list(zip(*self.rows, strict=True))
-            self.table.add(
-                frame=np.array(cols[0], np.int64),
-                ts=np.array(cols[1], np.float64),
-                src=np.array(cols[2], np.int32),
-                dst=np.array(cols[3], np.int32),
-                sport=np.array(cols[4], np.int64),
-                dport=np.array(cols[5], np.int64),
-                length=np.array(cols[6], np.int64),
-                head=np.frombuffer(b"".join(cols[7]), np.uint8).reshape(-1, HEAD_BYTES),
-            )
-            self.rows = []
+            self.table.add(**self._take_rows())
         return CaptureScan(
             sip=self.sip,
             udp=self.table.build(self.addresses),
@@ -161,6 +164,12 @@ class _Scanner:
             warnings=warnings,
             link_types=sorted(self.links),
         )
+
+
+def _merge(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Two frame-ordered column sets as one (both runs sorted: a stable sort is linear)."""
+    order = np.argsort(np.concatenate([a["frame"], b["frame"]]), kind="stable")
+    return {k: np.concatenate([a[k], b[k]])[order] for k in a}
 
 
 def scan(

@@ -118,3 +118,20 @@ def test_rewritten_capture_matches_tshark(tmp_path, seed):
         assert s.max_delta_ms == pytest.approx(ref["max_delta_ms"], abs=0.01), key
         assert s.max_jitter_ms == pytest.approx(ref["max_jitter_ms"], abs=0.01), key
         assert s.mean_jitter_ms == pytest.approx(ref["mean_jitter_ms"], abs=0.01), key
+
+
+def test_jit_fallback_agrees_with_the_compiled_kernels(tmp_path):
+    """Machines without a C compiler run the same kernels through numba's JIT."""
+    from voxops.analysis import kernels
+
+    pcap = tmp_path / "rewritten.pcap"
+    write_rewritten(pcap, 7)
+    result = scan(pcap)
+    compiled = find_streams(result, [], heuristic=True)[0]
+    saved = kernels._loaded
+    kernels._loaded = kernels.jit_kernels()
+    try:
+        jitted = find_streams(result, [], heuristic=True)[0]
+    finally:
+        kernels._loaded = saved
+    assert [s.model_dump() for s in jitted] == [s.model_dump() for s in compiled]

@@ -121,8 +121,7 @@ def find_streams(
 
     Returns the streams and, when `keep_jitter`, per-stream [2, N] arrays (epoch s, jitter ms).
     """
-    # compiled kernels: imported here so that reading an index never loads numba
-    from voxops.analysis.rtpselect import select_rtp
+    from voxops.analysis.kernels import load
     from voxops.analysis.rtpstats import analyse, clock_rate
 
     udp = scan.udp
@@ -141,10 +140,13 @@ def find_streams(
     ep_frame = np.array([r[1] for r in rows], np.int64)
     ep_obj = [r[2] for r in rows]
 
-    idx, ep_sel, stream, n_streams, ssrc_changes = select_rtp(
-        udp.src, udp.sport, udp.dst, udp.dport, udp.frame, udp.length, udp.head,
-        ep_keys.astype(np.int64), ep_first, ep_frame, heuristic,
+    c = np.ascontiguousarray
+    idx, ep_sel, stream, n_streams, ssrc_changes = load().select_rtp(
+        c(udp.src, np.int32), c(udp.sport, np.uint16), c(udp.dst, np.int32), c(udp.dport, np.uint16),
+        c(udp.frame, np.int64), c(udp.length, np.int32), c(udp.head, np.uint8),
+        c(ep_keys, np.int64), c(ep_first, np.int64), c(ep_frame, np.int64), bool(heuristic),
     )
+    n_streams = int(n_streams)
     if len(idx) == 0:
         return [], {}
     counts = np.bincount(stream, minlength=n_streams)

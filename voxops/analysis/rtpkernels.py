@@ -9,7 +9,8 @@ An SDP endpoint (address:port) applies from the frame after its SDP on; when sev
 SDPs named the same endpoint, the latest one before the packet wins (Wireshark's
 conversation rule). The source endpoint is looked up first, then the destination.
 Streams and 5-tuples are numbered with open-addressing hash tables over numpy arrays
-(numba's typed dicts are slower here and take long to compile).
+(numba's typed dicts are slower here and take long to compile); they start small and
+double as they fill.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from numba import njit
 
 SIGNATURES = {
-    "select_rtp": "Tuple((i8[:], i8[:], i8[:], i8, i8[:]))"
+    "select_rtp": "Tuple((i8[:], i8[:], i8[:], i8, i8[:], i8[:], i8[:]))"
                   "(i4[:], u2[:], i4[:], u2[:], i8[:], i4[:], u1[:, :], i8[:], i8[:], i8[:], b1)",
     "analyse_packets": "void(i8[:], i8[:], f8[:], f8, i8[:], u1[:, :], i8[:], f8, f8[:], i8[:, :], f8[:, :])",
 }
@@ -29,13 +30,37 @@ _M3 = np.uint64(0x165667B19E3779F9)
 
 
 @njit(cache=True, nogil=True)
-def _find(keys, used, a, b, c, mask):
-    """Slot of key (a, b, c): its slot when present, else the empty slot to put it in."""
+def _slot(table, items, a, b, c):
+    """(slot, id) of key (a, b, c): id -1 and the free slot when the key is new."""
+    mask = table.shape[0] - 1
     h = (np.uint64(a) * _M1) ^ (np.uint64(b) * _M2) ^ (np.uint64(c) * _M3)
     slot = np.int64((h ^ (h >> np.uint64(29))) & np.uint64(mask))
-    while used[slot] and not (keys[slot, 0] == a and keys[slot, 1] == b and keys[slot, 2] == c):
+    while table[slot] != -1:
+        k = table[slot]
+        if items[k, 0] == a and items[k, 1] == b and items[k, 2] == c:
+            return slot, k
         slot = (slot + 1) & mask
-    return slot
+    return slot, np.int64(-1)
+
+
+@njit(cache=True, nogil=True)
+def _intern(table, items, count, a, b, c):
+    """Id of key (a, b, c), numbering new keys 0, 1, ...; grows the tables as they fill."""
+    slot, k = _slot(table, items, a, b, c)
+    if k >= 0:
+        return table, items, k
+    if count >= items.shape[0]:
+        bigger = np.empty((items.shape[0] * 2, 3), np.int64)
+        bigger[:count] = items[:count]
+        items = bigger
+    items[count, 0], items[count, 1], items[count, 2] = a, b, c
+    table[slot] = count
+    if 2 * (count + 1) > table.shape[0]:
+        table = np.full(table.shape[0] * 2, -1, np.int64)
+        for j in range(count + 1):
+            free, _ = _slot(table, items, items[j, 0], items[j, 1], items[j, 2])
+            table[free] = j
+    return table, items, np.int64(count)
 
 
 @njit(cache=True, nogil=True)
@@ -65,30 +90,31 @@ def _latest(rank, frame, ep_first, ep_frames, cursor):
 
 @njit(cache=True, nogil=True)
 def select_rtp(src, sport, dst, dport, frame, length, head, ep_keys, ep_first, ep_frames, heuristic):  # noqa: C901
-    """Returns (rows, ep_row, stream, n_streams, ssrc_changes) for the RTP datagrams.
+    """Returns (rows, ep_row, stream, n_streams, ssrc_changes, first, last) for the RTP datagrams.
 
     rows: indexes of the selected datagrams; ep_row: the SDP setup row each matched (-1:
     heuristic); stream: (source, destination, SSRC) id in first-seen order; ssrc_changes:
-    per stream, how often the SSRC changed on its 5-tuple.
+    per stream, how often the SSRC changed on its 5-tuple; first / last: per stream, the
+    position (in rows) of its first and last packet.
     """
     n = src.shape[0]
-    cap = 16
-    while cap < 2 * n:
-        cap *= 2
-    mask = cap - 1
-    s_keys = np.empty((cap, 3), np.int64)
-    s_used = np.zeros(cap, np.bool_)
-    s_val = np.empty(cap, np.int64)
-    f_keys = np.empty((cap, 3), np.int64)
-    f_used = np.zeros(cap, np.bool_)
-    f_val = np.empty(cap, np.int64)
+    s_table = np.full(1024, -1, np.int64)
+    s_items = np.empty((512, 3), np.int64)
+    f_table = np.full(1024, -1, np.int64)
+    f_items = np.empty((512, 3), np.int64)
     cursor_src = ep_first[:-1].copy()
     cursor_dst = ep_first[:-1].copy()
     rows = np.empty(n, np.int64)
     ep_row = np.empty(n, np.int64)
     stream = np.empty(n, np.int64)
     flow_of = np.empty(n, np.int64)
-    last_ssrc = np.full(n, -1, np.int64)
+    first = np.empty(n, np.int64)
+    last = np.empty(n, np.int64)
+    # per 5-tuple: its SDP endpoint ranks, and the SSRC / stream of its last RTP packet
+    src_rank = np.empty(n, np.int64)
+    dst_rank = np.empty(n, np.int64)
+    last_ssrc = np.empty(n, np.int64)
+    last_stream = np.empty(n, np.int64)
     changes = np.zeros(n, np.int64)
     m = 0
     n_streams = 0
@@ -101,43 +127,42 @@ def select_rtp(src, sport, dst, dport, frame, length, head, ep_keys, ep_first, e
             continue
         sk = np.int64(src[i]) * 65536 + np.int64(sport[i])
         dk = np.int64(dst[i]) * 65536 + np.int64(dport[i])
+        f_table, f_items, f = _intern(f_table, f_items, n_flows, sk, dk, 0)
+        if f == n_flows:
+            src_rank[f] = _rank(ep_keys, sk)
+            dst_rank[f] = _rank(ep_keys, dk)
+            last_ssrc[f] = -1
+            n_flows += 1
         row = -1
-        r = _rank(ep_keys, sk)
-        if r >= 0:
-            row = _latest(r, frame[i], ep_first, ep_frames, cursor_src)
-        if row < 0:
-            r = _rank(ep_keys, dk)
-            if r >= 0:
-                row = _latest(r, frame[i], ep_first, ep_frames, cursor_dst)
+        if src_rank[f] >= 0:
+            row = _latest(src_rank[f], frame[i], ep_first, ep_frames, cursor_src)
+        if row < 0 and dst_rank[f] >= 0:
+            row = _latest(dst_rank[f], frame[i], ep_first, ep_frames, cursor_dst)
         if row < 0 and not (heuristic and (pt <= 34 or pt >= 96)):
             continue
         ssrc = (np.int64(head[i, 8]) << 24) | (np.int64(head[i, 9]) << 16) | (np.int64(head[i, 10]) << 8) \
             | np.int64(head[i, 11])
-        fs = _find(f_keys, f_used, sk, dk, 0, mask)
-        if not f_used[fs]:
-            f_used[fs] = True
-            f_keys[fs, 0], f_keys[fs, 1], f_keys[fs, 2] = sk, dk, 0
-            f_val[fs] = n_flows
-            n_flows += 1
-        f = f_val[fs]
-        if last_ssrc[f] != -1 and last_ssrc[f] != ssrc:
-            changes[f] += 1
-        last_ssrc[f] = ssrc
-        ss = _find(s_keys, s_used, sk, dk, ssrc, mask)
-        if not s_used[ss]:
-            s_used[ss] = True
-            s_keys[ss, 0], s_keys[ss, 1], s_keys[ss, 2] = sk, dk, ssrc
-            s_val[ss] = n_streams
-            flow_of[n_streams] = f
-            n_streams += 1
+        if ssrc == last_ssrc[f]:
+            k = last_stream[f]
+        else:
+            if last_ssrc[f] != -1:
+                changes[f] += 1
+            s_table, s_items, k = _intern(s_table, s_items, n_streams, sk, dk, ssrc)
+            if k == n_streams:
+                flow_of[k] = f
+                first[k] = m
+                n_streams += 1
+            last_ssrc[f] = ssrc
+            last_stream[f] = k
         rows[m] = i
         ep_row[m] = row
-        stream[m] = s_val[ss]
+        stream[m] = k
+        last[k] = m
         m += 1
     ssrc_changes = np.zeros(n_streams, np.int64)
     for k in range(n_streams):
         ssrc_changes[k] = changes[flow_of[k]]
-    return rows[:m], ep_row[:m], stream[:m], n_streams, ssrc_changes
+    return rows[:m], ep_row[:m], stream[:m], n_streams, ssrc_changes, first[:n_streams], last[:n_streams]
 
 
 @njit(cache=True, nogil=True)

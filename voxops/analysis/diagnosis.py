@@ -96,6 +96,7 @@ class CallDiagnosis(BaseModel):
     duration_s: float | None
     auth_challenges: int
     retransmissions: int
+    answered_by: dict[str, list[str]] = Field(description="responses to the INVITE(s), by the hop that sent them")
     hops: list[Hop]
     codecs: Codecs
     streams: list[RtpStream]
@@ -210,12 +211,24 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
         duration_s=main.duration_s,
         auth_challenges=challenges,
         retransmissions=n_retrans,
+        answered_by=_answered_by(dialogs, policy),
         hops=hops,
         codecs=codecs,
         streams=mine,
         findings=findings,
         verdict=verdict,
     )
+
+
+def _answered_by(dialogs: list[Dialog], policy: Policy) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for d in dialogs:
+        for tx in d.transactions:
+            if tx.method != "INVITE":
+                continue
+            for r in tx.responses:
+                out.setdefault(_hop_name(r, policy, True), []).append(r.msg.summary)
+    return out
 
 
 def _first_codec(media: SdpMedia | None, view: SdpView | None) -> str | None:

@@ -44,6 +44,8 @@ def diagnosis_text(d: CallDiagnosis) -> str:
     status = f"{d.final_status} ({d.final_meaning})" if d.final_status else "no final response"
     out.append(f"  setup: {status}; PDD {_num(d.pdd_ms, '.0f')} ms; talk {_num(d.duration_s)} s; "
                f"{d.auth_challenges} auth challenge(s); {d.retransmissions} retransmission(s)")
+    for hop, answers in d.answered_by.items():
+        out.append(f"  {hop} answered: {', '.join(answers)}")
     out.append("  ladder:")
     for h in d.hops:
         again = "  (retransmission)" if h.retransmission else ""

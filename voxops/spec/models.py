@@ -32,6 +32,17 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
+class OneOf(Model):
+    """A model whose fields are alternatives: exactly one must be given."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> OneOf:
+        fields = list(type(self).model_fields)
+        if sum(getattr(self, f) is not None for f in fields) != 1:
+            raise ValueError(f"give exactly one of {' or '.join(fields)}")
+        return self
+
+
 # --- carriers and trunks -------------------------------------------------------------
 
 
@@ -67,17 +78,11 @@ class TrunkLimits(Model):
     cps: Annotated[float, Field(gt=0, le=100_000)] | None = None
 
 
-class SecretRef(Model):
+class SecretRef(OneOf):
     """A secret is referenced, never inlined: an environment variable or a file."""
 
     env: EnvVar | None = None
     file: FilePath | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("give exactly one of env or file")
-        return self
 
 
 class Credentials(Model):
@@ -162,17 +167,11 @@ class CodecPolicy(Model):
         return self
 
 
-class IvrFallback(Model):
+class IvrFallback(OneOf):
     """Where overflow goes when the agent pool is full or unhealthy: a URI or an agent's IVR."""
 
     uri: SipUri | None = None
     agent: Name | None = Field(default=None, description="An agent instance whose IVR answers.")
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> IvrFallback:
-        if (self.uri is None) == (self.agent is None):
-            raise ValueError("give exactly one of uri or agent")
-        return self
 
 
 class Sbc(Model):
@@ -181,12 +180,25 @@ class Sbc(Model):
         default=None, description="DNS SRV name of the pair, e.g. _sip._udp.sbc.example.com."
     )
     nodes: Annotated[list[SbcNode], Field(min_length=1)]
+    options_ping: OptionsPing = Field(
+        default_factory=OptionsPing, description="How `voxops probe` pings the nodes' own sockets."
+    )
     tls: SbcTls | None = None
     admission: Admission | None = Field(default_factory=Admission)
     codec_policy: CodecPolicy = Field(default_factory=CodecPolicy)
     ivr_fallback: IvrFallback | None = None
     flood_limit_per_ip: Annotated[int, Field(ge=1, le=100_000)] = 30
     drop_scanner_user_agents: bool = True
+    probing_mode: Literal["all", "marked"] = Field(
+        default="all",
+        description="OPTIONS pings to every trunk host ('all', dispatcher mode 1) or only to trunks "
+        "with options_ping.enabled ('marked', mode 3).",
+    )
+    failover_timeout_ms: Annotated[int, Field(ge=100, le=60_000)] = Field(
+        default=3000,
+        description="How long a carrier may stay silent (not even 100 Trying) before the call "
+        "fails over to the next trunk.",
+    )
 
 
 # --- agent pool ----------------------------------------------------------------------

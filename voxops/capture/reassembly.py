@@ -89,6 +89,7 @@ class TcpReassembler:
 
     def __init__(self) -> None:
         self.streams: OrderedDict[tuple, _Stream] = OrderedDict()
+        self.tls_streams = 0
 
     def add(self, key: tuple, seq: int, syn: bool, fin_or_rst: bool, data: bytes,
             frame: int = 0) -> list[tuple[bytes, str, tuple[int, ...]]]:
@@ -175,6 +176,7 @@ class TcpReassembler:
                 st.transport = "ws"
             elif head[:1] in (b"\x16", b"\x17", b"\x14", b"\x15") and head[1:2] == b"\x03":
                 st.is_sip = False  # TLS: only the tshark engine can decrypt it
+                self.tls_streams += 1
             else:
                 st.is_sip = _START.match(bytes(st.buf[:2100])) is not None or st.buf[:2] == b"\r\n"
                 if not st.is_sip and len(st.buf) < 64:

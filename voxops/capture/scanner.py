@@ -198,4 +198,7 @@ def scan(
         for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - unsupported:
             unsupported.add(link)
             note(f"record {batch.first_frame}: link type {link} is not supported; its frames are skipped")
+    if scanner.tcp.tls_streams:
+        note(f"{scanner.tcp.tls_streams} TLS stream(s) are encrypted: SIP inside them is not read "
+             "(use --engine tshark --tls-keylog FILE)")
     return scanner.finish(warnings)

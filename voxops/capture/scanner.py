@@ -18,6 +18,7 @@ from voxops.capture.records import (
     CaptureScan,
     SipPacket,
     UdpPacket,
+    UdpTable,
     UdpTableBuilder,
     is_rtcp,
 )
@@ -26,9 +27,13 @@ from voxops.capture.sip import parse_sip
 _SIP_FIRST = frozenset(range(65, 91)) | frozenset(range(97, 123))
 
 
+UdpFilter = Callable[[UdpTable], np.ndarray]
+
+
 class _Scanner:
-    def __init__(self, media: bool) -> None:
+    def __init__(self, media: bool, udp_keep: UdpFilter | None = None) -> None:
         self.media = media
+        self.udp_keep = udp_keep
         self.addresses: list[str] = []
         self.addr_index: dict[str, int] = {}
         self.v4_index: dict[int, int] = {}
@@ -90,6 +95,12 @@ class _Scanner:
         }
         if self.rows:  # this batch's slow-path datagrams, merged in frame order
             cols = _merge(cols, self._take_rows())
+        self._add(cols)
+
+    def _add(self, cols: dict[str, np.ndarray]) -> None:
+        if self.udp_keep is not None and len(cols["frame"]):
+            keep = self.udp_keep(UdpTable(**cols, addresses=self.addresses))
+            cols = {k: v[keep] for k, v in cols.items()}
         self.table.add(**cols)
 
     def frame(self, frame: int, ts: float, link: int, data: bytes) -> None:
@@ -154,7 +165,7 @@ class _Scanner:
 
     def finish(self, warnings: list[str]) -> CaptureScan:
         if self.rows:
-            self.table.add(**self._take_rows())
+            self._add(self._take_rows())
         return CaptureScan(
             sip=self.sip,
             udp=self.table.build(self.addresses),
@@ -177,12 +188,15 @@ def scan(
     *,
     warn: Callable[[str], None] | None = None,
     media: bool = True,
+    udp_keep: UdpFilter | None = None,
 ) -> CaptureScan:
     """Read a pcap / pcapng / gzip capture in one streaming pass.
 
     `warn(msg)` is called for each truncated or corrupt record (the message names the
     record number); what was read before stays. `media=False` skips the UDP table and
-    RTCP (signalling only: less memory, a little faster).
+    RTCP (signalling only: less memory, a little faster). `udp_keep(table)` returns
+    the rows (mask or indexes) of each chunk of the UDP table to keep: memory then
+    grows with what is kept, not with the capture.
     """
     warnings: list[str] = []
 
@@ -191,7 +205,7 @@ def scan(
         if warn is not None:
             warn(message)
 
-    scanner = _Scanner(media)
+    scanner = _Scanner(media, udp_keep)
     unsupported: set[int] = set()
     for batch in read_batches(Path(path), note):
         scanner.batch(batch)

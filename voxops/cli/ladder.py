@@ -28,13 +28,12 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Draw the SIP ladder of a call, with SDP summaries and its RTP streams."""
         from voxops.analysis.ladder import build_ladder
-        from voxops.capture.engines import load_capture
-        from voxops.views.ladder import host_names, pick_dialogs, render_ladder
+        from voxops.views.ladder import host_names, load_call, render_ladder
 
         names = host_names(spec)
-        capture = load_capture(pcap, engine=engine, tls_keylog=opts.keylog_path(tls_keylog), warn=warn)
-        dialogs = pick_dialogs(capture.sip, call_id, correlate)
-        model = build_ladder(dialogs, udp=capture.udp, names=names)
+        dialogs, udp = load_call(pcap, call_id, correlate, engine=engine,
+                                 tls_keylog=opts.keylog_path(tls_keylog), warn=warn)
+        model = build_ladder(dialogs, udp=udp, names=names)
         colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         rendered = render_ladder(model, fmt, colour=colour)
         if output is not None:

@@ -126,3 +126,9 @@ def test_export_cuts_one_call_with_its_media(cli, tmp_path):
     code, _, err = cli("export", DATA / "fragmented.pcap", "--call-id", "1-14959", "-o", frag)
     assert code == 0, err
     assert tshark_summary(frag) == {"1-14959@127.0.3.1": (6, 200)}
+
+
+def test_ladder_shows_the_calls_rtp_through_the_cli(cli):
+    code, out, err = cli("ladder", shared_pcap("sip-rtp-ilbc.pcap"), "-f", "mermaid")
+    assert code == 0, err
+    assert "RTP iLBC ssrc 0x043eefa7 284 pkts" in out

@@ -90,6 +90,8 @@ def test_ladder_formats_to_files_and_call_id_prefix(cli, tmp_path):
     assert code == 2 and "matches 5 dialogs" in err
     code, _, err = cli("ladder", UDP, "--call-id", "1-14684", "-f", "png")
     assert code == 2 and "-o" in err
+    code, _, err = cli("ladder", UDP, "--call-id", "1-14684", "-o", tmp_path / "no" / "such" / "dir.txt")
+    assert code == 2 and "cannot write" in err
 
 
 def test_ladder_names_hosts_from_the_spec(cli, tmp_path):

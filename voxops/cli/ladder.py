@@ -10,7 +10,7 @@ import typer
 
 from voxops.cli import _capture_opts as opts
 from voxops.cli.common import warn
-from voxops.errors import ExitCode
+from voxops.errors import ExitCode, InvalidInput
 from voxops.views.ladder import LadderFormat
 
 
@@ -38,10 +38,11 @@ def register(app: typer.Typer) -> None:
         rendered = render_ladder(model, fmt, colour=colour)
         if output is not None:
             data = rendered if isinstance(rendered, bytes) else rendered.encode()
-            output.write_bytes(data)
+            try:
+                output.write_bytes(data)
+            except OSError as exc:
+                raise InvalidInput(f"{output}: cannot write: {exc.strerror}") from exc
         elif isinstance(rendered, bytes):
-            from voxops.errors import InvalidInput
-
             raise InvalidInput("--format png writes binary data: give -o FILE.png")
         else:
             sys.stdout.write(rendered)

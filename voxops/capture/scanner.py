@@ -71,23 +71,37 @@ class _Scanner:
         dport = np.zeros(n, np.int64)
         plen = np.zeros(n, np.int64)
         head = np.empty((n, HEAD_BYTES), np.uint8)
-        self.kernels.classify(b.buf, b.off, b.caplen, b.link, kind, src, dst, sport, dport, plen, head)
+        ipoff = np.zeros(n, np.int64)
+        self.kernels.classify(b.buf, b.off, b.caplen, b.link, kind, src, dst, sport, dport, plen,
+                              head, ipoff)
         slow = np.flatnonzero(kind == fp.KIND_SLOW).tolist()
         for i in slow:
             self.frame(b.first_frame + i, float(b.ts[i]), int(b.link[i]), b.data(i))
         if not self.media:
             return
-        fast = np.flatnonzero(kind == fp.KIND_UDP)
-        m = fast.size
-        keys = np.concatenate([src[fast], dst[fast]])
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        lut = np.array([self.v4(int(u)) for u in uniq.tolist()], np.int32)
-        mapped = lut[inverse.reshape(-1)]
+        v4 = np.flatnonzero(kind == fp.KIND_UDP)
+        v6 = np.flatnonzero(kind == fp.KIND_UDP6)
+        src_idx = np.zeros(n, np.int32)
+        dst_idx = np.zeros(n, np.int32)
+        if v4.size:
+            uniq, inverse = np.unique(np.concatenate([src[v4], dst[v4]]), return_inverse=True)
+            mapped = np.array([self.v4(int(u)) for u in uniq.tolist()], np.int32)[inverse.reshape(-1)]
+            src_idx[v4], dst_idx[v4] = mapped[: v4.size], mapped[v4.size :]
+        if v6.size:
+            # 16-byte source and destination addresses, interned once per distinct value
+            at = ipoff[v6][:, None] + 8 + np.arange(32)
+            raw = b.buf[at]
+            keys = np.ascontiguousarray(np.concatenate([raw[:, :16], raw[:, 16:]])).view("V16").ravel()
+            uniq, inverse = np.unique(keys, return_inverse=True)
+            lut = [self.address(socket.inet_ntop(socket.AF_INET6, u.tobytes())) for u in uniq]
+            mapped = np.array(lut, np.int32)[inverse.reshape(-1)]
+            src_idx[v6], dst_idx[v6] = mapped[: v6.size], mapped[v6.size :]
+        fast = np.flatnonzero((kind == fp.KIND_UDP) | (kind == fp.KIND_UDP6))
         cols = {
             "frame": fast.astype(np.int64) + b.first_frame,
             "ts": b.ts[fast],
-            "src": mapped[:m],
-            "dst": mapped[m:],
+            "src": src_idx[fast],
+            "dst": dst_idx[fast],
             "sport": sport[fast],
             "dport": dport[fast],
             "length": plen[fast],

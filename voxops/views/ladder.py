@@ -55,7 +55,8 @@ def host_names(spec: Path | None) -> dict[str, str]:
     from voxops.spec.loader import load_topology
 
     topology, _ = load_topology(spec)
-    return dict(topology.addresses())
+    # trunk hosts come as "carrier/trunk": a ladder column is the carrier
+    return {addr: name.split("/", 1)[0] for addr, name in topology.addresses().items()}
 
 
 def pick_dialogs(sip: Sequence[SipPacket], call_ids: Sequence[str],

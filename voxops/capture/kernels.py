@@ -23,6 +23,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 _HERE = Path(__file__).resolve().parent
+_SOURCES = [_HERE / "fastpath.py", _HERE / "kinds.py"]
 _loaded: Any = None
 
 
@@ -31,9 +32,9 @@ def cache_dir() -> Path:
     return Path(base) / "voxops" if base else Path.home() / ".cache" / "voxops"
 
 
-def _module_name(sources: list[Path], prefix: str) -> str:
+def _module_name(sources: list[Path] | None = None, prefix: str = "_voxops_kernels_") -> str:
     digest = hashlib.sha256()
-    for source in sources:
+    for source in sources or _SOURCES:
         digest.update(source.read_bytes())
     digest.update(f"{metadata.version('numba')} {sys.version} {platform.machine()}".encode())
     return f"{prefix}{digest.hexdigest()[:16]}"
@@ -53,8 +54,7 @@ def load() -> Any:
     """The kernels module: ahead-of-time build if possible, else numba JIT."""
     global _loaded
     if _loaded is None:
-        sources = [_HERE / "fastpath.py", _HERE / "kinds.py"]
-        module = ahead_of_time(sources, "voxops.capture.fastpath", "capture", "_voxops_kernels_")
+        module = ahead_of_time(_SOURCES, "voxops.capture.fastpath", "capture", "_voxops_kernels_")
         _loaded = module if module is not None else jit_kernels()
     return _loaded
 

@@ -111,6 +111,18 @@ def test_sdp_rules():
                                        Policy(deny_codecs=frozenset()))
 
 
+def test_private_media_address_only_across_a_nat():
+    private = sdp("10.1.2.3", 6000)
+    assert "private-media-address" in codes(call(answer=private))
+    lan = [pkt(p.frame, p.ts - T0, p.raw, p.src == A) for p in call(answer=private)]
+    for p in lan:  # the same call inside one private network: signalling from 10.x too
+        if p.src == B:
+            p.src = "10.1.2.3"
+        if p.dst == B:
+            p.dst = "10.1.2.3"
+    assert "private-media-address" not in codes(lan)
+
+
 def test_media_timing_rules():
     late = [stream(f"{A}:4000", f"{B}:6000", start=5.0), stream(f"{B}:6000", f"{A}:4000")]
     assert codes(call(), late) == {"late-media"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -45,7 +46,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return not Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 @pytest.fixture
@@ -63,16 +64,14 @@ def lab(tmp_path: Path):
     for node in ("sbc-1", "sbc-2"):
         pidfile = prefix / node / "run" / "kamailio.pid"
         if pidfile.exists():
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pidfile.read_text()), signal.SIGTERM)
-            except (ProcessLookupError, ValueError):
-                pass
 
 
 def _deploy(data: dict, tmp_path: Path, inv: Path, **kw) -> tuple:
     path = write_spec(data, tmp_path / "topology.yaml")
     log = io.StringIO()
-    report = deploy(path, inv, progress=log, gate_timeout=8, **kw)
+    report = deploy(path, inv, progress=log, gate_timeout=5, **kw)
     return report, log.getvalue()
 
 
@@ -121,7 +120,7 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     tpl = broken / "kamailio" / "kamailio.cfg.j2"
     tpl.write_text(tpl.read_text().replace("dlg_manage();", "dlg_manage_typo();"))
     path = write_spec(data, tmp_path / "topology.yaml")
-    report = deploy(path, inv, progress=io.StringIO(), gate_timeout=8, templates=broken)
+    report = deploy(path, inv, progress=io.StringIO(), gate_timeout=5, templates=broken)
     assert report.rc != 0 and report.failed == ["sbc-1"]
     assert cfg.read_bytes() == before[0]
     assert _alive(pids["sbc-1"]) and sip_options(NODES[0], ports[0]) == 200

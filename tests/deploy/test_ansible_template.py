@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import REPO, need_tool
-from tests.render.specs import make_certs, spec, tls_spec, write_spec
+from tests.render.specs import make_certs, tls_spec, write_spec
 from voxops.render.engine import plan, render_all, resolve_secrets
 from voxops.spec.loader import load_topology
 

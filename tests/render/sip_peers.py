@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from voxops.probes.sip_options import send_options
+
 UAC_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="voxops-uac">
   <send retrans="500"><![CDATA[
@@ -205,20 +207,7 @@ def wait_udp_listening(ip: str, port: int, timeout: float = 10) -> None:
 
 
 def options_ping(ip: str, port: int, timeout: float = 1.0) -> int | None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.5.250", 0))
-        lport = s.getsockname()[1]
-        msg = (f"OPTIONS sip:{ip}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.5.250:{lport};branch=z9hG4bK{time.time_ns()}\r\n"
-               f"From: <sip:probe@127.0.5.250>;tag=1\r\nTo: <sip:{ip}:{port}>\r\nCall-ID: {time.time_ns()}@t\r\n"
-               "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
-        s.sendto(msg.encode(), (ip, port))
-        s.settimeout(timeout)
-        try:
-            data = s.recv(65535)
-        except OSError:
-            return None
-    m = re.match(rb"SIP/2.0 (\d{3})", data)
-    return int(m.group(1)) if m else None
+    return send_options(ip, port, "udp", timeout=timeout, bind="127.0.5.250").code
 
 
 def scrape(ip: str, port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -50,7 +50,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def lab(tmp_path: Path):
+def lab(tmp_path: Path, monkeypatch):
     need_tool("kamailio")
     need_tool("promtool")
     prefix = tmp_path / "prefix"
@@ -61,6 +61,8 @@ def lab(tmp_path: Path):
     agent["sip_port"], agent["health_port"] = free_port(agent["host"]), free_port(agent["host"])
     agent["max_calls"] = 2
     data["agents"]["drain_timeout_s"] = 2
+    data["carriers"][1]["trunks"][0]["credentials"] = {"username": "acme", "password": {"env": "VOXOPS_TEST_PW"}}
+    monkeypatch.setenv("VOXOPS_TEST_PW", "first-s3cret")
     # readiness also looks at host CPU: on a loaded test machine that alone would fail the gate
     data["agents"]["health"] = {"max_cpu_percent": 100, "max_memory_percent": 100}
     for node, port in zip(data["sbc"]["nodes"], ports, strict=True):
@@ -99,6 +101,9 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
         assert sip_options(addr, port) == 200
     cfg = prefix / "sbc-1" / "etc" / "kamailio.cfg"
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o640
+    creds = prefix / "sbc-1" / "etc" / "credentials.cfg"
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600 and "first-s3cret" in creds.read_text()
+    assert "first-s3cret" not in log
 
     # What Ansible's template module wrote is byte-identical to `voxops render`.
     topo, _ = load_topology(tmp_path / "topology.yaml")
@@ -116,8 +121,12 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     # --check --diff: shows the change, changes nothing.
     before = cfg.read_bytes(), (prefix / "sbc-1" / "etc" / "dispatcher.list").read_bytes()
     data["carriers"][0]["trunks"][0]["weight"] = 70
+    os.environ["VOXOPS_TEST_PW"] = "second-s3cret"  # the secret changes too: its diff stays hidden
     report, log = _deploy(data, tmp_path, inv, check=True, diff=True)
+    os.environ["VOXOPS_TEST_PW"] = "first-s3cret"
     assert report.rc == 0, log
+    assert "s3cret" not in log + "".join(report.diffs)
+    assert "sbc-1: credentials: changed" in log
     assert report.total_changed > 0
     assert any("-1 sip:127.0.5.11:5060 0 0 rweight=60" in d and "+1 sip:127.0.5.11:5060 0 0 rweight=70" in d
                for d in report.diffs)

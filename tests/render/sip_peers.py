@@ -229,13 +229,15 @@ def metric(samples: dict, name: str, **labels: str) -> float:
 
 
 class FakeCarrier:
-    """A carrier that answers OPTIONS with 200 and every INVITE with 503 (then absorbs the ACK)."""
+    """A carrier that answers OPTIONS with 200 and every INVITE with 503 (then absorbs the
+    ACK), or, with silent=True, never answers an INVITE at all."""
 
-    def __init__(self, ip: str, port: int) -> None:
+    def __init__(self, ip: str, port: int, *, silent: bool = False) -> None:
+        self.silent = silent
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((ip, port))
         self.sock.settimeout(0.2)
-        self.invites = 0
+        self._branches: set[str] = set()
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._serve, daemon=True)
         self._t.start()
@@ -251,13 +253,21 @@ class FakeCarrier:
             if method not in ("OPTIONS", "INVITE"):
                 continue
             if method == "INVITE":
-                self.invites += 1
+                # count transactions, not retransmissions: the top Via branch names one
+                via = re.search(r"(?im)^via:[^\r\n]*branch=([^;\r\n]+)", text)
+                self._branches.add(via.group(1) if via else text)
+                if self.silent:
+                    continue
             head = [ln for ln in text.split("\r\n") if re.match(r"(?i)^(via|from|to|call-id|cseq):", ln)]
             code = "200 OK" if method == "OPTIONS" else "503 Service Unavailable"
             reply = f"SIP/2.0 {code}\r\n" + "\r\n".join(
                 ln + (";tag=fake" if ln.lower().startswith("to:") and "tag=" not in ln else "") for ln in head
             ) + "\r\nContent-Length: 0\r\n\r\n"
             self.sock.sendto(reply.encode(), addr)
+
+    @property
+    def invites(self) -> int:
+        return len(self._branches)
 
     def stop(self) -> None:
         self._stop.set()

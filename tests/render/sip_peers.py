@@ -210,6 +210,25 @@ def options_ping(ip: str, port: int, timeout: float = 1.0) -> int | None:
     return send_options(ip, port, "udp", timeout=timeout, bind="127.0.5.250").code
 
 
+def flood_options(ip: str, port: int, source: str, *, count: int) -> int:
+    """Send `count` OPTIONS back to back from one address; how many replies came back."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((source, 0))
+        lport = s.getsockname()[1]
+        for i in range(count):
+            s.sendto((f"OPTIONS sip:{ip}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {source}:{lport};branch=z9hG4bKfl{i}\r\n"
+                      f"From: <sip:flood@{source}>;tag=f{i}\r\nTo: <sip:{ip}:{port}>\r\nCall-ID: flood{i}@{source}\r\n"
+                      "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), (ip, port))
+        s.settimeout(1.0)
+        replies = 0
+        while True:
+            try:
+                s.recv(65535)
+            except OSError:
+                return replies
+            replies += 1
+
+
 def scrape(ip: str, port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Prometheus text from the SBC -> {(name, labels): value}."""
     body = urllib.request.urlopen(f"http://{ip}:{port}/metrics", timeout=5).read().decode()

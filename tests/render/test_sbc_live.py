@@ -11,6 +11,7 @@ from tests.conftest import free_port, need_tool
 from tests.render.sip_peers import (
     FakeCarrier,
     count_invites,
+    flood_options,
     count_responses,
     metric,
     options_ping,
@@ -20,6 +21,7 @@ from tests.render.sip_peers import (
     start_uas,
     wait_udp_listening,
 )
+from voxops.probes.sip_options import send_options
 from voxops.render.engine import plan, render_all
 from voxops.spec.loader import load_topology_text
 
@@ -72,6 +74,10 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
         procs.append(sbc)
         wait_udp_listening(SBC, ports["ps"])
         assert options_ping(SBC, ports["ps"]) == 200  # health reply to OPTIONS for the SBC itself
+        # a known scanner gets no answer at all; a flood from one unknown address is cut off
+        assert send_options(SBC, ports["ps"], user_agent="friendly-scanner", timeout=0.5).code is None
+        replies = flood_options(SBC, ports["ps"], "127.0.5.251", count=200)
+        assert 40 <= replies < 200, replies  # flood_limit_per_ip 30/s: pike cuts the burst off
         time.sleep(INTERVAL_S * 1.5)  # first ping round: both carriers up
 
         # 1. Calls are spread by weight (75 / 25).

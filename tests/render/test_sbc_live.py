@@ -11,8 +11,8 @@ from tests.conftest import free_port, need_tool
 from tests.render.sip_peers import (
     FakeCarrier,
     count_invites,
-    flood_options,
     count_responses,
+    flood_options,
     metric,
     options_ping,
     run_uac,

@@ -17,6 +17,8 @@ def test_ansible_template_module_writes_the_same_bytes(tmp_path: Path, monkeypat
     certs = make_certs(tmp_path / "certs")
     data = tls_spec(certs, mutual=True)  # TLS, mTLS and carrier credentials
     data["sbc"]["ivr_fallback"] = {"agent": "agent-2"}
+    data["carriers"][1]["trunks"][0]["limits"] = {"channels": 5, "cps": 2}
+    data["sbc"]["admission"] = {"max_concurrent_calls": 10, "max_cps": 3}
     data["agents"]["dependencies"] = [{"name": "asr", "kind": "asr", "url": "https://asr.test/health"}]
     path = write_spec(data, tmp_path / "spec.yaml")
     topo, _ = load_topology(path)

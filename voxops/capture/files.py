@@ -6,8 +6,8 @@ never mapped or read whole, so a capture larger than RAM scans the same way.
 
 from __future__ import annotations
 
-import gzip
 import struct
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from voxops.capture import fastpath as fp
+from voxops.capture import kinds as fp
+from voxops.capture.kernels import load as load_kernels
 from voxops.errors import CaptureError
 
 CHUNK = 8 * 1024 * 1024
@@ -58,8 +59,49 @@ def open_capture(path: Path) -> BinaryIO:
     head = fh.read(2)
     fh.seek(0)
     if head == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+        return _Gunzip(fh)  # type: ignore[return-value]
     return fh
+
+
+class _Gunzip:
+    """Streaming gunzip that keeps every byte decompressed before a cut or corrupt spot
+    (gzip.GzipFile raises and drops the last block), and reads concatenated members."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.z = zlib.decompressobj(wbits=31)
+        self.feed = b""
+        self.pending = b""
+        self.in_member = False
+
+    def readinto(self, view: memoryview) -> int:
+        while not self.pending:
+            if not self.feed:
+                self.feed = self.raw.read(1 << 20)
+                if not self.feed:
+                    if self.in_member:
+                        self.in_member = False
+                        raise EOFError("compressed stream ends before its end marker")
+                    return 0
+            self.in_member = True
+            try:
+                self.pending = self.z.decompress(self.feed, 4 << 20)
+            except zlib.error as exc:
+                self.feed, self.in_member = b"", False
+                raise EOFError(str(exc)) from exc
+            self.feed = self.z.unconsumed_tail
+            if self.z.eof:  # next member, if any (trailing zero padding is not one)
+                rest = self.z.unused_data
+                self.feed = rest if rest.strip(b"\0") else b""
+                self.z = zlib.decompressobj(wbits=31)
+                self.in_member = False
+        n = min(len(view), len(self.pending))
+        view[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 class _Buffer:
@@ -87,7 +129,7 @@ class _Buffer:
         while self.end < len(self.arr) and not self.eof:
             try:
                 got = self.fh.readinto(view[self.end :])  # type: ignore[attr-defined]
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            except (OSError, EOFError) as exc:
                 # a cut or corrupt gzip stream: keep what decompressed so far
                 self.eof = True
                 self.error = f"{self.path}: compressed stream ends early ({exc})"
@@ -156,10 +198,13 @@ def _pcap(buf: _Buffer, magic: bytes, warn: Callable[[str], None]) -> Iterator[B
     buf.start = 24
     frame = 1
     off, caplen, ts = _outputs(MAX_BATCH)
+    kernels = load_kernels()
+    state = np.zeros(2, np.int64)
     while True:
-        n, pos, status = fp.walk_pcap(
-            buf.arr, buf.start, buf.end, big, nano, max_caplen, off, caplen, ts
+        n = kernels.walk_pcap(
+            buf.arr, buf.start, buf.end, int(big), int(nano), max_caplen, off, caplen, ts, state
         )
+        pos, status = int(state[0]), int(state[1])
         if n:
             yield Batch(buf.arr, frame, off[:n], caplen[:n], ts[:n], np.full(n, link, np.int32))
             frame += n
@@ -184,13 +229,16 @@ def _pcapng(buf: _Buffer, warn: Callable[[str], None]) -> Iterator[Batch]:
     frame = 1
     off, caplen, ts = _outputs(MAX_BATCH)
     iface = np.empty(MAX_BATCH, np.int64)
+    kernels = load_kernels()
+    state = np.zeros(2, np.int64)
     while True:
-        n, pos, status = fp.walk_pcapng(
-            buf.arr, buf.start, buf.end, big,
+        n = kernels.walk_pcapng(
+            buf.arr, buf.start, buf.end, int(big),
             np.array(units or [0], np.int64), np.array(scale or [0.0], np.float64),
             np.array(offset or [0.0], np.float64), len(links), MAX_RECORD,
-            off, caplen, ts, iface,
+            off, caplen, ts, iface, state,
         )
+        pos, status = int(state[0]), int(state[1])
         if n:
             link_arr = np.array(links, np.int32)[iface[:n]]
             yield Batch(buf.arr, frame, off[:n], caplen[:n], ts[:n], link_arr)

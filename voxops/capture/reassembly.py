@@ -17,11 +17,13 @@ MAX_DATAGRAM = 65535 + 8
 MAX_STREAMS = 4096
 MAX_STREAM_BUFFER = 2 * sipmod.MAX_MESSAGE
 MAX_OUT_OF_ORDER = 64
+SNIFF_BYTES = 16 * 1024  # a stream with no SIP start line in its first 16 kB is not SIP
 
 
 @dataclass(slots=True)
 class _Pending:
     parts: dict[int, bytes] = field(default_factory=dict)
+    frames: list[int] = field(default_factory=list)
     total: int | None = None  # known once the last fragment arrived
     size: int = 0
 
@@ -33,7 +35,7 @@ class Defragmenter:
         self.pending: OrderedDict[tuple, _Pending] = OrderedDict()
         self.dropped = 0
 
-    def add(self, key: tuple, offset: int, more: bool, data: bytes) -> bytes | None:
+    def add(self, key: tuple, offset: int, more: bool, data: bytes, frame: int = 0) -> bytes | None:
         entry = self.pending.get(key)
         if entry is None:
             if len(self.pending) >= MAX_PENDING_DATAGRAMS:
@@ -44,6 +46,7 @@ class Defragmenter:
             del self.pending[key]
             self.dropped += 1
             return None
+        entry.frames.append(frame)
         if offset not in entry.parts:
             entry.parts[offset] = data
             entry.size += len(data)
@@ -60,7 +63,10 @@ class Defragmenter:
             out[off : off + len(chunk)] = chunk[: max(0, entry.total - off)]
             covered = max(covered, off + len(chunk))
         del self.pending[key]
+        self.last_frames = tuple(entry.frames)
         return bytes(out[: entry.total])
+
+    last_frames: tuple[int, ...] = ()  # frames of the datagram add() last completed
 
 
 _START = re.compile(
@@ -73,6 +79,7 @@ class _Stream:
     next_seq: int | None = None
     buf: bytearray = field(default_factory=bytearray)
     ooo: dict[int, bytes] = field(default_factory=dict)
+    frames: list[int] = field(default_factory=list)  # frames whose bytes are in buf
     transport: str = "tcp"
     is_sip: bool | None = None  # decided by the first bytes of the stream
     ws_head_done: bool = False
@@ -83,9 +90,11 @@ class TcpReassembler:
 
     def __init__(self) -> None:
         self.streams: OrderedDict[tuple, _Stream] = OrderedDict()
+        self.tls_streams = 0
 
-    def add(self, key: tuple, seq: int, syn: bool, fin_or_rst: bool, data: bytes) -> list[tuple[bytes, str]]:
-        """Feed one segment; return the complete SIP messages (raw, transport) it finished."""
+    def add(self, key: tuple, seq: int, syn: bool, fin_or_rst: bool, data: bytes,
+            frame: int = 0) -> list[tuple[bytes, str, tuple[int, ...]]]:
+        """Feed one segment; return the SIP messages it completed: (raw, transport, frames)."""
         st = self.streams.get(key)
         if st is None:
             if not data and not syn:
@@ -99,15 +108,28 @@ class TcpReassembler:
             st.next_seq = (seq + 1) & 0xFFFFFFFF
             st.buf.clear()
             st.ooo.clear()
+            st.is_sip, st.transport, st.ws_head_done = None, "tcp", False  # a new connection
             seq = st.next_seq  # data on a SYN (TCP fast open) follows the SYN's sequence number
+        if st.is_sip is False:  # not SIP (or TLS): keep no bytes of it
+            if fin_or_rst:
+                self.streams.pop(key, None)
+            return []
         if data:
             if st.next_seq is None:
                 st.next_seq = seq
             self._place(st, seq, data)
+            st.frames.append(frame)
         out = self._messages(st) if st.is_sip is not False else []
+        if out:
+            frames = tuple(st.frames)
+            # bytes left over came with the last segment: it starts the next message
+            st.frames = st.frames[-1:] if st.buf else []
+            return [(raw, transport, frames) for raw, transport in out]
         if fin_or_rst:
             self.streams.pop(key, None)
-        return out
+        if len(st.frames) > 256:
+            del st.frames[:-256]
+        return []
 
     def _place(self, st: _Stream, seq: int, data: bytes) -> None:
         assert st.next_seq is not None
@@ -160,11 +182,15 @@ class TcpReassembler:
                 st.transport = "ws"
             elif head[:1] in (b"\x16", b"\x17", b"\x14", b"\x15") and head[1:2] == b"\x03":
                 st.is_sip = False  # TLS: only the tshark engine can decrypt it
+                self.tls_streams += 1
+            elif st.buf[:2] == b"\r\n" or _START.search(bytes(st.buf[:SNIFF_BYTES])):
+                st.is_sip = True  # a start line anywhere: streams joined mid-message count too
+            elif len(st.buf) >= SNIFF_BYTES:
+                st.is_sip = False  # another protocol: stop buffering it
+                st.buf.clear()
+                return out
             else:
-                st.is_sip = _START.match(bytes(st.buf[:2100])) is not None or st.buf[:2] == b"\r\n"
-                if not st.is_sip and len(st.buf) < 64:
-                    st.is_sip = None
-                    return out
+                return out
         if st.transport == "ws":
             return _ws_messages(st)
         while st.buf:

@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 HEAD_BYTES = 12  # an RTP fixed header: enough to decode version/PT/seq/ts/SSRC vectorised
 
 
+def is_rtcp(payload: bytes) -> bool:
+    """Version 2 and a sender/receiver report, SDES, BYE or APP first (RFC 3550 6.1)."""
+    return len(payload) >= 8 and (payload[0] & 0xC0) == 0x80 and 200 <= payload[1] <= 204
+
+
 @dataclass(slots=True)
 class SipPacket:
     """One SIP message as seen on the wire (after IP and TCP reassembly)."""
@@ -26,6 +31,9 @@ class SipPacket:
     transport: str  # 'udp' | 'tcp' | 'tls' | 'ws'
     raw: bytes
     msg: SipMessage
+    # every frame that carried part of the message (IP fragments, TCP segments), when
+    # more than `frame` alone: `voxops export` copies them all
+    frames: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -104,8 +112,9 @@ class UdpTableBuilder:
             for name, dt in _COLUMNS.items()
         }
         head = np.concatenate([c["head"] for c in self.chunks]).astype(np.uint8, copy=False)
-        order = np.argsort(cols["frame"], kind="stable")
-        if len(order) and not np.all(order[:-1] < order[1:]):
+        frames = cols["frame"]
+        if len(frames) > 1 and not bool(np.all(frames[1:] > frames[:-1])):
+            order = np.argsort(frames, kind="stable")
             cols = {k: v[order] for k, v in cols.items()}
             head = head[order]
         self.chunks = []

@@ -11,7 +11,7 @@ import typer
 from voxops.cli.common import emit_json, warn
 from voxops.cli.rtp import HEURISTIC_OPTION
 from voxops.errors import ExitCode, InvalidInput
-from voxops.findings import Severity, fails
+from voxops.severity import Severity, fails
 
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
 

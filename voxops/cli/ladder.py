@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Draw the SIP ladder of a call, with SDP summaries and its RTP streams."""
         from voxops.analysis.ladder import build_ladder
+        from voxops.output_file import write_atomic
         from voxops.views.ladder import host_names, load_call, render_ladder
 
         names = host_names(spec)
@@ -37,11 +38,7 @@ def register(app: typer.Typer) -> None:
         colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         rendered = render_ladder(model, fmt, colour=colour)
         if output is not None:
-            data = rendered if isinstance(rendered, bytes) else rendered.encode()
-            try:
-                output.write_bytes(data)
-            except OSError as exc:
-                raise InvalidInput(f"{output}: cannot write: {exc.strerror}") from exc
+            write_atomic(output, rendered)
         elif isinstance(rendered, bytes):
             raise InvalidInput("--format png writes binary data: give -o FILE.png")
         else:

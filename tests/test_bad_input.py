@@ -21,7 +21,7 @@ import pytest
 import typer.main
 import yaml
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, need_tool
 from voxops.capture.writer import PcapWriter, udp_frame
 from voxops.cli.main import app
 
@@ -320,6 +320,8 @@ def test_bad_input_file(cli, bad, net, tmp_path, command, param, kind):
     run_sweep(cli, argv)
 
 
+TSHARK_DAMAGE = {"pcap-header-cut", "pcap-cut-mid-record", "pcapng-bogus-block-length", "gzip-ends-early",
+                 "garbage-sip"}
 CAPTURE_COMMANDS = {
     "calls": lambda p: ["calls", p],
     "calls-tshark": lambda p: ["calls", p, "--engine", "tshark"],
@@ -337,8 +339,10 @@ CAPTURE_COMMANDS = {
 def test_damaged_capture(cli, bad, tmp_path, command, kind):
     """A damaged capture is read as far as it goes (exit 0 with warnings) or refused in one
     line; an existing -o file survives a refusal."""
-    if command == "calls-tshark" and shutil.which("tshark") is None:
-        pytest.skip("tshark is not installed")
+    if command == "calls-tshark":
+        if kind not in TSHARK_DAMAGE:
+            pytest.skip("tshark runs on a sample of the damage (a second each)")
+        need_tool("tshark")
     src = tmp_path / bad[kind].name  # its own folder: the sidecar index lands there
     shutil.copy(bad[kind], src)
     out = tmp_path / "existing.out"
@@ -498,3 +502,74 @@ def test_output_keeps_its_mode_and_is_replaced_whole(cli, tmp_path):
     assert code == 0, err
     assert out.read_text().count("INVITE") >= 1
     assert out.stat().st_mode & 0o777 == 0o640
+
+
+def test_tshark_keeps_what_came_before_damage(cli, bad):
+    """tshark fails at the damaged record after reading the rest: kept, with a warning."""
+    need_tool("tshark")
+    code, out, err = cli("calls", bad["pcap-cut-mid-record"], "--engine", "tshark", "--format", "json")
+    assert code == 0, err
+    assert [c["call_id"] for c in json.loads(out)] == [CALL]
+    assert "voxops: warning:" in err and "cut short" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("kind", ["binary-garbage", "directory", "empty"])
+def test_damaged_sidecar_index_is_rebuilt(cli, bad, tmp_path, kind):
+    """A sidecar index that is garbage (or not a file) is ignored, never trusted or fatal."""
+    from voxops.capture.index import index_path
+
+    pcap = tmp_path / "clean.pcap"
+    shutil.copy(GOOD_PCAP, pcap)
+    sidecar = index_path(pcap)
+    if kind == "directory":
+        sidecar.mkdir()
+    else:
+        shutil.copy(bad[kind], sidecar)
+    code, out, err = cli("diagnose", CALL, "--pcap", pcap, "--format", "json")
+    assert code in (0, 1) and "Traceback" not in err, err
+    assert json.loads(out)["call_id"] == CALL
+
+
+@pytest.mark.parametrize("field", ["client_certificate", "ca"])
+def test_garbage_certificate_files(cli, bad, net, tmp_path, field):
+    """Unloadable PEM files named by the spec: one line naming the endpoint, exit 2."""
+    import socket
+    import ssl
+    import threading
+
+    from tests.probes.pki import make_ca, make_leaf
+
+    doc = yaml.safe_load(net["spec"].read_text())
+    leaf = make_leaf(tmp_path, "sbc", make_ca(tmp_path, "ca"), [HOST])
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(leaf.cert_path, leaf.key_path)
+    listener = socket.create_server((HOST, 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        listener.settimeout(5)
+        try:
+            while True:
+                conn, _ = listener.accept()
+                try:
+                    server_ctx.wrap_socket(conn, server_side=True).close()
+                except (OSError, ssl.SSLError):
+                    conn.close()
+        except OSError:
+            return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        endpoint = {"name": "sbc-tls", "host": HOST, "port": port, field: str(bad["binary-garbage"])}
+        if field == "client_certificate":
+            endpoint["client_key"] = str(bad["binary-garbage"])
+        doc["tls_endpoints"] = [endpoint]
+        spec = tmp_path / "topology.yaml"
+        spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+        result = cli("certs", spec, "--timeout", "1")
+        assert_clean_failure(result)
+        assert result[0] == 2 and "sbc-tls" in result[2]
+    finally:
+        listener.close()
+        thread.join(timeout=6)

@@ -67,14 +67,14 @@ def scan_tshark(
         return index[addr]
 
     packets = 0
+    problem: str | None = None
     try:
         for pkt in cap:
             packets += 1
             _packet(pkt, sip, rtcp, rows, intern, media)
-    except Exception as exc:  # pyshark wraps tshark failures in its own exception types
-        _close(cap)
-        raise CaptureError(f"{path}: tshark could not read it: {_reason(exc)}") from exc
-    problem = _close(cap)
+    except Exception as exc:  # noqa: BLE001 - pyshark wraps tshark failures in its own types
+        problem = _reason(exc)
+    problem = _close(cap) or problem
     warnings: list[str] = []
     if problem is not None:
         # tshark reads a damaged capture as far as it goes, then fails: as the native engine

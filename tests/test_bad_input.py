@@ -573,3 +573,25 @@ def test_garbage_certificate_files(cli, bad, net, tmp_path, field):
     finally:
         listener.close()
         thread.join(timeout=6)
+
+
+@pytest.mark.parametrize("argv", [
+    ["calls", "{pcap}", "--since", "nan"],
+    ["calls", "{pcap}", "--until", "inf"],
+    ["calls", "{pcap}", "--since", "yesterday"],
+    ["stats", "{pcap}", "--window", "0"],
+    ["stats", "{pcap}", "--window", "5 weeks"],
+    ["ladder", "{pcap}", "--call-id", "no-such-call"],
+    ["diagnose", "", "--pcap", "{pcap}", "--no-index"],
+    ["export", "{pcap}", "--call-id", "no-such-call", "-o", "{out}"],
+    ["probe", "{spec}", "--once", "--target", "nope"],
+    ["calls", "{pcap}", "--tls-keylog", "{pcap}"],
+    ["calls", "{pcap}", "--engine", "tshark", "--tls-keylog", "{missing}"],
+])
+def test_bad_option_values(cli, bad, net, tmp_path, argv):
+    values = {"{pcap}": str(GOOD_PCAP), "{out}": str(tmp_path / "out"), "{spec}": str(net["spec"]),
+              "{missing}": str(bad["missing"])}
+    result = cli(*[values.get(a, a) for a in argv])
+    assert_clean_failure(result)
+    assert result[0] == 2, result
+    assert not (tmp_path / "out").exists()

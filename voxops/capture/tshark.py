@@ -8,6 +8,7 @@ is parsed by the same `parse_sip` as the native engine.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ def scan_tshark(
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise ToolMissing("pyshark is not installed") from exc
     prefs = {"tls.keylog_file": str(tls_keylog)} if tls_keylog is not None else None
+    _ensure_event_loop()
     cap = pyshark.FileCapture(
         str(path), use_json=True, include_raw=True, keep_packets=False,
         display_filter=None if media else "sip", override_prefs=prefs,
@@ -98,6 +100,15 @@ def scan_tshark(
         packets = max((p.frame for p in sip), default=0)
     return CaptureScan(sip=sip, udp=builder.build(addresses), rtcp=rtcp, addresses=addresses,
                        packets=packets, warnings=warnings)
+
+
+def _ensure_event_loop() -> None:
+    """pyshark needs a current asyncio loop in the main thread; asyncio.run() (the live
+    checks) leaves none behind, so a second command in one process would fail."""
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def _reason(exc: BaseException) -> str:

@@ -601,3 +601,15 @@ def test_bad_option_values(cli, bad, net, tmp_path, argv):
     assert_clean_failure(result)
     assert result[0] == 2, result
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["ladder", "export", "stats-png"])
+def test_output_over_an_input_is_refused(cli, tmp_path, command):
+    pcap = tmp_path / "call.pcap"
+    shutil.copy(GOOD_PCAP, pcap)
+    argv = OUTPUT_COMMANDS[command](str(pcap))
+    argv[1] = str(pcap)
+    result = cli(*argv)
+    assert_clean_failure(result)
+    assert result[0] == 2 and "is the input" in result[2]
+    assert pcap.read_bytes() == GOOD_PCAP.read_bytes()

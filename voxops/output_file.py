@@ -65,3 +65,12 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     raw = data.encode() if isinstance(data, str) else data
     with atomic_path(path) as tmp:
         tmp.write_bytes(raw)
+
+
+def check_not_input(output: Path | None, *inputs: Path | None) -> None:
+    """Refuse an output path that is one of the command's inputs (it would be replaced)."""
+    if output is None or not output.exists():
+        return
+    for source in inputs:
+        if source is not None and source.exists() and os.path.samefile(output, source):
+            raise InvalidInput(f"{output}: is the input {source}: choose another output file")

@@ -28,9 +28,10 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Draw the SIP ladder of a call, with SDP summaries and its RTP streams."""
         from voxops.analysis.ladder import build_ladder
-        from voxops.output_file import write_atomic
+        from voxops.output_file import check_not_input, write_atomic
         from voxops.views.ladder import host_names, load_call, render_ladder
 
+        check_not_input(output, pcap, spec)
         names = host_names(spec)
         dialogs, udp = load_call(pcap, call_id, correlate, engine=engine,
                                  tls_keylog=opts.keylog_path(tls_keylog), warn=warn)

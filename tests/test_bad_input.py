@@ -276,6 +276,18 @@ def test_every_command_has_a_baseline(net, tmp_path):
     assert not missing, f"add a baseline invocation for {sorted(missing)} to tests/test_bad_input.py"
 
 
+# what each baseline returns when its inputs are good (the live ones find nothing listening)
+BASELINE_EXIT = {"probe": 1, "certs": 1, "dns": 3}
+
+
+def test_baselines_run(cli, net, tmp_path):
+    """Each baseline works as it is, so a failure in the sweep is the swapped input's doing."""
+    for name, argv in baselines(net, tmp_path / "out").items():
+        code, _, err = cli(*argv)
+        assert code == BASELINE_EXIT.get(name, 0), (name, err)
+        assert "Traceback" not in err
+
+
 def test_baseline_call_id_exists(cli):
     code, out, err = cli("calls", GOOD_PCAP, "--format", "json")
     assert code == 0, err

@@ -603,6 +603,10 @@ def test_garbage_certificate_files(cli, bad, net, tmp_path, field):
     ["diagnose", "", "--pcap", "{pcap}", "--no-index"],
     ["export", "{pcap}", "--call-id", "no-such-call", "-o", "{out}"],
     ["probe", "{spec}", "--once", "--target", "nope"],
+    ["audit", "127.0.8.1:5999", "--i-own-this", "--bind", "10.255.255.1", "--timeout", "0.2"],
+    ["audit", "127.0.8.1:5999", "--i-own-this", "--bind", "::1", "--timeout", "0.2"],
+    ["audit", "127.0.8.1:99999", "--i-own-this", "--timeout", "0.2"],
+    ["audit", "127.0.8.1:5999", "--i-own-this", "--extensions", "5-1", "--timeout", "0.2"],
     ["calls", "{pcap}", "--tls-keylog", "{pcap}"],
     ["calls", "{pcap}", "--engine", "tshark", "--tls-keylog", "{missing}"],
 ])

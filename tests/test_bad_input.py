@@ -629,3 +629,23 @@ def test_output_over_an_input_is_refused(cli, tmp_path, command):
     assert_clean_failure(result)
     assert result[0] == 2 and "is the input" in result[2]
     assert pcap.read_bytes() == GOOD_PCAP.read_bytes()
+
+
+@pytest.mark.parametrize("argv", [
+    ["ladder", "{g}", "--call-id", "g1"],
+    ["ladder", "{g}", "--call-id", "g2", "-f", "html", "-o", "{out}"],
+    ["ladder", "{g}", "--call-id", "g2", "-f", "mermaid"],
+    ["export", "{g}", "--call-id", "g1", "-o", "{out}"],
+    ["diagnose", "g2", "--pcap", "{g}", "-f", "html", "--no-index"],
+    ["calls", "{g}", "--all", "-f", "json"],
+])
+def test_hostile_sip_is_shown_not_fatal(cli, bad, tmp_path, argv):
+    """Would-be SIP with absurd codes, CSeqs, lengths and SDP: every view still renders."""
+    values = {"{g}": str(bad["garbage-sip"]), "{out}": str(tmp_path / "out")}
+    code, out, err = cli(*[values.get(a, a) for a in argv])
+    assert code in (0, 1), err
+    assert "Traceback" not in err and "error" not in err
+    if "{out}" in argv:
+        assert (tmp_path / "out").stat().st_size > 0
+    else:
+        assert out.strip()

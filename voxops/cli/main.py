@@ -15,6 +15,7 @@ except ImportError:  # pragma: no cover - typer before the vendoring: click prop
 
 from voxops import __version__
 from voxops.errors import ExitCode, VoxopsError
+from voxops.output_file import output_error
 
 _NOT_COMMANDS = {"main", "common"}
 
@@ -77,15 +78,19 @@ def _report_unexpected(exc: BaseException) -> int:
     return ExitCode.INTERNAL
 
 
+def _report_error(exc: VoxopsError) -> int:
+    print(f"voxops: error: {exc}", file=sys.stderr)
+    if exc.hint:
+        print(f"  hint: {exc.hint}", file=sys.stderr)
+    return int(exc.exit_code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI in-process and return the exit code (tests call this directly)."""
     try:
         rv = app(args=argv, prog_name="voxops", standalone_mode=False)
     except VoxopsError as exc:
-        print(f"voxops: error: {exc}", file=sys.stderr)
-        if exc.hint:
-            print(f"  hint: {exc.hint}", file=sys.stderr)
-        return int(exc.exit_code)
+        return _report_error(exc)
     except (KeyboardInterrupt, typer.Abort):
         print("voxops: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
@@ -96,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.INVALID_INPUT
     except BrokenPipeError:
         return ExitCode.OK
+    except OSError as exc:
+        if exc.filename is None:
+            return _report_unexpected(exc)
+        # a file the command did not expect to fail on: still the user's path or machine
+        return _report_error(output_error(exc.filename, exc, "cannot use"))
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         return _report_unexpected(exc)
     return int(rv) if isinstance(rv, int) else ExitCode.OK

@@ -46,3 +46,13 @@ def test_host_plans_carry_each_hosts_gate() -> None:
     assert plans["agent-1"]["gate"] == {"url": "http://127.0.9.21:8081/readyz"}
     assert [j["dest"] for j in plans["sbc-1"]["jobs"]] == ["sbc-1/etc/kamailio.cfg", "sbc-1/etc/dispatcher.list"]
     assert {j["host"] for j in plans["monitoring"]["jobs"]} == {"monitoring"}
+
+
+def test_inventory_host_not_in_spec_is_refused_before_ansible(cli, tmp_path: Path) -> None:
+    spec = REPO / "inventories" / "local"
+    extra = _inv(tmp_path / "c.yml", {"sbc": ["sbc-1", "sbc-2", "sbc-3"], "agents": ["agent-1", "agent-2"],
+                                      "monitoring": ["m"]})
+    code, _, err = cli("deploy", spec, "-i", extra, "--check")
+    assert code == 2
+    assert "sbc-3, not in the spec" in err
+    assert "Traceback" not in err and "Task failed" not in err

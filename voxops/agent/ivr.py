@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from voxops.agent.config import IvrConfig
 from voxops.agent.pipeline import AudioCursor, CallContext, read_wav, tone
-from voxops.errors import EnvironmentProblem
+from voxops.errors import EnvironmentProblem, InvalidInput
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS callback_requests (
@@ -71,15 +71,35 @@ class CallbackStore:
 
     def all(self) -> list[CallbackRequest]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, created_at, agent, call_id, caller, number, reason FROM callback_requests ORDER BY id"
-            ).fetchall()
-        keys = ("id", "created_at", "agent", "call_id", "caller", "number", "reason")
-        return [CallbackRequest(**dict(zip(keys, r, strict=True))) for r in rows]
+            return _select_all(self._db)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+_KEYS = ("id", "created_at", "agent", "call_id", "caller", "number", "reason")
+
+
+def _select_all(db: sqlite3.Connection) -> list[CallbackRequest]:
+    rows = db.execute(f"SELECT {', '.join(_KEYS)} FROM callback_requests ORDER BY id").fetchall()
+    return [CallbackRequest(**dict(zip(_KEYS, r, strict=True))) for r in rows]
+
+
+def read_callbacks(path: Path) -> list[CallbackRequest]:
+    """The stored requests, opened read-only: listing never writes to the file it is given."""
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such database file")
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise EnvironmentProblem(f"{path}: cannot open: {exc}") from None
+    try:
+        return _select_all(db)
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInput(f"{path}: not an IVR callback database ({exc})") from None
+    finally:
+        db.close()
 
 
 class IvrState(StrEnum):

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from voxops.cli.common import FORMAT_OPTION, TextJson, emit_json
-from voxops.errors import ExitCode, InvalidInput
+from voxops.errors import ExitCode
 
 agent_app = typer.Typer(help="The SIP voice-agent service (pjsua2): run it, render its config, read its IVR callbacks.")
 
@@ -62,15 +62,9 @@ def callbacks(
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """List the callback requests the overflow IVR stored."""
-    from voxops.agent.ivr import CallbackStore
+    from voxops.agent.ivr import read_callbacks
 
-    if not db.is_file():
-        raise InvalidInput(f"{db}: no such database file")
-    store = CallbackStore(db)
-    try:
-        rows = store.all()
-    finally:
-        store.close()
+    rows = read_callbacks(db)
     if fmt is TextJson.json:
         emit_json([r.model_dump() for r in rows])
     else:

@@ -47,13 +47,21 @@ def read_inventory(path: Path) -> Inventory:
     """The hosts.yml of an inventory directory (or the file itself): groups and voxops_prefix."""
     file = path / "hosts.yml" if path.is_dir() else path
     try:
-        data = yaml.safe_load(file.read_text()) or {}
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"cannot read inventory {file}: not UTF-8 text (byte {exc.start})") from None
     except (OSError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"cannot read inventory {file}: {exc}") from None
+        raise InvalidInput(f"cannot read inventory {file}: {' '.join(str(exc).split())}") from None
     root = data.get("all", {}) if isinstance(data, dict) else {}
-    children = root.get("children", {}) or {}
-    groups = {name: sorted((g or {}).get("hosts", {}) or {}) for name, g in children.items()}
-    prefix = (root.get("vars", {}) or {}).get("voxops_prefix")
+    children = root.get("children", {}) if isinstance(root, dict) else {}
+    if not isinstance(children, dict) or not all(isinstance(g, dict | None) for g in children.values()):
+        raise InvalidInput(f"inventory {file}: all.children must map group names to groups")
+    groups = {
+        str(name): sorted(str(h) for h in ((g or {}).get("hosts") or {}))
+        for name, g in children.items()
+    }
+    vars_ = root.get("vars") if isinstance(root, dict) else None
+    prefix = vars_.get("voxops_prefix") if isinstance(vars_, dict) else None
     return Inventory(path=str(file.resolve()), prefix=prefix, groups=groups)
 
 
@@ -77,6 +85,9 @@ def _check_hosts(topo: Topology, inv: Inventory) -> None:
         missing = sorted(set(names) - set(inv.groups.get(group, [])))
         if missing:
             raise InvalidInput(f"inventory {inv.path}: group {group} lacks {', '.join(missing)} (hosts are named as in the spec)")
+        extra = sorted(set(inv.groups.get(group, [])) - set(names))
+        if extra:
+            raise InvalidInput(f"inventory {inv.path}: group {group} has {', '.join(extra)}, not in the spec (hosts are named as in the spec)")
     if not inv.groups.get("monitoring"):
         raise InvalidInput(f"inventory {inv.path}: group monitoring needs one host (trunk sheets, alert rules)")
 

@@ -8,6 +8,7 @@ positional arguments fit. One test per shown command line.
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,11 +20,18 @@ from voxops.cli.main import app
 _SHELL_OPERATORS = {"|", "||", "&", "&&", ";", ">", ">>", "<", "2>", "2>&1"}
 
 
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+# Hand-written docs pages whose commands are checked here too.
+DOC_PAGES = ["index.md", "getting-started.md"]
+
+
 def _cases() -> list[Any]:
+    sources = [(rb.id, rb.body) for rb in runbooks.load_all()]
+    sources += [(f"docs-{p.removesuffix('.md')}", (DOCS / p).read_text()) for p in DOC_PAGES]
     cases = []
-    for rb in runbooks.load_all():
-        for n, line in enumerate(runbooks.shown_commands(rb.body), start=1):
-            cases.append(pytest.param(line, id=f"{rb.id}-{n}"))
+    for name, text in sources:
+        for n, line in enumerate(runbooks.shown_commands(text), start=1):
+            cases.append(pytest.param(line, id=f"{name}-{n}"))
     return cases
 
 

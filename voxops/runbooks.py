@@ -12,7 +12,7 @@ import difflib
 import os
 import re
 import sys
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,14 @@ class Runbook(BaseModel):
     def id(self) -> str:
         return self.meta.id
 
+    @cached_property
+    def vocabulary(self) -> tuple[set[str], set[str]]:
+        """(strong, weak) words: id/title/findings weigh more than symptom prose."""
+        m = self.meta
+        strong = set(_words(" ".join([m.id, m.title, *m.findings, *m.metrics])))
+        weak = set(_words(" ".join(m.symptoms))) | {str(c) for c in m.sip_codes}
+        return strong, weak - strong
+
     def markdown(self) -> str:
         """Title plus body, without front matter: pasteable into an incident channel."""
         return f"# {self.meta.title}\n\n{self.body.strip()}\n"
@@ -98,7 +106,7 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str]:
     from ruamel.yaml.error import YAMLError
 
     try:
-        data = YAML(typ="safe", pure=True).load(found.group(1))
+        data = YAML(typ="safe").load(found.group(1))
     except YAMLError as exc:
         raise InvalidInput(f"{source}: front matter is not YAML: {exc}") from None
     if not isinstance(data, dict):
@@ -139,11 +147,7 @@ def _words(text: str) -> list[str]:
 
 
 def _vocabulary(rb: Runbook) -> tuple[set[str], set[str]]:
-    """(strong, weak) words: id/title/findings weigh more than symptom prose."""
-    m = rb.meta
-    strong = set(_words(" ".join([m.id, m.title, *m.findings, *m.metrics])))
-    weak = set(_words(" ".join(m.symptoms))) | {str(c) for c in m.sip_codes}
-    return strong, weak - strong
+    return rb.vocabulary
 
 
 def _all_words(books: tuple[Runbook, ...]) -> set[str]:
@@ -165,7 +169,9 @@ def _similarity(word: str, vocab: set[str]) -> float:
         elif shared >= 6:
             best = max(best, 0.85)  # same stem: "transcoder", "transcoding"
         elif abs(len(v) - len(word)) <= 3:
-            best = max(best, difflib.SequenceMatcher(None, word, v).ratio())
+            matcher = difflib.SequenceMatcher(None, word, v)
+            if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
+                best = max(best, matcher.ratio())
     # A typo costs about one letter; weaker resemblances are noise.
     return best if best >= 0.75 else 0.0
 

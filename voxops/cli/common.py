@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import typer
 from pydantic import BaseModel
 
 
-class TextJson(str, Enum):
+class TextJson(StrEnum):
     text = "text"
     json = "json"
 

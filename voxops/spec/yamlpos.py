@@ -1,0 +1,224 @@
+"""YAML to plain data with the line:column of every node, safe against hostile files.
+
+Built from libyaml's event stream with an explicit stack (no recursion), so deep nesting
+cannot exhaust the C or Python stack; aliases are counted at their expanded size, so a
+billion-laughs file is refused before anything is expanded; duplicate keys are errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voxops.errors import InvalidInput
+
+MAX_BYTES = 16 * 1024 * 1024
+MAX_NODES = 2_000_000
+MAX_DEPTH = 64
+
+Loc = tuple[str | int, ...]
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyPI wheels ship libyaml
+    _Loader = yaml.SafeLoader
+
+_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_HEX_RE = re.compile(r"^0x[0-9a-fA-F_]+$")
+_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
+
+
+@dataclass
+class Located:
+    """The data plus where each node (by its path) starts in the file."""
+
+    data: Any
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    source: str = "<string>"
+
+    def where(self, loc: Loc) -> str:
+        """`file:line:col` of the deepest known node on loc's path."""
+        for cut in range(len(loc), -1, -1):
+            pos = self.positions.get(tuple(loc[:cut]))
+            if pos is not None:
+                return f"{self.source}:{pos[0]}:{pos[1]}"
+        return self.source
+
+
+def _scalar(event: Any, where: str) -> Any:
+    """YAML 1.2 core schema for plain scalars (no yes/no/on/off booleans); quoted stay strings."""
+    value = event.value
+    if event.style or event.tag not in (None, "!"):
+        if event.tag in (None, "!", "tag:yaml.org,2002:str"):
+            return value
+        raise InvalidInput(f"{where}: explicit YAML tag {event.tag!r} is not supported")
+    if not value:
+        return None
+    first = value[0]
+    if first.isalpha() and first not in "tTfFnN":
+        return value  # the common case: a plain word cannot be a number, bool or null
+    low = value.lower()
+    if low in ("~", "null"):
+        return None
+    if low == "true":
+        return True
+    if low == "false":
+        return False
+    if _INT_RE.match(value):
+        return int(value.replace("_", ""))
+    if _HEX_RE.match(value):
+        return int(value.replace("_", ""), 16)
+    if _FLOAT_RE.match(value) and any(ch.isdigit() for ch in value):
+        return float(value.replace("_", ""))
+    if low in (".inf", "+.inf", "-.inf", ".nan"):
+        return float(low.replace(".", ""))
+    return value
+
+
+_NO_KEY = object()
+_MAP_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+def load_text(text: str, source: str = "<string>") -> Located:
+    """Parse one YAML document; raise InvalidInput with file:line:col on any problem.
+
+    One loop over libyaml's events with an explicit stack. Each open container is a list
+    [container, loc, pending_key, size, anchor]; the loop is kept flat because it is the
+    whole cost of loading a large spec.
+    """
+    if len(text) > MAX_BYTES:
+        raise InvalidInput(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MB: not a spec")
+    positions: dict[Loc, tuple[int, int]] = {}
+    located = Located(data=None, positions=positions, source=source)
+    anchors: dict[str, tuple[Any, int]] = {}
+    stack: list[list[Any]] = []
+    total = 0
+    documents = 0
+    root: list[Any] = []
+
+    def where(event: Any) -> str:
+        mark = event.start_mark
+        return f"{source}:{mark.line + 1}:{mark.column + 1}"
+
+    scalar_t, alias_t = yaml.ScalarEvent, yaml.AliasEvent
+    map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    try:
+        events: Iterator[Any] = yaml.parse(text, Loader=_Loader)
+        for event in events:
+            kind = type(event)
+            value: Any
+            size = 1
+            if kind is scalar_t or kind is alias_t:
+                top = stack[-1] if stack else None
+                if top is not None and top[2] is _NO_KEY and type(top[0]) is dict:
+                    # a mapping key
+                    if kind is alias_t:
+                        raise InvalidInput(f"{where(event)}: an alias cannot be a mapping key")
+                    key = _scalar(event, source)
+                    if not isinstance(key, (str, int)):
+                        key = str(key)
+                    if key in top[0]:
+                        raise InvalidInput(f"{where(event)}: duplicate key {key!r}")
+                    top[2] = key
+                    total += 1
+                    continue
+                if top is None:
+                    loc: Loc = ()
+                elif type(top[0]) is list:
+                    loc = (*top[1], len(top[0]))
+                else:
+                    loc = (*top[1], top[2])
+                mark = event.start_mark
+                positions[loc] = (mark.line + 1, mark.column + 1)
+                if kind is scalar_t:
+                    value = _scalar(event, source)
+                    if event.anchor:
+                        anchors[event.anchor] = (value, 1)
+                else:
+                    if event.anchor not in anchors:
+                        raise InvalidInput(f"{where(event)}: unknown alias *{event.anchor}")
+                    value, size = anchors[event.anchor]
+            elif kind is map_start or kind is seq_start:
+                if len(stack) >= MAX_DEPTH:
+                    raise InvalidInput(f"{where(event)}: nesting deeper than {MAX_DEPTH} levels")
+                if event.tag not in _MAP_TAGS:
+                    raise InvalidInput(f"{where(event)}: explicit YAML tag {event.tag!r} is not supported")
+                top = stack[-1] if stack else None
+                if top is None:
+                    loc = ()
+                elif type(top[0]) is list:
+                    loc = (*top[1], len(top[0]))
+                elif top[2] is _NO_KEY:
+                    raise InvalidInput(f"{where(event)}: a mapping key must be a plain value")
+                else:
+                    loc = (*top[1], top[2])
+                mark = event.start_mark
+                positions[loc] = (mark.line + 1, mark.column + 1)
+                stack.append([{} if kind is map_start else [], loc, _NO_KEY, 1, event.anchor])
+                continue
+            elif kind in ends:
+                container, _, _, size, anchor = stack.pop()
+                if anchor:
+                    anchors[anchor] = (container, size)
+                value = container
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise InvalidInput(f"{where(event)}: more than one YAML document in the file")
+                continue
+            else:
+                continue
+            total += size
+            if total > MAX_NODES:
+                raise InvalidInput(f"{where(event)}: document expands to more than {MAX_NODES} nodes (alias bomb?)")
+            if not stack:
+                root.append(value)
+                continue
+            top = stack[-1]
+            top[3] += size
+            if type(top[0]) is list:
+                top[0].append(value)
+            else:
+                top[0][top[2]] = value
+                top[2] = _NO_KEY
+    except InvalidInput as exc:
+        message = str(exc)
+        if message.startswith(f"{source}: explicit YAML tag"):
+            raise InvalidInput(message.replace(f"{source}:", f"{where(event)}:", 1)) from None
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise InvalidInput(f"{at}: not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{source}: not valid YAML: {exc}") from None
+    if not root or root[0] is None:
+        raise InvalidInput(f"{source}: the file is empty: expected a topology mapping")
+    located.data = root[0]
+    return located
+
+
+def load_file(path: str | Path) -> Located:
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise InvalidInput(f"{p}: file is {size // (1024 * 1024)} MB, larger than a spec can be ({MAX_BYTES // (1024 * 1024)} MB)")
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{p}: is a directory, expected a YAML file") from None
+    except OSError as exc:
+        raise InvalidInput(f"{p}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    return load_text(text, str(p))

@@ -1,0 +1,30 @@
+"""Text output of findings: one line each, `where: severity code: message [runbook]`."""
+
+from __future__ import annotations
+
+import sys
+
+from voxops.findings import Finding
+from voxops.spec.report import ValidationReport
+
+
+def format_finding(f: Finding, where: str | None = None) -> str:
+    place = where or f.where
+    head = f"{place}: " if place else ""
+    book = f"  (runbook: {f.runbook})" if f.runbook else ""
+    return f"{head}{f.severity.value} {f.code}: {f.message}{book}"
+
+
+def print_validation(report: ValidationReport) -> None:
+    for err in report.errors:
+        print(f"error: {err}" if not err.startswith(report.spec) else err, file=sys.stderr)
+    for item in report.findings:
+        print(format_finding(item.finding, item.where))
+    if report.valid:
+        counts: dict[str, int] = {}
+        for item in report.findings:
+            counts[item.finding.severity.value] = counts.get(item.finding.severity.value, 0) + 1
+        summary = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items())) or "no findings"
+        print(f"{report.spec}: valid ({summary})", file=sys.stderr)
+    else:
+        print(f"{report.spec}: invalid ({len(report.errors)} error(s))", file=sys.stderr)

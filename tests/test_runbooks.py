@@ -113,8 +113,8 @@ def test_sip_code_ranks_the_runbook_about_it_first() -> None:
 
 
 def test_unknown_query_matches_nothing_but_suggests() -> None:
-    assert runbooks.search("quantum flux capacitor") == []
-    assert runbooks.suggest("quantum flux capacitor") == []
+    assert runbooks.search("purple banana") == []
+    assert runbooks.suggest("purple banana") == []
     assert runbooks.search("codecs refused by carrier") == []
     assert runbooks.suggest("codecs refused by carrier")[0].id == "codec-rejection-488"
 
@@ -166,7 +166,7 @@ def test_cli_unknown_query_suggests_nearest(cli) -> None:
     assert out == ""
     assert "no runbook matches" in err
     assert "nearest: codec-rejection-488" in err
-    code, _, err = cli("runbook", "quantum flux capacitor")
+    code, _, err = cli("runbook", "purple banana")
     assert code == 2
     assert "nearest" not in err
     assert "voxops runbook --list" in err

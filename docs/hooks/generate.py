@@ -307,8 +307,11 @@ def _codes(codes: list[int]) -> str:
 def runbook_page(rb: Any) -> str:
     m = rb.meta
     known = _catalogue()
+    # The codes that point here in code, plus any the front matter lists.
+    codes = [c for c, (f, _) in known.items() if f.runbook == m.id]
+    codes += [c for c in m.findings if c not in codes]
     findings = ", ".join(
-        f"[`{c}`](../diagnostics/{c}.md)" if c in known else f"`{c}`" for c in m.findings
+        f"[`{c}`](../diagnostics/{c}.md)" if c in known else f"`{c}`" for c in codes
     )
     table = [
         "| | |\n|---|---|",

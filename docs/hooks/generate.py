@@ -12,16 +12,76 @@ The nav in mkdocs.yml stays hand-written and short: entries whose page does not 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+import logging
 import pkgutil
 import re
+import tempfile
 from enum import Enum
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from mkdocs.structure.files import File, Files
 
+# Warnings on an "mkdocs." logger fail `mkdocs build --strict`.
+log = logging.getLogger("mkdocs.hooks.voxops")
+HOOKS = Path(__file__).resolve().parent
+REPO = HOOKS.parent.parent
 GENERATED_SECTIONS = {"runbooks/index.md": "runbooks", "diagnostics/index.md": "diagnostics"}
+
+
+def _scenarios() -> Any:
+    spec = importlib.util.spec_from_file_location("voxops_docs_scenarios", HOOKS / "scenarios.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@cache
+def ladder_pictures() -> dict[str, tuple[bytes, bytes]]:
+    """Runbook id -> (capture, SVG ladder drawn from it by `voxops ladder`).
+
+    Empty when this build has no `ladder` command; a ladder that fails is a warning,
+    which fails a strict build.
+    """
+    import typer.main
+
+    from voxops.cli.main import app, main
+
+    if "ladder" not in getattr(typer.main.get_command(app), "commands", {}):
+        log.info("no `voxops ladder` in this build: diagnostic pages without pictures")
+        return {}
+    scenarios = _scenarios()
+    spec = REPO / "inventories" / "local"
+    names = ["--spec", str(spec)] if spec.is_dir() else []
+    pictures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rid in scenarios.SCENARIOS:
+            pcap = scenarios.build(rid, Path(tmp))
+            svg = Path(tmp) / f"{rid}.svg"
+            argv = ["ladder", str(pcap), "--call-id", scenarios.call_id(rid)]
+            code = main([*argv, "--format", "svg", "-o", str(svg), *names])
+            if code != 0 or not svg.is_file():
+                log.warning("voxops %s exited %s for the %s picture", " ".join(argv), code, rid)
+                continue
+            pictures[rid] = (pcap.read_bytes(), svg.read_bytes())
+    return pictures
+
+
+def _picture(runbook_id: str, prefix: str) -> str:
+    """Markdown for the ladder picture of a runbook's scenario, or ''."""
+    if runbook_id not in ladder_pictures():
+        return ""
+    caption = _scenarios().SCENARIOS[runbook_id][1]
+    pcap = f"{prefix}captures/{runbook_id}.pcap"
+    return (
+        f"![SIP ladder: {caption}]({prefix}img/{runbook_id}.svg)\n\n"
+        f"*{caption[0].upper()}{caption[1:]}.* Drawn by `voxops ladder` from"
+        f" [this capture]({pcap}); try `voxops diagnose` on it.\n"
+    )
 
 
 def _runbooks() -> list[Any]:
@@ -104,6 +164,9 @@ def on_files(files: Files, config: Any) -> Files:
         pages[f"diagnostics/{code}.md"] = diagnostic_page(finding, module)
     for uri, content in pages.items():
         files.append(File.generated(config, uri, content=content))
+    for rid, (pcap, svg) in ladder_pictures().items():
+        files.append(File.generated(config, f"diagnostics/img/{rid}.svg", content=svg))
+        files.append(File.generated(config, f"diagnostics/captures/{rid}.pcap", content=pcap))
     return files
 
 
@@ -322,7 +385,9 @@ def runbook_page(rb: Any) -> str:
         f"| Findings | {findings or '-'} |",
         f"| Terminal | `voxops runbook {m.id}` |",
     ]
-    return f"# {m.title}\n\n" + "\n".join(table) + "\n\n" + rb.body.strip() + "\n"
+    page = f"# {m.title}\n\n" + "\n".join(table) + "\n\n" + rb.body.strip() + "\n"
+    picture = _picture(m.id, "../diagnostics/")
+    return page + (f"\n## What it looks like\n\n{picture}" if picture else "")
 
 
 def runbooks_index() -> str:
@@ -361,6 +426,7 @@ def diagnostic_page(finding: Any, module: str) -> str:
             "In JSON output the finding carries `code`, `severity`, `message`, `runbook`,"
             " `where` and `evidence` (see the [spec reference](../reference/spec.md)).",
             f"`voxops runbook {finding.code}` shows the runbook in a terminal.\n",
+            _picture(finding.runbook, ""),
         ]
     )
 

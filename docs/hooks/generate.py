@@ -17,6 +17,7 @@ import inspect
 import logging
 import pkgutil
 import re
+import sys
 import tempfile
 from enum import Enum
 from functools import cache
@@ -36,6 +37,7 @@ def _scenarios() -> Any:
     spec = importlib.util.spec_from_file_location("voxops_docs_scenarios", HOOKS / "scenarios.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
 

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 import typer.main
 
+from tests.conftest import need_tool
 from voxops import runbooks
 from voxops.cli.main import app
+from voxops.proc import run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -80,3 +82,63 @@ def test_nav_drops_missing_pages_and_fills_sections(hook, tmp_path) -> None:
     assert section[0] == "runbooks/index.md"
     assert {"Trunk down by OPTIONS": "runbooks/trunk-down.md"} in section
     assert nav[2] == {"Reference": [{"CLI": "reference/cli.md"}]}
+
+
+# The status code that makes each incident capture what its runbook is about.
+SCENARIO_CODES = {
+    "503-spike": "503",
+    "high-pdd": "180",
+    "one-way-audio": "200",
+    "silent-transcoding": "200",
+    "packet-loss-low-mos": "200",
+    "trunk-down": "408",
+    "codec-rejection-488": "488",
+    "agent-pool-saturated": "486",
+    "auth-failures": "403",
+}
+
+
+@pytest.fixture(scope="module")
+def scenarios(hook) -> ModuleType:
+    return hook._scenarios()
+
+
+def test_every_scenario_is_a_runbook(scenarios) -> None:
+    assert set(scenarios.SCENARIOS) == set(SCENARIO_CODES)
+    assert set(scenarios.SCENARIOS) <= {rb.id for rb in runbooks.load_all()}
+
+
+def test_scenario_captures_read_as_sip_in_tshark(scenarios, tmp_path) -> None:
+    # One capture holding every scenario (distinct Call-IDs): one tshark run for all.
+    packets = []
+    for n, runbook_id in enumerate(sorted(SCENARIO_CODES)):
+        call = scenarios.Call(scenarios.call_id(runbook_id), caller=scenarios.CARRIER_A)
+        scenarios.SCENARIOS[runbook_id][0](call)
+        packets += [
+            scenarios.Datagram(d.time + 20 * n, d.src, d.dst, d.payload) for d in call.packets
+        ]
+    pcap = tmp_path / "all.pcap"
+    scenarios.write_pcap(pcap, packets)
+    fields = ["-e", "sip.Call-ID", "-e", "sip.Status-Code"]
+    out = run([need_tool("tshark"), "-r", pcap, "-Y", "sip", "-T", "fields", *fields], timeout=60)
+    codes: dict[str, set[str]] = {}
+    for line in out.stdout.decode().splitlines():
+        call_id, _, status = line.partition("\t")
+        codes.setdefault(call_id, set()).add(status)
+    for runbook_id, code in SCENARIO_CODES.items():
+        assert code in codes.get(scenarios.call_id(runbook_id), set()), runbook_id
+
+
+def test_transcoding_and_loss_scenarios_carry_what_they_claim(scenarios, tmp_path) -> None:
+    tshark = need_tool("tshark")
+
+    def streams(runbook_id: str) -> str:
+        pcap = scenarios.build(runbook_id, tmp_path)
+        return run([tshark, "-r", str(pcap), "-q", "-z", "rtp,streams"], timeout=60).stdout.decode()
+
+    transcoded = streams("silent-transcoding")
+    assert "g729" in transcoded and "g711U" in transcoded
+    lossy = [line for line in streams("packet-loss-low-mos").splitlines() if "g711U" in line]
+    assert any("16 (16.0%)" in line for line in lossy)
+    one_way = [line for line in streams("one-way-audio").splitlines() if "g711U" in line]
+    assert len(one_way) == 1

@@ -278,40 +278,82 @@ def cli_reference() -> str:
 # ---------------------------------------------------------------- spec reference
 
 
+_BOUNDS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+
+
+def _bounds(metadata: list[Any]) -> str:
+    """`>= 1, <= 100` from annotated-types constraints (also inside a nested FieldInfo)."""
+    parts = []
+    for meta in metadata:
+        parts += [_bounds(list(getattr(meta, "metadata", [])))] if hasattr(meta, "metadata") else []
+        parts += [f"{sign} {getattr(meta, attr)}" for attr, sign in _BOUNDS if hasattr(meta, attr)]
+        for attr, label in (("min_length", "min length"), ("max_length", "max length")):
+            if getattr(meta, attr, None) is not None:
+                parts.append(f"{label} {getattr(meta, attr)}")
+    return ", ".join(p for p in parts if p)
+
+
 def _type_name(annotation: Any) -> str:
+    """A readable type: `int (>= 1)`, `list[TrunkHost]`, `udp|tcp|tls`, `str | None`."""
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        bounds = _bounds(list(args[1:]))
+        return _type_name(args[0]) + (f" ({bounds})" if bounds else "")
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin is typing.Literal:
+        return "|".join(str(a) for a in args)
+    if origin is not None:
+        name = getattr(origin, "__name__", str(origin))
+        return f"{name}[{', '.join(_type_name(a) for a in args)}]"
+    if annotation is type(None):
+        return "None"
     if inspect.isclass(annotation) and issubclass(annotation, Enum):
         return "|".join(str(m.value) for m in annotation)
-    plain = isinstance(annotation, type) and not getattr(annotation, "__args__", None)
-    text = getattr(annotation, "__name__", None) if plain else None
-    text = text or str(annotation)
-    text = re.sub(r"\b[\w.]+\.(\w+)", r"\1", text)  # drop module paths
-    return text.replace("NoneType", "None")
+    if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
+        return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    if inspect.isclass(annotation):
+        return annotation.__name__
+    return re.sub(r"\b[\w.]+\.(\w+)", r"\1", str(annotation))
+
+
+def _default_of(field: Any) -> str:
+    from pydantic import BaseModel
+
+    if field.is_required():
+        return "**required**"
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return "(its defaults)"
+    if value is None or value == [] or value == {}:
+        return ""
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, list):
+        value = [v.value if isinstance(v, Enum) else v for v in value]
+    text = str(value)
+    return f"`{text}`" if len(text) <= 40 else "(see `voxops schema`)"
 
 
 def _model_doc(model: Any, out: list[str]) -> None:
-    from pydantic_core import PydanticUndefined
-
     out.append(f"### `{model.__name__}`\n")
     doc = inspect.getdoc(model)
     if doc and not doc.startswith("!!! abstract") and "BaseModel" not in doc:
         out.append(doc + "\n")
-    extra = model.model_config.get("extra")
-    if extra == "forbid":
+    if model.model_config.get("extra") == "forbid":
         out.append("Unknown fields are rejected.\n")
     out.append("| Field | Type | Default | Description |\n|---|---|---|---|")
     for name, field in model.model_fields.items():
-        key = field.alias or name
-        if field.is_required():
-            default = "**required**"
-        elif field.default_factory is not None:
-            default = "(empty)" if field.default_factory in (list, dict, set) else "(computed)"
-        elif field.default is PydanticUndefined or field.default is None:
-            default = ""
-        else:
-            value = field.default.value if isinstance(field.default, Enum) else field.default
-            default = f"`{value}`"
+        kind = _type_name(field.annotation)
+        bounds = _bounds(list(field.metadata))
+        kind += f" ({bounds})" if bounds else ""
         out.append(
-            f"| `{key}` | {_cell(_type_name(field.annotation))} | {default} |"
+            f"| `{field.alias or name}` | {_cell(kind)} | {_cell(_default_of(field))} |"
             f" {_cell(field.description or '')} |"
         )
     out.append("")
@@ -333,6 +375,7 @@ def _models_in(package: str) -> list[Any]:
             and issubclass(v, BaseModel)
             and v.__module__ == module.__name__
             and not v.__name__.startswith("_")
+            and v.model_fields  # bases that only carry configuration
         ]
         found += sorted(members, key=lambda m: inspect.getsourcelines(m)[1])
     return found
@@ -349,6 +392,8 @@ def spec_reference() -> str:
         "## Topology spec\n",
     ]
     models = _models_in("voxops.spec")
+    if any(m.__name__ == "Topology" for m in models):
+        out.append("A spec file is one [Topology](#topology); the models it is made of follow.\n")
     if models:
         for model in models:
             _model_doc(model, out)

@@ -98,7 +98,7 @@ def _emit_one(rb: Any, related: list[str], reason: str, fmt: RunbookFormat) -> N
     console = Console(soft_wrap=False)
     m = rb.meta
     console.print(Markdown(rb.markdown()))
-    facts = [f"id: {m.id}", f"severity: {m.severity.value}"]
+    facts = [f"id: {m.id}", f"matched by {reason}", f"severity: {m.severity.value}"]
     if m.sip_codes:
         facts.append("SIP: " + " ".join(map(str, m.sip_codes)))
     if m.findings:

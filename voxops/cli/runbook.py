@@ -105,4 +105,6 @@ def _emit_one(rb: Any, related: list[str], reason: str, fmt: RunbookFormat) -> N
         facts.append("findings: " + " ".join(m.findings))
     console.print(" | ".join(facts), style="dim", highlight=False)
     if related:
-        console.print("See also: " + ", ".join(related), highlight=False)
+        # A few, best first: a long list is noise at 3 a.m. (JSON has them all).
+        more = f" (+{len(related) - 4} more)" if len(related) > 4 else ""
+        console.print("See also: " + ", ".join(related[:4]) + more, highlight=False)

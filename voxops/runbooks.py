@@ -214,7 +214,8 @@ def search(query: str, runbooks: tuple[Runbook, ...] | None = None) -> list[Matc
                 Match(runbook=rb, score=7.0 - 0.1 * m.metrics.index(q), reason=f"metric {q}")
             )
     if exact:
-        return sorted(exact, key=lambda x: (-x.score, x.runbook.id))
+        # Equal ranks: the more severe runbook first.
+        return sorted(exact, key=lambda x: (-x.score, -x.runbook.meta.severity.rank, x.runbook.id))
     known = _all_words(books)
     scored = [Match(runbook=rb, score=_text_score(q, rb, known), reason="text") for rb in books]
     hits = [s for s in scored if s.score >= MATCH_THRESHOLD]

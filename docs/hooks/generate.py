@@ -86,12 +86,15 @@ def _picture(runbook_id: str, prefix: str) -> str:
     )
 
 
+@cache
 def _runbooks() -> list[Any]:
     from voxops import runbooks
 
+    runbooks.load_all.cache_clear()  # `mkdocs serve` rebuilds after an edit
     return list(runbooks.load_all())
 
 
+@cache
 def _catalogue() -> dict[str, tuple[Any, str]]:
     """Finding code -> (FindingCode, declaring module), after importing every module."""
     from voxops import runbooks
@@ -143,6 +146,8 @@ def _section(index: str) -> list[Any]:
 
 
 def on_config(config: Any) -> Any:
+    for cached in (_runbooks, _catalogue, ladder_pictures):
+        cached.cache_clear()  # once per build
     docs = Path(config["docs_dir"])
     generated = _generated_pages()
 

@@ -203,8 +203,7 @@ def runbook_page(rb: Any) -> str:
         f"[`{c}`](../diagnostics/{c}.md)" if c in known else f"`{c}`" for c in codes
     )
     table = [
-        "| | |\n|---|---|",
-        f"| Severity | **{m.severity.value}** |",
+        f"| Severity | **{m.severity.value}** |\n|---|---|",
         f"| Symptoms | {'<br>'.join(_cell(s) for s in m.symptoms)} |",
         f"| SIP codes | {_codes(m.sip_codes)} |",
         f"| Metrics | {', '.join(f'`{x}`' for x in m.metrics) or '-'} |",
@@ -281,8 +280,7 @@ def diagnostic_page(finding: Any, module: str) -> str:
         [
             f"# `{finding.code}`\n",
             f"{finding.summary}\n",
-            "| | |\n|---|---|",
-            f"| Default severity | **{finding.severity.value}** |",
+            f"| Default severity | **{finding.severity.value}** |\n|---|---|",
             f"| Reported by | `{module}` |",
             f"| Runbook | [{_cell(runbook)}](../runbooks/{finding.runbook}.md) |",
             "",

@@ -99,6 +99,10 @@ def _first(query: str) -> str:
         ("ivr overflow", "agent-pool-saturated"),
         ("Registration", "auth-failures"),
         ("lost packets", "packet-loss-low-mos"),
+        ("5xx", "503-spike"),
+        ("sip 503", "503-spike"),
+        ("we get lots of 486", "agent-pool-saturated"),
+        ("options", "trunk-down"),
         ("firewall", "one-way-audio"),
     ],
 )

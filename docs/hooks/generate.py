@@ -248,11 +248,13 @@ voxops runbook 503 --open           # this site's page for it
 ```
 
 How a query is answered, in order: a runbook id; a finding code listed in a runbook's
-front matter; a SIP code (a runbook listing the code first in `sip_codes` ranks above
-one listing it later; the others are shown under *See also*); a metric; a finding code declared anywhere in voxops; then words,
-matched against id, title, finding codes and metrics (strongly) and symptoms (weakly),
-each word forgiven a typo or a plural. Nothing close enough: exit code 2 and the
-nearest runbooks as a hint.
+front matter; a SIP code or class (`503`, `5xx`: a runbook listing the code first in
+`sip_codes` ranks above one listing it later; the others are shown under *See also*); a
+metric; then words, matched against id and title (weight 1), finding codes and metrics
+(0.9) and symptoms (0.8), each word forgiven a typo or a plural, filler such as "sip" or
+"errors" ignored; last, a finding code declared anywhere in voxops. Equal ranks put the
+more severe runbook first. Nothing close enough: exit code 2 and the nearest runbooks
+as a hint.
 
 `--format json` prints the front matter fields (`id`, `title`, `symptoms`, `sip_codes`,
 `metrics`, `findings`, `severity`) plus `matched_by` (why it matched), `related` (other

@@ -56,8 +56,8 @@ def _usage(path: list[str], cmd: Any) -> str:
         parts.append("COMMAND [ARGS]...")
     for p in cmd.params:
         if p.param_type_name == "argument":
-            name = p.name.upper() + ("..." if p.nargs < 0 else "")
-            parts.append(p.metavar or (name if p.required else f"[{name}]"))
+            name = (p.metavar or p.name.upper()).strip("[].")
+            parts.append((name if p.required else f"[{name}]") + ("..." if p.nargs < 0 else ""))
     return " ".join(parts)
 
 

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     @app.command("runbook")
     def runbook(
         query: list[str] = typer.Argument(
-            None, metavar="[QUERY]...", help="SIP code (503), finding code, metric (pdd) or words."
+            None, metavar="QUERY", help="SIP code (503), finding code, metric (pdd) or words."
         ),
         list_all: bool = typer.Option(False, "--list", "-l", help="List every runbook."),
         fmt: RunbookFormat = typer.Option(

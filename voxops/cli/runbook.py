@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from voxops.errors import ExitCode, InvalidInput
+
+if TYPE_CHECKING:  # the lookup module is imported when the command runs, not at start-up
+    from voxops.runbooks import Runbook
 
 
 class RunbookFormat(StrEnum):
@@ -56,11 +60,11 @@ def register(app: typer.Typer) -> None:
         return ExitCode.OK
 
 
-def _meta_json(rb: Any) -> dict[str, Any]:
+def _meta_json(rb: Runbook) -> dict[str, Any]:
     return rb.meta.model_dump(mode="json")
 
 
-def _emit_list(books: Any, fmt: RunbookFormat) -> None:
+def _emit_list(books: Sequence[Runbook], fmt: RunbookFormat) -> None:
     if fmt is RunbookFormat.json:
         from voxops.cli.common import emit_json
 
@@ -83,7 +87,7 @@ def _emit_list(books: Any, fmt: RunbookFormat) -> None:
         )
 
 
-def _emit_one(rb: Any, related: list[str], reason: str, fmt: RunbookFormat) -> None:
+def _emit_one(rb: Runbook, related: list[str], reason: str, fmt: RunbookFormat) -> None:
     if fmt is RunbookFormat.json:
         from voxops.cli.common import emit_json
 

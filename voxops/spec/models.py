@@ -180,12 +180,25 @@ class Sbc(Model):
         default=None, description="DNS SRV name of the pair, e.g. _sip._udp.sbc.example.com."
     )
     nodes: Annotated[list[SbcNode], Field(min_length=1)]
+    options_ping: OptionsPing = Field(
+        default_factory=OptionsPing, description="How `voxops probe` pings the nodes' own sockets."
+    )
     tls: SbcTls | None = None
     admission: Admission | None = Field(default_factory=Admission)
     codec_policy: CodecPolicy = Field(default_factory=CodecPolicy)
     ivr_fallback: IvrFallback | None = None
     flood_limit_per_ip: Annotated[int, Field(ge=1, le=100_000)] = 30
     drop_scanner_user_agents: bool = True
+    probing_mode: Literal["all", "marked"] = Field(
+        default="all",
+        description="OPTIONS pings to every trunk host ('all', dispatcher mode 1) or only to trunks "
+        "with options_ping.enabled ('marked', mode 3).",
+    )
+    failover_timeout_ms: Annotated[int, Field(ge=100, le=60_000)] = Field(
+        default=3000,
+        description="How long a carrier may stay silent (not even 100 Trying) before the call "
+        "fails over to the next trunk.",
+    )
 
 
 # --- agent pool ----------------------------------------------------------------------

@@ -1,0 +1,232 @@
+"""`scan()`: one pass over a capture -> SIP messages, a columnar UDP table, RTCP packets."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from voxops.capture import kinds as fp
+from voxops.capture import layers
+from voxops.capture.files import Batch, read_batches
+from voxops.capture.kernels import load as load_kernels
+from voxops.capture.reassembly import Defragmenter, TcpReassembler
+from voxops.capture.records import (
+    HEAD_BYTES,
+    CaptureScan,
+    SipPacket,
+    UdpPacket,
+    UdpTable,
+    UdpTableBuilder,
+    is_rtcp,
+)
+from voxops.capture.sip import parse_sip
+
+_SIP_FIRST = frozenset(range(65, 91)) | frozenset(range(97, 123))
+
+
+UdpFilter = Callable[[UdpTable], np.ndarray]
+
+
+class _Scanner:
+    def __init__(self, media: bool, udp_keep: UdpFilter | None = None) -> None:
+        self.media = media
+        self.udp_keep = udp_keep
+        self.addresses: list[str] = []
+        self.addr_index: dict[str, int] = {}
+        self.v4_index: dict[int, int] = {}
+        self.sip: list[SipPacket] = []
+        self.rtcp: list[UdpPacket] = []
+        self.table = UdpTableBuilder()
+        self.rows: list[tuple[int, float, int, int, int, int, int, bytes]] = []
+        self.defrag = Defragmenter()
+        self.tcp = TcpReassembler()
+        self.packets = 0
+        self.links: set[int] = set()
+        self.kernels = load_kernels()
+
+    def address(self, text: str) -> int:
+        idx = self.addr_index.get(text)
+        if idx is None:
+            idx = self.addr_index[text] = len(self.addresses)
+            self.addresses.append(text)
+        return idx
+
+    def v4(self, value: int) -> int:
+        idx = self.v4_index.get(value)
+        if idx is None:
+            idx = self.v4_index[value] = self.address(socket.inet_ntoa(value.to_bytes(4, "big")))
+        return idx
+
+    def batch(self, b: Batch) -> None:
+        n = len(b)
+        self.packets += n
+        self.links.update(np.unique(b.link).tolist())
+        kind = np.empty(n, np.uint8)
+        src = np.zeros(n, np.uint32)
+        dst = np.zeros(n, np.uint32)
+        sport = np.zeros(n, np.int64)
+        dport = np.zeros(n, np.int64)
+        plen = np.zeros(n, np.int64)
+        head = np.empty((n, HEAD_BYTES), np.uint8)
+        ipoff = np.zeros(n, np.int64)
+        self.kernels.classify(b.buf, b.off, b.caplen, b.link, kind, src, dst, sport, dport, plen,
+                              head, ipoff)
+        slow = np.flatnonzero(kind == fp.KIND_SLOW).tolist()
+        for i in slow:
+            self.frame(b.first_frame + i, float(b.ts[i]), int(b.link[i]), b.data(i))
+        if not self.media:
+            return
+        v4 = np.flatnonzero(kind == fp.KIND_UDP)
+        v6 = np.flatnonzero(kind == fp.KIND_UDP6)
+        src_idx = np.zeros(n, np.int32)
+        dst_idx = np.zeros(n, np.int32)
+        if v4.size:
+            uniq, inverse = np.unique(np.concatenate([src[v4], dst[v4]]), return_inverse=True)
+            mapped = np.array([self.v4(int(u)) for u in uniq.tolist()], np.int32)[inverse.reshape(-1)]
+            src_idx[v4], dst_idx[v4] = mapped[: v4.size], mapped[v4.size :]
+        if v6.size:
+            # 16-byte source and destination addresses, interned once per distinct value
+            at = ipoff[v6][:, None] + 8 + np.arange(32)
+            raw = b.buf[at]
+            keys = np.ascontiguousarray(np.concatenate([raw[:, :16], raw[:, 16:]])).view("V16").ravel()
+            uniq, inverse = np.unique(keys, return_inverse=True)
+            lut = [self.address(socket.inet_ntop(socket.AF_INET6, u.tobytes())) for u in uniq]
+            mapped = np.array(lut, np.int32)[inverse.reshape(-1)]
+            src_idx[v6], dst_idx[v6] = mapped[: v6.size], mapped[v6.size :]
+        fast = np.flatnonzero((kind == fp.KIND_UDP) | (kind == fp.KIND_UDP6))
+        cols = {
+            "frame": fast.astype(np.int64) + b.first_frame,
+            "ts": b.ts[fast],
+            "src": src_idx[fast],
+            "dst": dst_idx[fast],
+            "sport": sport[fast],
+            "dport": dport[fast],
+            "length": plen[fast],
+            "head": head[fast],
+        }
+        if self.rows:  # this batch's slow-path datagrams, merged in frame order
+            cols = _merge(cols, self._take_rows())
+        self._add(cols)
+
+    def _add(self, cols: dict[str, np.ndarray]) -> None:
+        if self.udp_keep is not None and len(cols["frame"]):
+            keep = self.udp_keep(UdpTable(**cols, addresses=self.addresses))
+            cols = {k: v[keep] for k, v in cols.items()}
+        self.table.add(**cols)
+
+    def frame(self, frame: int, ts: float, link: int, data: bytes) -> None:
+        """The complete path for one frame (everything the fast path hands over)."""
+        ip = layers.decode_frame(link, data)
+        if ip is None:
+            return
+        payload = ip.payload
+        frames: tuple[int, ...] = ()
+        if ip.frag_id is not None:
+            key = (ip.version, ip.src, ip.dst, ip.proto, ip.frag_id)
+            whole = self.defrag.add(key, ip.frag_offset, ip.more_fragments, payload, frame)
+            if whole is None:
+                return
+            payload = whole
+            frames = self.defrag.last_frames
+        if ip.proto == layers.PROTO_UDP:
+            udp = layers.udp_header(payload)
+            if udp is not None:
+                self.datagram(frame, ts, ip.src, udp[0], ip.dst, udp[1], udp[2], frames)
+        elif ip.proto == layers.PROTO_TCP:
+            seg = layers.tcp_header(payload)
+            if seg is None:
+                return
+            flow = (ip.src, seg.sport, ip.dst, seg.dport)
+            done = self.tcp.add(flow, seg.seq, seg.syn, seg.fin or seg.rst, seg.data, frame)
+            for raw, transport, parts in done:
+                msg = parse_sip(raw)
+                if msg is not None:
+                    self.sip.append(SipPacket(frame, ts, ip.src, seg.sport, ip.dst, seg.dport,
+                                              transport, raw, msg, parts if len(parts) > 1 else ()))
+
+    def datagram(self, frame: int, ts: float, src: str, sport: int, dst: str, dport: int,
+                 data: bytes, frames: tuple[int, ...] = ()) -> None:
+        if data and data[0] in _SIP_FIRST:
+            msg = parse_sip(data)
+            if msg is not None:
+                self.sip.append(SipPacket(frame, ts, src, sport, dst, dport, "udp", data, msg, frames))
+                return
+        if not self.media:
+            return
+        if is_rtcp(data):
+            self.rtcp.append(UdpPacket(frame, ts, src, sport, dst, dport, data))
+        self.rows.append(
+            (frame, ts, self.address(src), self.address(dst), sport, dport, len(data),
+             data[:HEAD_BYTES].ljust(HEAD_BYTES, b"\0"))
+        )
+
+    def _take_rows(self) -> dict[str, np.ndarray]:
+        cols = list(zip(*self.rows, strict=True))
+        self.rows = []
+        return {
+            "frame": np.array(cols[0], np.int64),
+            "ts": np.array(cols[1], np.float64),
+            "src": np.array(cols[2], np.int32),
+            "dst": np.array(cols[3], np.int32),
+            "sport": np.array(cols[4], np.int64),
+            "dport": np.array(cols[5], np.int64),
+            "length": np.array(cols[6], np.int64),
+            "head": np.frombuffer(b"".join(cols[7]), np.uint8).reshape(-1, HEAD_BYTES),
+        }
+
+    def finish(self, warnings: list[str]) -> CaptureScan:
+        if self.rows:
+            self._add(self._take_rows())
+        return CaptureScan(
+            sip=self.sip,
+            udp=self.table.build(self.addresses),
+            rtcp=self.rtcp,
+            addresses=self.addresses,
+            packets=self.packets,
+            warnings=warnings,
+            link_types=sorted(self.links),
+        )
+
+
+def _merge(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Two frame-ordered column sets as one (both runs sorted: a stable sort is linear)."""
+    order = np.argsort(np.concatenate([a["frame"], b["frame"]]), kind="stable")
+    return {k: np.concatenate([a[k], b[k]])[order] for k in a}
+
+
+def scan(
+    path: str | Path,
+    *,
+    warn: Callable[[str], None] | None = None,
+    media: bool = True,
+    udp_keep: UdpFilter | None = None,
+) -> CaptureScan:
+    """Read a pcap / pcapng / gzip capture in one streaming pass.
+
+    `warn(msg)` is called for each truncated or corrupt record (the message names the
+    record number); what was read before stays. `media=False` skips the UDP table and
+    RTCP (signalling only: less memory, a little faster). `udp_keep(table)` returns
+    the rows (mask or indexes) of each chunk of the UDP table to keep: memory then
+    grows with what is kept, not with the capture.
+    """
+    warnings: list[str] = []
+
+    def note(message: str) -> None:
+        warnings.append(message)
+        if warn is not None:
+            warn(message)
+
+    scanner = _Scanner(media, udp_keep)
+    unsupported: set[int] = set()
+    for batch in read_batches(Path(path), note):
+        scanner.batch(batch)
+        for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - unsupported:
+            unsupported.add(link)
+            note(f"record {batch.first_frame}: link type {link} is not supported; its frames are skipped")
+    if scanner.tcp.tls_streams:
+        note(f"{scanner.tcp.tls_streams} TLS stream(s) are encrypted: SIP inside them is not read "
+             "(use --engine tshark --tls-keylog FILE)")
+    return scanner.finish(warnings)

@@ -277,6 +277,7 @@ def baselines(net: dict[str, Path], out: Path) -> dict[str, list[str]]:
         "agent run": ["agent", "run", "--config", str(agent_config)],
         "agent config": ["agent", "config", spec, "--instance", "agent-1"],
         "agent callbacks": ["agent", "callbacks", "--db", str(ivr_db)],
+        "runbook": ["runbook", "503"],
         "deploy": ["deploy", str(LOCAL / "topology.yaml"), "-i", str(LOCAL), "--check",
                    "--prefix", str(out.parent / "prefix")],
         "calls": ["calls", pcap],

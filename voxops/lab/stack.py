@@ -1,0 +1,284 @@
+"""`voxops lab up / down / status`: the whole spec running on this machine.
+
+The SBC nodes and agents come from `voxops deploy SPEC -i inventories/local` (rendered
+configs, processes with pid files under a prefix directory); the carriers are SIPp
+simulators, one per trunk host; a dumpcap records everything on the lab's addresses.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from voxops.errors import EnvironmentProblem, InvalidInput
+from voxops.lab import standin
+from voxops.lab.capture import start_capture
+from voxops.lab.scenarios import CarrierMode
+from voxops.lab.sipp import carrier_argv, write_carrier_scenario
+from voxops.lab.state import LabState, ProcessInfo, RunDir
+from voxops.lab.supervisor import Supervisor, running_pidfiles, stop_pidfiles
+from voxops.spec.models import Topology
+
+# RTP port ranges per role, so SIPp instances sharing an address never collide.
+RTP_CARRIER = (20000, 20999)
+RTP_INBOUND_CALLER = (21000, 21999)
+RTP_AGENT = (22000, 22999)
+RTP_OUTBOUND_CALLER = (23000, 23999)
+CALLER_PORT = 5099  # the callers' SIP port (on a carrier or agent address)
+
+
+class ProcessStatus(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    role: str
+    address: str | None
+    port: int | None
+    mode: str | None
+    pid: int | None
+    running: bool
+
+
+class LabStatus(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    up: bool
+    spec: str | None
+    run_dir: str
+    sbc: str | None
+    capture: str | None
+    processes: list[ProcessStatus]
+
+
+def load_spec(spec: Path) -> Topology:
+    from voxops.spec.loader import load_topology
+
+    topology, _ = load_topology(spec)
+    return topology
+
+
+def lab_addresses(topology: Topology) -> list[str]:
+    addrs = set(topology.addresses())
+    addrs.update(v.address for v in topology.dns.vantages)
+    return sorted(addrs)
+
+
+def check_loopback(topology: Topology) -> None:
+    import ipaddress
+
+    outside = [a for a in lab_addresses(topology) if not ipaddress.ip_address(a).is_loopback]
+    if outside:
+        raise InvalidInput(
+            f"the lab runs on loopback only; the spec has {', '.join(outside)}",
+            hint="use inventories/local or a spec whose addresses are all in 127.0.0.0/8",
+        )
+
+
+def udp_port_free(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def sip_answers(address: str, port: int, timeout_s: float = 0.5) -> bool:
+    """True when address:port answers a SIP OPTIONS (any response)."""
+    from voxops.lab.options import send_options
+
+    return send_options(address, port, timeout_s=timeout_s) is not None
+
+
+class Lab:
+    """The running lab behind one run directory."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.dir = RunDir(run_dir)
+        self.sup = Supervisor(self.dir.pids, self.dir.logs)
+
+    # --- state -------------------------------------------------------------------------
+
+    def state(self) -> LabState:
+        state = self.dir.load()
+        if state is None:
+            raise InvalidInput(
+                f"no lab is up in {self.dir.root}", hint="start one with `voxops lab up`"
+            )
+        return state
+
+    def topology(self) -> Topology:
+        return load_spec(Path(self.state().spec))
+
+    def is_up(self) -> bool:
+        return self.dir.load() is not None
+
+    # --- processes ---------------------------------------------------------------------
+
+    def start_process(self, info: ProcessInfo, *, ready_timeout_s: float = 10.0) -> None:
+        ready = None
+        if info.role in ("carrier", "sbc", "agent") and info.address and info.port:
+            address, port = info.address, info.port
+            ready = lambda: sip_answers(address, port)  # noqa: E731
+        self.sup.start(info.name, info.argv, ready=ready, ready_timeout_s=ready_timeout_s)
+
+    def stop_process(self, name: str) -> None:
+        self.sup.stop(name)
+        # started by an earlier command: only its pid file knows it
+        pidfile = self.dir.pids / f"{name}.pid"
+        if pidfile.exists():
+            from voxops.lab.supervisor import stop_pidfiles as _stop
+
+            tmp = self.dir.sub(f"pids-stop-{name}")
+            pidfile.replace(tmp / pidfile.name)
+            _stop(tmp)
+            tmp.rmdir()
+
+    def set_carrier_mode(self, name: str, mode: CarrierMode, *, delay_ms: int = 3000) -> None:
+        """Restart one carrier simulator with another scenario (same address and port)."""
+        state = self.state()
+        info = state.processes[name]
+        self.stop_process(name)
+        scen = write_carrier_scenario(self.dir.root, mode, delay_ms=delay_ms)
+        assert info.address and info.port
+        info = info.model_copy(
+            update={"argv": carrier_argv(scen, info.address, info.port, RTP_CARRIER), "mode": mode.value}
+        )
+        self.start_process(info)
+        state.processes[name] = info
+        self.dir.save(state)
+
+    def restart(self, name: str) -> None:
+        info = self.state().processes[name]
+        if name not in running_pidfiles(self.dir.pids):
+            self.start_process(info)
+
+    # --- up / down / status ------------------------------------------------------------
+
+    def up(self, spec: Path, *, use_standin: bool = False) -> LabStatus:
+        if self.is_up():
+            raise InvalidInput(
+                f"a lab is already up in {self.dir.root}", hint="stop it with `voxops lab down`"
+            )
+        topology = load_spec(spec)
+        check_loopback(topology)
+        state = LabState(
+            spec=str(spec.resolve()),
+            run_dir=str(self.dir.root),
+            sbc="standin" if use_standin else "deploy",
+            started_at=time.time(),
+        )
+        try:
+            capture = self.dir.sub("captures") / "lab.pcapng"
+            start_capture(self.sup, "capture", capture, lab_addresses(topology))
+            state.capture = str(capture)
+            state.processes["capture"] = ProcessInfo(
+                name="capture", role="capture", argv=self.sup.procs["capture"].argv
+            )
+            self.dir.save(state)
+            for info in self._carriers(topology):
+                self.start_process(info)
+                state.processes[info.name] = info
+                self.dir.save(state)
+            if use_standin:
+                infos = self._standin_sbc(topology) + self._standin_agents(topology)
+            else:
+                infos = self._deployed(topology, spec)
+            for info in infos:
+                if info.argv:
+                    self.start_process(info)
+                state.processes[info.name] = info
+                self.dir.save(state)
+        except BaseException:
+            self.down()
+            raise
+        return self.status()
+
+    def down(self) -> list[str]:
+        """Stop everything the lab started; captures and reports stay."""
+        stopped = stop_pidfiles(self.dir.pids)
+        state = self.dir.load()
+        if state is not None and state.sbc == "deploy":
+            stopped += self._undeploy()
+        self.dir.clear()
+        return stopped
+
+    def status(self) -> LabStatus:
+        state = self.dir.load()
+        running = running_pidfiles(self.dir.pids)
+        procs = []
+        if state is not None:
+            for info in state.processes.values():
+                pid = running.get(info.name)
+                procs.append(
+                    ProcessStatus(
+                        name=info.name, role=info.role, address=info.address, port=info.port,
+                        mode=info.mode, pid=pid, running=pid is not None,
+                    )  # fmt: skip
+                )
+        return LabStatus(
+            up=state is not None,
+            spec=state.spec if state else None,
+            run_dir=str(self.dir.root),
+            sbc=state.sbc if state else None,
+            capture=state.capture if state else None,
+            processes=procs,
+        )
+
+    # --- what runs ---------------------------------------------------------------------
+
+    def _carriers(self, topology: Topology) -> list[ProcessInfo]:
+        scen = write_carrier_scenario(self.dir.root, CarrierMode.answer)
+        infos = []
+        for _carrier, trunk in topology.trunks():
+            for i, host in enumerate(trunk.hosts):
+                if not udp_port_free(host.address, host.port):
+                    raise EnvironmentProblem(f"{host.address}:{host.port} is taken (another lab up?)")
+                name = trunk.name if len(trunk.hosts) == 1 else f"{trunk.name}-{i + 1}"
+                infos.append(
+                    ProcessInfo(
+                        name=name, role="carrier", address=host.address, port=host.port,
+                        argv=carrier_argv(scen, host.address, host.port, RTP_CARRIER), mode="answer",
+                    )  # fmt: skip
+                )
+        return infos
+
+    def _standin_sbc(self, topology: Topology) -> list[ProcessInfo]:
+        from voxops.proc import which
+
+        sbc_dir = self.dir.sub("sbc")
+        dlist = sbc_dir / "dispatcher.list"
+        dlist.write_text(standin.dispatcher_list(topology))
+        infos = []
+        for node in topology.sbc.nodes:
+            cfg = sbc_dir / f"{node.name}.cfg"
+            cfg.write_text(
+                standin.kamailio_cfg(topology, node, dispatcher=dlist, ctl=sbc_dir / f"{node.name}.ctl")
+            )
+            _, address, port = node.sockets()[0]
+            argv = [which("kamailio"), "-DD", "-E", "-f", str(cfg)]
+            infos.append(ProcessInfo(name=node.name, role="sbc", address=address, port=port, argv=argv))
+        return infos
+
+    def _standin_agents(self, topology: Topology) -> list[ProcessInfo]:
+        scen = write_carrier_scenario(self.dir.root, CarrierMode.answer)
+        return [
+            ProcessInfo(
+                name=a.name, role="agent", address=a.host, port=a.sip_port, mode="answer",
+                argv=carrier_argv(scen, a.host, a.sip_port, RTP_AGENT),
+            )  # fmt: skip
+            for a in topology.agents.instances
+        ]
+
+    def _deployed(self, topology: Topology, spec: Path) -> list[ProcessInfo]:
+        from voxops.lab.deployed import deploy_stack
+
+        return deploy_stack(self, topology, spec)
+
+    def _undeploy(self) -> list[str]:
+        from voxops.lab.deployed import undeploy_stack
+
+        return undeploy_stack(self)

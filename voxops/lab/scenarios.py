@@ -74,7 +74,7 @@ def _sdp(payload_type: int, name: str) -> str:
 def carrier_scenario(mode: CarrierMode, *, audio: Path, g729: Path, delay_ms: int = 3000) -> str:
     """The UAS scenario of one carrier mode (see the module docstring)."""
     out = [_HEAD, f'<scenario name="voxops carrier {mode.value}">\n']
-    out.append('  <recv request="INVITE" crlf="true"/>\n')
+    out.append('  <recv request="INVITE" crlf="true"><action><log message="[call_id]"/></action></recv>\n')
     out.append(_reply("100 Trying", to_tag=False))
     if mode is CarrierMode.reject:
         out.append(_reply("503 Service Unavailable", to_tag=True))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,14 +44,21 @@ class CallBatch(BaseModel):
         return [c.call_id for c in self.calls if c.status == "200"]
 
 
-def carrier_argv(
-    scenario: Path, address: str, port: int, rtp_ports: tuple[int, int]
-) -> list[str]:
+def carrier_argv(scenario: Path, address: str, port: int, rtp_port: int, calls_log: Path) -> list[str]:
     # -aa: answer OPTIONS (the SBC's keepalive pings) and other out-of-call requests with 200
     return [
         "sipp", "-sf", str(scenario), "-i", address, "-p", str(port), "-mi", address,
-        "-aa", "-nostdin", "-mp", str(rtp_ports[0]),
+        "-mp", str(rtp_port), "-aa", "-nostdin", "-trace_logs", "-log_file", str(calls_log),
     ]  # fmt: skip
+
+
+def calls_seen(calls_log: Path) -> set[str]:
+    """Call-IDs a carrier simulator has received an INVITE for."""
+    try:
+        text = calls_log.read_text(errors="replace")
+    except OSError:
+        return set()
+    return {line.split()[0] for line in text.splitlines() if line.strip()}
 
 
 def write_carrier_scenario(directory: Path, mode: CarrierMode, *, delay_ms: int = 3000) -> Path:
@@ -59,7 +69,33 @@ def write_carrier_scenario(directory: Path, mode: CarrierMode, *, delay_ms: int 
     return path
 
 
-def place_calls(
+@dataclass
+class CallRun:
+    """A batch of calls in flight (see `start_calls`)."""
+
+    sup: Supervisor
+    name: str
+    target: str
+    count: int
+    log: Path
+    started: float
+    limit_s: float
+
+    def wait(self) -> CallBatch:
+        proc = self.sup.procs[self.name]
+        assert proc.popen is not None
+        try:
+            proc.popen.wait(timeout=max(1.0, self.started + self.limit_s - time.time()))
+        except subprocess.TimeoutExpired as exc:
+            raise CommandFailed(
+                f"calls via {self.target} did not finish in {self.limit_s:.0f} s: {tail(proc.log)}"
+            ) from exc
+        finally:
+            self.sup.stop(self.name)
+        return read_batch(self.log, target=self.target, placed=self.count, started=self.started, ended=time.time())
+
+
+def start_calls(
     sup: Supervisor,
     workdir: Path,
     *,
@@ -71,36 +107,33 @@ def place_calls(
     count: int,
     rate: float,
     duration_s: float,
-    rtp_ports: tuple[int, int],
+    rtp_port: int,
     answer_timeout_s: float = 15.0,
-) -> CallBatch:
-    """Place `count` calls at `rate` per second, each held `duration_s`; wait for all of them."""
+) -> CallRun:
+    """Start placing `count` calls at `rate` per second, each held `duration_s`."""
     audio, _ = write_media(workdir / "media")
     scen = workdir / "sipp" / f"{name}.xml"
     scen.parent.mkdir(parents=True, exist_ok=True)
-    scen.write_text(caller_scenario(audio=audio, hold_ms=int(duration_s * 1000), answer_timeout_ms=int(answer_timeout_s * 1000)))
+    scen.write_text(
+        caller_scenario(audio=audio, hold_ms=int(duration_s * 1000), answer_timeout_ms=int(answer_timeout_s * 1000))
+    )
     calls_log = workdir / "calls" / f"{name}.log"
     calls_log.parent.mkdir(parents=True, exist_ok=True)
     calls_log.unlink(missing_ok=True)
+    limit = count / max(rate, 0.01) + duration_s + answer_timeout_s + 10
     argv = [
         "sipp", target, "-sf", str(scen), "-s", service, "-i", source, "-p", str(source_port),
-        "-mi", source, "-m", str(count), "-r", f"{rate:g}", "-l", str(max(count, 1)),
-        "-nostdin", "-trace_logs", "-log_file", str(calls_log),
-        "-mp", str(rtp_ports[0]),
-        "-timeout", f"{int(count / max(rate, 0.01) + duration_s + answer_timeout_s + 10)}s",
-        "-timeout_error",
+        "-mi", source, "-mp", str(rtp_port), "-m", str(count), "-r", f"{rate:g}", "-l", str(max(count, 1)),
+        "-nostdin", "-trace_logs", "-log_file", str(calls_log), "-timeout", f"{int(limit)}s",
     ]  # fmt: skip
     started = time.time()
-    proc = sup.start(name, argv, cwd=calls_log.parent)
-    limit = count / max(rate, 0.01) + duration_s + answer_timeout_s + 20
-    assert proc.popen is not None
-    try:
-        proc.popen.wait(timeout=limit)
-    except Exception as exc:
-        raise CommandFailed(f"calls via {target} did not finish in {limit:.0f} s: {tail(proc.log)}") from exc
-    finally:
-        sup.stop(name)
-    return read_batch(calls_log, target=target, placed=count, started=started, ended=time.time())
+    sup.start(name, argv, cwd=calls_log.parent)
+    return CallRun(sup, name, target, count, calls_log, started, limit + 10)
+
+
+def place_calls(sup: Supervisor, workdir: Path, **kwargs: Any) -> CallBatch:
+    """`start_calls` and wait for every call to end."""
+    return start_calls(sup, workdir, **kwargs).wait()
 
 
 def read_batch(calls_log: Path, *, target: str, placed: int, started: float, ended: float) -> CallBatch:

@@ -23,10 +23,10 @@ from voxops.lab.supervisor import Supervisor, running_pidfiles, stop_pidfiles
 from voxops.spec.models import Topology
 
 # RTP port ranges per role, so SIPp instances sharing an address never collide.
-RTP_CARRIER = (20000, 20999)
-RTP_INBOUND_CALLER = (21000, 21999)
-RTP_AGENT = (22000, 22999)
-RTP_OUTBOUND_CALLER = (23000, 23999)
+RTP_CARRIER = 20000
+RTP_INBOUND_CALLER = 21000
+RTP_AGENT = 22000
+RTP_OUTBOUND_CALLER = 23000
 CALLER_PORT = 5099  # the callers' SIP port (on a carrier or agent address)
 
 
@@ -144,12 +144,15 @@ class Lab:
         self.stop_process(name)
         scen = write_carrier_scenario(self.dir.root, mode, delay_ms=delay_ms)
         assert info.address and info.port
-        info = info.model_copy(
-            update={"argv": carrier_argv(scen, info.address, info.port, RTP_CARRIER), "mode": mode.value}
-        )
+        argv = carrier_argv(scen, info.address, info.port, RTP_CARRIER, self.carrier_log(name))
+        info = info.model_copy(update={"argv": argv, "mode": mode.value})
         self.start_process(info)
         state.processes[name] = info
         self.dir.save(state)
+
+    def carrier_log(self, name: str) -> Path:
+        """Where a SIPp simulator logs the Call-ID of every INVITE it receives."""
+        return self.dir.logs / f"{name}.calls"
 
     def restart(self, name: str) -> None:
         info = self.state().processes[name]
@@ -199,7 +202,7 @@ class Lab:
 
     def down(self) -> list[str]:
         """Stop everything the lab started; captures and reports stay."""
-        stopped = stop_pidfiles(self.dir.pids)
+        stopped = stop_pidfiles(self.dir.root / "pids-drill") + stop_pidfiles(self.dir.pids)
         state = self.dir.load()
         if state is not None and state.sbc == "deploy":
             stopped += self._undeploy()
@@ -241,7 +244,8 @@ class Lab:
                 infos.append(
                     ProcessInfo(
                         name=name, role="carrier", address=host.address, port=host.port,
-                        argv=carrier_argv(scen, host.address, host.port, RTP_CARRIER), mode="answer",
+                        argv=carrier_argv(scen, host.address, host.port, RTP_CARRIER, self.carrier_log(name)),
+                        mode="answer",
                     )  # fmt: skip
                 )
         return infos
@@ -260,7 +264,8 @@ class Lab:
             )
             _, address, port = node.sockets()[0]
             argv = [which("kamailio"), "-DD", "-E", "-f", str(cfg)]
-            infos.append(ProcessInfo(name=node.name, role="sbc", address=address, port=port, argv=argv))
+            ctl = str(sbc_dir / f"{node.name}.ctl")
+            infos.append(ProcessInfo(name=node.name, role="sbc", address=address, port=port, argv=argv, ctl=ctl))
         return infos
 
     def _standin_agents(self, topology: Topology) -> list[ProcessInfo]:
@@ -268,7 +273,7 @@ class Lab:
         return [
             ProcessInfo(
                 name=a.name, role="agent", address=a.host, port=a.sip_port, mode="answer",
-                argv=carrier_argv(scen, a.host, a.sip_port, RTP_AGENT),
+                argv=carrier_argv(scen, a.host, a.sip_port, RTP_AGENT, self.carrier_log(a.name)),
             )  # fmt: skip
             for a in topology.agents.instances
         ]

@@ -32,7 +32,7 @@ def kamailio_cfg(topology: Topology, node: SbcNode, *, dispatcher: Path, ctl: Pa
     agents = " || ".join(f'$si == "{a.host}"' for a in topology.agents.instances)
     limit = topology.sbc.admission.max_concurrent_calls if topology.sbc.admission else 1_000_000
     listens = "\n".join(f"listen={t.value}:{a}:{p}" for t, a, p in node.sockets())
-    fr_ms = max(500, min(3000, ping.interval_s * 1000))
+    fr_ms = 1000
     return f"""#!KAMAILIO
 debug=2
 log_stderror=yes

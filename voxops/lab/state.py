@@ -23,6 +23,7 @@ class ProcessInfo(BaseModel):
     port: int | None = None
     argv: list[str]
     mode: str | None = Field(default=None, description="carrier mode (answer, slow, reject, ...)")
+    ctl: str | None = Field(default=None, description="kamailio control socket (SBC nodes)")
 
 
 class LabState(BaseModel):

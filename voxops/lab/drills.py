@@ -96,7 +96,7 @@ def _named(ctx: DrillContext, name: str, found: list, why: str | None, codes: se
     if why is not None:
         ctx.check(name, None, "not run", f"a finding {'/'.join(sorted(codes))}", note=why)
         return
-    hits = [f for f in found if f.code in codes]
+    hits = [f for f in found if f.code in codes or f.runbook == runbook]
     ctx.findings.extend(hits or found)
     ok = any(f.runbook == runbook for f in hits)
     measured = ", ".join(f"{f.code} -> {f.runbook}" for f in hits) or "no such finding"

@@ -32,6 +32,17 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
+class OneOf(Model):
+    """A model whose fields are alternatives: exactly one must be given."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> OneOf:
+        fields = list(type(self).model_fields)
+        if sum(getattr(self, f) is not None for f in fields) != 1:
+            raise ValueError(f"give exactly one of {' or '.join(fields)}")
+        return self
+
+
 # --- carriers and trunks -------------------------------------------------------------
 
 
@@ -67,17 +78,11 @@ class TrunkLimits(Model):
     cps: Annotated[float, Field(gt=0, le=100_000)] | None = None
 
 
-class SecretRef(Model):
+class SecretRef(OneOf):
     """A secret is referenced, never inlined: an environment variable or a file."""
 
     env: EnvVar | None = None
     file: FilePath | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("give exactly one of env or file")
-        return self
 
 
 class Credentials(Model):
@@ -162,17 +167,11 @@ class CodecPolicy(Model):
         return self
 
 
-class IvrFallback(Model):
+class IvrFallback(OneOf):
     """Where overflow goes when the agent pool is full or unhealthy: a URI or an agent's IVR."""
 
     uri: SipUri | None = None
     agent: Name | None = Field(default=None, description="An agent instance whose IVR answers.")
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> IvrFallback:
-        if (self.uri is None) == (self.agent is None):
-            raise ValueError("give exactly one of uri or agent")
-        return self
 
 
 class Sbc(Model):

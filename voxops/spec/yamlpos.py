@@ -8,6 +8,7 @@ billion-laughs file is refused before anything is expanded; duplicate keys are e
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,15 +50,20 @@ class Located:
         return self.source
 
 
-def _scalar(event: yaml.ScalarEvent) -> Any:
+def _scalar(event: Any, where: str) -> Any:
     """YAML 1.2 core schema for plain scalars (no yes/no/on/off booleans); quoted stay strings."""
     value = event.value
     if event.style or event.tag not in (None, "!"):
         if event.tag in (None, "!", "tag:yaml.org,2002:str"):
             return value
-        raise InvalidInput(f"explicit YAML tag {event.tag!r} is not supported")
+        raise InvalidInput(f"{where}: explicit YAML tag {event.tag!r} is not supported")
+    if not value:
+        return None
+    first = value[0]
+    if first.isalpha() and first not in "tTfFnN":
+        return value  # the common case: a plain word cannot be a number, bool or null
     low = value.lower()
-    if low in ("", "~", "null"):
+    if low in ("~", "null"):
         return None
     if low == "true":
         return True
@@ -74,122 +80,127 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     return value
 
 
-def _pos(event: Any) -> tuple[int, int]:
-    mark = event.start_mark
-    return (mark.line + 1, mark.column + 1)
-
-
-class _Frame:
-    __slots__ = ("container", "loc", "key", "key_pos", "size", "anchor")
-
-    def __init__(self, container: Any, loc: Loc, anchor: str | None) -> None:
-        self.container = container
-        self.loc = loc
-        self.key: Any = _NO_KEY
-        self.key_pos: tuple[int, int] | None = None
-        self.size = 1
-        self.anchor = anchor
-
-
 _NO_KEY = object()
+_MAP_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 def load_text(text: str, source: str = "<string>") -> Located:
-    """Parse one YAML document; raise InvalidInput with file:line:col on any problem."""
+    """Parse one YAML document; raise InvalidInput with file:line:col on any problem.
+
+    One loop over libyaml's events with an explicit stack. Each open container is a list
+    [container, loc, pending_key, size, anchor]; the loop is kept flat because it is the
+    whole cost of loading a large spec.
+    """
     if len(text) > MAX_BYTES:
         raise InvalidInput(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MB: not a spec")
-    located = Located(data=None, source=source)
+    positions: dict[Loc, tuple[int, int]] = {}
+    located = Located(data=None, positions=positions, source=source)
     anchors: dict[str, tuple[Any, int]] = {}
-    stack: list[_Frame] = []
+    stack: list[list[Any]] = []
     total = 0
     documents = 0
-    root_set = False
+    root: list[Any] = []
 
     def where(event: Any) -> str:
-        line, col = _pos(event)
-        return f"{source}:{line}:{col}"
+        mark = event.start_mark
+        return f"{source}:{mark.line + 1}:{mark.column + 1}"
 
-    def attach(value: Any, size: int, event: Any) -> None:
-        nonlocal total, root_set
-        total += size
-        if total > MAX_NODES:
-            raise InvalidInput(f"{where(event)}: document expands to more than {MAX_NODES} nodes (alias bomb?)")
-        if not stack:
-            located.data = value
-            root_set = True
-            return
-        top = stack[-1]
-        top.size += size
-        if isinstance(top.container, list):
-            top.container.append(value)
-            return
-        if top.key is _NO_KEY:
-            if isinstance(value, (dict, list)):
-                raise InvalidInput(f"{where(event)}: a mapping key must be a plain value")
-            key = value if isinstance(value, (str, int)) else str(value)
-            if key in top.container:
-                raise InvalidInput(f"{where(event)}: duplicate key {key!r}")
-            top.key = key
-            top.key_pos = _pos(event)
-            return
-        top.container[top.key] = value
-        top.key = _NO_KEY
-
-    def child_loc(event: Any) -> Loc:
-        if not stack:
-            return ()
-        top = stack[-1]
-        if isinstance(top.container, list):
-            return (*top.loc, len(top.container))
-        if top.key is _NO_KEY:
-            return top.loc  # a key: positions are recorded for values
-        return (*top.loc, top.key)
-
+    scalar_t, alias_t = yaml.ScalarEvent, yaml.AliasEvent
+    map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
     try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.DocumentStartEvent):
+        events: Iterator[Any] = yaml.parse(text, Loader=_Loader)
+        for event in events:
+            kind = type(event)
+            value: Any
+            size = 1
+            if kind is scalar_t or kind is alias_t:
+                top = stack[-1] if stack else None
+                if top is not None and top[2] is _NO_KEY and type(top[0]) is dict:
+                    # a mapping key
+                    if kind is alias_t:
+                        raise InvalidInput(f"{where(event)}: an alias cannot be a mapping key")
+                    key = _scalar(event, source)
+                    if not isinstance(key, (str, int)):
+                        key = str(key)
+                    if key in top[0]:
+                        raise InvalidInput(f"{where(event)}: duplicate key {key!r}")
+                    top[2] = key
+                    total += 1
+                    continue
+                if top is None:
+                    loc: Loc = ()
+                elif type(top[0]) is list:
+                    loc = (*top[1], len(top[0]))
+                else:
+                    loc = (*top[1], top[2])
+                mark = event.start_mark
+                positions[loc] = (mark.line + 1, mark.column + 1)
+                if kind is scalar_t:
+                    value = _scalar(event, source)
+                    if event.anchor:
+                        anchors[event.anchor] = (value, 1)
+                else:
+                    if event.anchor not in anchors:
+                        raise InvalidInput(f"{where(event)}: unknown alias *{event.anchor}")
+                    value, size = anchors[event.anchor]
+            elif kind is map_start or kind is seq_start:
+                if len(stack) >= MAX_DEPTH:
+                    raise InvalidInput(f"{where(event)}: nesting deeper than {MAX_DEPTH} levels")
+                if event.tag not in _MAP_TAGS:
+                    raise InvalidInput(f"{where(event)}: explicit YAML tag {event.tag!r} is not supported")
+                top = stack[-1] if stack else None
+                if top is None:
+                    loc = ()
+                elif type(top[0]) is list:
+                    loc = (*top[1], len(top[0]))
+                elif top[2] is _NO_KEY:
+                    raise InvalidInput(f"{where(event)}: a mapping key must be a plain value")
+                else:
+                    loc = (*top[1], top[2])
+                mark = event.start_mark
+                positions[loc] = (mark.line + 1, mark.column + 1)
+                stack.append([{} if kind is map_start else [], loc, _NO_KEY, 1, event.anchor])
+                continue
+            elif kind in ends:
+                container, _, _, size, anchor = stack.pop()
+                if anchor:
+                    anchors[anchor] = (container, size)
+                value = container
+            elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     raise InvalidInput(f"{where(event)}: more than one YAML document in the file")
-            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                if len(stack) >= MAX_DEPTH:
-                    raise InvalidInput(f"{where(event)}: nesting deeper than {MAX_DEPTH} levels")
-                if event.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-                    raise InvalidInput(f"{where(event)}: explicit YAML tag {event.tag!r} is not supported")
-                loc = child_loc(event)
-                located.positions.setdefault(loc, _pos(event))
-                container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-                stack.append(_Frame(container, loc, event.anchor))
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                frame = stack.pop()
-                if frame.anchor:
-                    anchors[frame.anchor] = (frame.container, frame.size)
-                attach(frame.container, frame.size, event)
-            elif isinstance(event, yaml.ScalarEvent):
-                loc = child_loc(event)
-                is_key = bool(stack) and isinstance(stack[-1].container, dict) and stack[-1].key is _NO_KEY
-                value = _scalar(event)
-                if not is_key:
-                    located.positions.setdefault(loc, _pos(event))
-                if event.anchor:
-                    anchors[event.anchor] = (value, 1)
-                attach(value, 1, event)
-            elif isinstance(event, yaml.AliasEvent):
-                if event.anchor not in anchors:
-                    raise InvalidInput(f"{where(event)}: unknown alias *{event.anchor}")
-                value, size = anchors[event.anchor]
-                located.positions.setdefault(child_loc(event), _pos(event))
-                attach(value, size, event)
+                continue
+            else:
+                continue
+            total += size
+            if total > MAX_NODES:
+                raise InvalidInput(f"{where(event)}: document expands to more than {MAX_NODES} nodes (alias bomb?)")
+            if not stack:
+                root.append(value)
+                continue
+            top = stack[-1]
+            top[3] += size
+            if type(top[0]) is list:
+                top[0].append(value)
+            else:
+                top[0][top[2]] = value
+                top[2] = _NO_KEY
+    except InvalidInput as exc:
+        message = str(exc)
+        if message.startswith(f"{source}: explicit YAML tag"):
+            raise InvalidInput(message.replace(f"{source}:", f"{where(event)}:", 1)) from None
+        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise InvalidInput(f"{at}: not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise InvalidInput(f"{source}: not valid YAML: {exc}") from None
-    except RecursionError:  # pragma: no cover - the explicit stack should prevent it
-        raise InvalidInput(f"{source}: nesting too deep") from None
-    if not root_set or located.data is None:
+    if not root or root[0] is None:
         raise InvalidInput(f"{source}: the file is empty: expected a topology mapping")
+    located.data = root[0]
     return located
 
 

@@ -186,6 +186,16 @@ class Sbc(Model):
     ivr_fallback: IvrFallback | None = None
     flood_limit_per_ip: Annotated[int, Field(ge=1, le=100_000)] = 30
     drop_scanner_user_agents: bool = True
+    probing_mode: Literal["all", "marked"] = Field(
+        default="all",
+        description="OPTIONS pings to every trunk host ('all', dispatcher mode 1) or only to trunks "
+        "with options_ping.enabled ('marked', mode 3).",
+    )
+    failover_timeout_ms: Annotated[int, Field(ge=100, le=60_000)] = Field(
+        default=3000,
+        description="How long a carrier may stay silent (not even 100 Trying) before the call "
+        "fails over to the next trunk.",
+    )
 
 
 # --- agent pool ----------------------------------------------------------------------

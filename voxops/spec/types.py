@@ -18,7 +18,9 @@ _HOST_RE = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$"
 )
 _PATH_RE = re.compile(r"^[A-Za-z0-9_./@+-]{1,4096}$")
-_SIP_URI_RE = re.compile(r"^sips?:([A-Za-z0-9_.!~*'()&=+$,-]+@)?[A-Za-z0-9_.:\[\]-]+(;[A-Za-z0-9_.=-]+)*$")
+# No quote, `$` (Kamailio pseudo-variables) and no `;`: URI parameters are not accepted, so
+# nothing in a URI can end a Kamailio string or a dispatcher attribute list.
+_SIP_URI_RE = re.compile(r"^sips?:([A-Za-z0-9_.!~*()&=+,-]+@)?[A-Za-z0-9_.:\[\]-]+$")
 _URL_RE = re.compile(r"^(https?|tcp|tls|udp|wss?)://[A-Za-z0-9_.:\[\]-]+(/[A-Za-z0-9_./%~+-]*)?$")
 _ENV_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
 _CODEC_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,31}$")
@@ -63,7 +65,7 @@ Name = Annotated[
 Host = Annotated[str, AfterValidator(_host)]
 IPAddress = Annotated[str, AfterValidator(_ip)]
 FilePath = Annotated[str, AfterValidator(_check(_PATH_RE, "file path (no spaces, quotes or ';')"))]
-SipUri = Annotated[str, AfterValidator(_check(_SIP_URI_RE, "SIP URI"))]
+SipUri = Annotated[str, AfterValidator(_check(_SIP_URI_RE, "SIP URI (no parameters, quotes or ';')"))]
 Url = Annotated[str, AfterValidator(_check(_URL_RE, "URL (http, https, tcp, tls, udp, ws, wss)"))]
 EnvVar = Annotated[str, AfterValidator(_check(_ENV_RE, "environment variable name"))]
 Codec = Annotated[str, AfterValidator(_codec)]

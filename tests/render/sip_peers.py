@@ -1,0 +1,276 @@
+"""Real SIP peers for the render/deploy tests: kamailio, SIPp UAS/UAC, a scripted fake carrier."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+UAC_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="voxops-uac">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="486" optional="true" next="busy"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+[routes]
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <pause milliseconds="HOLD_MS"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+[routes]
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200" next="end"/>
+  <label id="busy"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <label id="end"/>
+</scenario>
+"""
+
+
+UAS_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="voxops-uas">
+  <recv request="INVITE" crlf="true"/>
+  <!-- no 180: Kamailio's parallel UDP workers may reorder it behind the 200 -->
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+[last_Record-Route:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+
+]]></send>
+  <recv request="ACK" crlf="true"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+]]></send>
+</scenario>
+"""
+
+
+def received_start_lines(log: Path) -> list[str]:
+    """First lines of every SIP message SIPp logged as received (-trace_msg)."""
+    out: list[str] = []
+    if not log.exists():
+        return out
+    lines = log.read_text(errors="replace").splitlines()
+    for i, line in enumerate(lines):
+        if "message received" in line:
+            for nxt in lines[i + 1 : i + 4]:
+                if nxt.strip():
+                    out.append(nxt.strip())
+                    break
+    return out
+
+
+def count_invites(log: Path) -> int:
+    return sum(1 for s in received_start_lines(log) if s.startswith("INVITE "))
+
+
+def count_responses(log: Path, code: int) -> int:
+    return sum(1 for s in received_start_lines(log) if s.startswith(f"SIP/2.0 {code} "))
+
+
+class Proc:
+    """A background peer that is always stopped (terminate, then kill)."""
+
+    def __init__(self, argv: list[str], log: Path, cwd: Path) -> None:
+        self.log = log
+        self._fh = log.open("wb")
+        self.p = subprocess.Popen(argv, stdout=self._fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd)
+
+    def stop(self) -> None:
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(5)
+        self._fh.close()
+
+
+def start_kamailio(kamailio: str, cfg: Path, run_dir: Path) -> Proc:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return Proc([kamailio, "-DD", "-E", "-f", str(cfg.resolve()), "-P", str(run_dir / "kamailio.pid")],
+                run_dir / "kamailio.log", run_dir)
+
+
+def start_uas(sipp: str, ip: str, port: int, workdir: Path, name: str) -> Proc:
+    scen = workdir / "uas.xml"
+    scen.write_text(UAS_SCENARIO)
+    return Proc([sipp, "-sf", str(scen), "-i", ip, "-p", str(port), "-aa", "-nostdin", "-trace_msg",
+                 "-message_file", str(workdir / f"{name}.msg")], workdir / f"{name}.log", workdir)
+
+
+def run_uac(sipp: str, target: str, ip: str, port: int, workdir: Path, name: str, *, calls: int,
+            rate: int, limit: int, hold_ms: int = 0, timeout: float = 60) -> tuple[int, Path]:
+    scen = workdir / f"{name}.xml"
+    scen.write_text(UAC_SCENARIO.replace("HOLD_MS", str(hold_ms)))
+    msg = workdir / f"{name}.msg"
+    cp = subprocess.run(
+        [sipp, target, "-sf", str(scen), "-i", ip, "-p", str(port), "-m", str(calls), "-r", str(rate),
+         "-l", str(limit), "-aa", "-nostdin", "-timeout", f"{int(timeout)}s", "-timeout_error",
+         "-trace_msg", "-message_file", str(msg), "-recv_timeout", "10000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir, timeout=timeout + 15,
+    )
+    return cp.returncode, msg
+
+
+def wait_udp_listening(ip: str, port: int, timeout: float = 10) -> None:
+    """Wait until something answers an OPTIONS on ip:port (or the timeout passes)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if options_ping(ip, port, timeout=0.3) is not None:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing answers SIP on {ip}:{port}")
+
+
+def options_ping(ip: str, port: int, timeout: float = 1.0) -> int | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.5.250", 0))
+        lport = s.getsockname()[1]
+        msg = (f"OPTIONS sip:{ip}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.5.250:{lport};branch=z9hG4bK{time.time_ns()}\r\n"
+               f"From: <sip:probe@127.0.5.250>;tag=1\r\nTo: <sip:{ip}:{port}>\r\nCall-ID: {time.time_ns()}@t\r\n"
+               "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+        s.sendto(msg.encode(), (ip, port))
+        s.settimeout(timeout)
+        try:
+            data = s.recv(65535)
+        except OSError:
+            return None
+    m = re.match(rb"SIP/2.0 (\d{3})", data)
+    return int(m.group(1)) if m else None
+
+
+def scrape(ip: str, port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Prometheus text from the SBC -> {(name, labels): value}."""
+    body = urllib.request.urlopen(f"http://{ip}:{port}/metrics", timeout=5).read().decode()
+    out: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    for line in body.splitlines():
+        m = re.match(r"^([a-zA-Z_:][\w:]*)\s*(\{[^}]*\})?\s+([-+0-9.eEInfa]+)", line)
+        if not m:
+            continue
+        labels = frozenset(re.findall(r'(\w+)\s*=\s*"([^"]*)"', m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def metric(samples: dict, name: str, **labels: str) -> float:
+    want = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and want <= set(ls))
+
+
+class FakeCarrier:
+    """A carrier that answers OPTIONS with 200 and every INVITE with 503 (then absorbs the ACK)."""
+
+    def __init__(self, ip: str, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, port))
+        self.sock.settimeout(0.2)
+        self.invites = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._serve, daemon=True)
+        self._t.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except OSError:
+                continue
+            text = data.decode(errors="replace")
+            method = text.split(" ", 1)[0]
+            if method not in ("OPTIONS", "INVITE"):
+                continue
+            if method == "INVITE":
+                self.invites += 1
+            head = [ln for ln in text.split("\r\n") if re.match(r"(?i)^(via|from|to|call-id|cseq):", ln)]
+            code = "200 OK" if method == "OPTIONS" else "503 Service Unavailable"
+            reply = f"SIP/2.0 {code}\r\n" + "\r\n".join(
+                ln + (";tag=fake" if ln.lower().startswith("to:") and "tag=" not in ln else "") for ln in head
+            ) + "\r\nContent-Length: 0\r\n\r\n"
+            self.sock.sendto(reply.encode(), addr)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._t.join(2)
+        self.sock.close()

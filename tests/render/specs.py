@@ -1,0 +1,71 @@
+"""Topology specs for the render tests, built as data so each variant changes one thing."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BASE: dict[str, Any] = {
+    "version": 1,
+    "name": "render-test",
+    "carriers": [
+        {"name": "carrier-a", "trunks": [{"name": "carrier-a-main", "weight": 60,
+                                          "hosts": [{"address": "127.0.5.11", "port": 5060}]}]},
+        {"name": "carrier-b", "trunks": [{"name": "carrier-b-main", "weight": 40,
+                                          "hosts": [{"address": "127.0.5.12", "port": 5060}]}]},
+    ],
+    "sbc": {
+        "domain": "sbc.render.test",
+        "nodes": [
+            {"name": "sbc-1", "address": "127.0.5.1", "listen": [{"transport": "udp", "port": 5060}], "metrics_port": 9091},
+            {"name": "sbc-2", "address": "127.0.5.2", "listen": [{"transport": "udp", "port": 5060}], "metrics_port": 9092},
+        ],
+    },
+    "agents": {"instances": [
+        {"name": "agent-1", "host": "127.0.5.21", "sip_port": 5070, "health_port": 8081},
+        {"name": "agent-2", "host": "127.0.5.22", "sip_port": 5070, "health_port": 8082},
+    ]},
+}
+
+
+def spec(**changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    data.update(copy.deepcopy(changes))
+    return data
+
+
+def write_spec(data: dict[str, Any], path: Path) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def make_certs(directory: Path) -> dict[str, str]:
+    """A CA and a server certificate signed by it (openssl, 1 day)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca, key, csr, crt = (directory / n for n in ("ca.key", "ca.crt", "sbc.key", "sbc.csr", "sbc.crt"))
+
+    def ossl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=voxops test CA",
+         "-keyout", str(ca_key), "-out", str(ca))
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=sbc.render.test", "-keyout", str(key), "-out", str(csr))
+    ossl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+         "-days", "1", "-out", str(crt))
+    return {"certificate": str(crt), "key": str(key), "ca": str(ca)}
+
+
+def tls_spec(certs: dict[str, str], mutual: bool) -> dict[str, Any]:
+    data = spec()
+    for i, node in enumerate(data["sbc"]["nodes"], start=1):
+        node["listen"].append({"transport": "tls", "port": 5061, "address": f"127.0.5.{i + 4}"})
+    data["sbc"]["tls"] = {**certs, "mutual": mutual, "min_version": "TLSv1.2"}
+    trunk = data["carriers"][0]["trunks"][0]
+    trunk["hosts"] = [{"address": "127.0.5.11", "port": 5061, "transport": "tls"}]
+    trunk["require_tls"] = True
+    trunk["credentials"] = {"username": "acme", "password": {"env": "VOXOPS_TEST_TRUNK_PASSWORD"}}
+    return data

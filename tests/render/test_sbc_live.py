@@ -1,0 +1,130 @@
+"""The rendered SBC on loopback in front of two SIPp UAS carriers: weights, failover, admission, metrics."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port, need_tool
+from tests.render.sip_peers import (
+    FakeCarrier,
+    count_invites,
+    count_responses,
+    metric,
+    options_ping,
+    run_uac,
+    scrape,
+    start_kamailio,
+    start_uas,
+    wait_udp_listening,
+)
+from voxops.render.engine import plan, render_all
+from voxops.spec.loader import load_topology_text
+
+SBC, CAR_A, CAR_B, CALLER = "127.0.5.1", "127.0.5.11", "127.0.5.12", "127.0.5.21"
+INTERVAL_S, THRESHOLD = 1, 2
+
+SPEC = """
+version: 1
+name: sbc-live
+carriers:
+  - name: carrier-a
+    trunks:
+      - {{name: carrier-a-main, hosts: [{{address: {a}, port: {pa}}}], weight: 75,
+         options_ping: {{interval_s: {i}, failure_threshold: {t}}}}}
+  - name: carrier-b
+    trunks:
+      - {{name: carrier-b-main, hosts: [{{address: {b}, port: {pb}}}], weight: 25,
+         options_ping: {{interval_s: {i}, failure_threshold: {t}}}}}
+sbc:
+  domain: sbc.live.test
+  nodes: [{{name: sbc-live, address: {s}, listen: [{{transport: udp, port: {ps}}}], metrics_port: {pm}}}]
+  admission: {{max_concurrent_calls: 5, reject_code: 486}}
+  failover_timeout_ms: 500
+agents:
+  instances: [{{name: caller, host: {c}, sip_port: {pc}, health_port: {ph}, max_calls: 10}}]
+"""
+
+TRUNK_A, TRUNK_B = "carrier-a-main", "carrier-b-main"
+
+
+@pytest.mark.slow
+def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> None:
+    kamailio = need_tool("kamailio")
+    sipp = need_tool("sipp")
+    ports = {
+        "pa": free_port(CAR_A), "pb": free_port(CAR_B), "ps": free_port(SBC), "pc": free_port(CALLER),
+        "ph": free_port(CALLER), "pm": free_port(SBC),
+    }
+    topo = load_topology_text(SPEC.format(a=CAR_A, b=CAR_B, s=SBC, c=CALLER, i=INTERVAL_S, t=THRESHOLD, **ports))
+    render_all(plan(topo, str(tmp_path)), tmp_path)
+    cfg = tmp_path / "sbc-live" / "etc" / "kamailio.cfg"
+    target = f"{SBC}:{ports['ps']}"
+    procs = []
+    fake = None
+    try:
+        uas_a = start_uas(sipp, CAR_A, ports["pa"], tmp_path, "uas-a")
+        uas_b = start_uas(sipp, CAR_B, ports["pb"], tmp_path, "uas-b")
+        procs += [uas_a, uas_b]
+        sbc = start_kamailio(kamailio, cfg, tmp_path / "sbc-live" / "run")
+        procs.append(sbc)
+        wait_udp_listening(SBC, ports["ps"])
+        assert options_ping(SBC, ports["ps"]) == 200  # health reply to OPTIONS for the SBC itself
+        time.sleep(INTERVAL_S * 1.5)  # first ping round: both carriers up
+
+        # 1. Calls are spread by weight (75 / 25).
+        rc, uac_log = run_uac(sipp, target, CALLER, ports["pc"], tmp_path, "uac-spread", calls=100, rate=50, limit=4)
+        assert rc == 0, (tmp_path / "sbc-live" / "run" / "kamailio.log").read_text()[-3000:]
+        got_a, got_b = count_invites(tmp_path / "uas-a.msg"), count_invites(tmp_path / "uas-b.msg")
+        assert got_a + got_b == 100
+        assert 60 <= got_a <= 90, (got_a, got_b)
+
+        # 2. A stopped carrier is marked inactive by the OPTIONS pings within interval x threshold.
+        uas_b.stop()
+        stopped = time.monotonic()
+        while time.monotonic() - stopped < INTERVAL_S * THRESHOLD + 3:
+            states = [v for (n, ls), v in scrape(SBC, ports["pm"]).items()
+                      if n == "voxops_sbc_trunk_up" and ("trunk", TRUNK_B) in ls]
+            if states == [0.0]:
+                break
+            time.sleep(0.1)
+        down_after = time.monotonic() - stopped
+        # One interval of slack: the stop can fall anywhere inside a ping period.
+        assert down_after <= INTERVAL_S * (THRESHOLD + 1) + 0.5, down_after
+
+        # 3. Carrier B comes back answering pings but failing every INVITE with 503:
+        # failure_route retries each such call through A, so no call is lost.
+        fake = FakeCarrier(CAR_B, ports["pb"])
+        time.sleep(INTERVAL_S * 2.5)  # pinged back up
+        before_a = count_invites(tmp_path / "uas-a.msg")
+        rc, _ = run_uac(sipp, target, CALLER, ports["pc"], tmp_path, "uac-failover", calls=40, rate=20, limit=4)
+        assert rc == 0
+        retried = fake.invites
+        assert count_invites(tmp_path / "uas-a.msg") - before_a == 40
+        assert retried >= 1  # B really took calls and failed them
+
+        # 4. Over the admission limit (5 concurrent calls) the SBC answers 486.
+        rc, busy_log = run_uac(sipp, target, CALLER, ports["pc"], tmp_path, "uac-busy", calls=8, rate=100,
+                               limit=8, hold_ms=1500)
+        assert count_responses(busy_log, 486) == 3
+        assert count_responses(busy_log, 200) >= 5 + 5  # 5 INVITE answers + 5 BYE answers
+
+        # 5. The SBC's own metrics count exactly what was sent.
+        m = scrape(SBC, ports["pm"])
+        retried = fake.invites  # the admission calls may have tried B first too
+        answered_a = got_a + 40 + 5
+        assert metric(m, "voxops_sbc_invite_attempts_total", trunk=TRUNK_A) == answered_a
+        assert metric(m, "voxops_sbc_invite_answers_total", trunk=TRUNK_A) == answered_a
+        assert metric(m, "voxops_sbc_invite_attempts_total", trunk=TRUNK_B) == got_b + retried
+        assert metric(m, "voxops_sbc_invite_answers_total", trunk=TRUNK_B) == got_b
+        assert metric(m, "voxops_sbc_invite_responses_total", trunk=TRUNK_B, code="503") == retried
+        assert metric(m, "voxops_sbc_invite_responses_total", trunk=TRUNK_A, code="200") == answered_a
+        assert metric(m, "voxops_sbc_admission_rejected_total", code="486") == 3
+        assert metric(m, "voxops_sbc_pdd_milliseconds_count", trunk=TRUNK_A) == answered_a
+    finally:
+        if fake:
+            fake.stop()
+        for p in reversed(procs):
+            p.stop()

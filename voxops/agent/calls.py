@@ -1,0 +1,185 @@
+"""pjsua2 call objects: one media port per call moving frames to and from its session.
+
+pjsua2 rules followed here (pjproject docs, "PJSUA2 and Python"): every SIP callback
+arrives on the one thread that polls `libHandleEvents()`; media-port callbacks arrive on
+the conference thread and only touch the session; Call and port objects are kept in the
+agent's table and released explicitly on the SIP thread, never by the garbage collector
+on some other thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import pjsua2 as pj
+
+from voxops.agent.pipeline import Session
+
+if TYPE_CHECKING:
+    from voxops.agent.service import Agent
+
+
+class CallMode(StrEnum):
+    pipeline = "pipeline"
+    ivr = "ivr"
+    rejected = "rejected"
+
+
+class FramePort(pj.AudioMediaPort):  # type: ignore[misc]
+    """The bridge port of one call: caller frames in, session frames out."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session: Session | None = session
+        self.errors = 0
+
+    def onFrameReceived(self, frame: Any) -> None:  # noqa: N802 - pjsua2 API
+        session = self.session
+        if session is None or frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO or not frame.size:
+            return
+        try:
+            session.on_audio(bytes(frame.buf))
+        except Exception as exc:  # noqa: BLE001 - an exception must not unwind into C++
+            self._report(exc)
+
+    def onFrameRequested(self, frame: Any) -> None:  # noqa: N802 - pjsua2 API
+        session = self.session
+        data = None
+        if session is not None:
+            try:
+                data = session.next_audio()
+            except Exception as exc:  # noqa: BLE001
+                self._report(exc)
+        if data:
+            frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
+            frame.buf = pj.ByteVector(data)
+            frame.size = len(data)
+        else:
+            frame.type = pj.PJMEDIA_FRAME_TYPE_NONE
+            frame.size = 0
+
+    def _report(self, exc: Exception) -> None:
+        self.errors += 1
+        if self.errors <= 3:
+            print(f"voxops agent: pipeline error: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+class AgentCall(pj.Call):  # type: ignore[misc]
+    def __init__(self, agent: Agent, account: pj.Account, call_id: int) -> None:
+        super().__init__(account, call_id)
+        self.agent = agent
+        self.mode = CallMode.rejected
+        self.session: Session | None = None
+        self.port: FramePort | None = None
+        self.sip_call_id = ""
+        self.remote_uri = ""
+        self.codec = ""
+        self.received_at = time.monotonic()
+        self.confirmed = False
+        self.ended = False
+        self.on_hold = False
+
+    # --- pjsua2 callbacks (SIP thread) ------------------------------------------------
+
+    def onCallState(self, prm: Any) -> None:  # noqa: N802
+        info = self.getInfo()
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED and not self.confirmed:
+            self.confirmed = True
+            self.agent.on_confirmed(self)
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.ended:
+            self.ended = True
+            self.agent.on_disconnected(self, info.lastStatusCode)
+
+    def onCallMediaState(self, prm: Any) -> None:  # noqa: N802
+        if self.session is None or self.ended:
+            return
+        info = self.getInfo()
+        for index, media in enumerate(info.media):
+            if media.type != pj.PJMEDIA_TYPE_AUDIO:
+                continue
+            self.on_hold = media.status in (pj.PJSUA_CALL_MEDIA_REMOTE_HOLD, pj.PJSUA_CALL_MEDIA_LOCAL_HOLD)
+            if media.status not in (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD):
+                continue
+            audio = self.getAudioMedia(index)
+            if self.port is None:
+                self.port = self.agent.make_port(self.session, self.sip_call_id)
+            # re-INVITEs (hold, resume, codec change) may give a new stream: (re)connect
+            audio.startTransmit(self.port)
+            self.port.startTransmit(audio)
+            with contextlib.suppress(pj.Error):
+                self.codec = self.getStreamInfo(index).codecName
+
+    def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802
+        method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc2833"
+        self.agent.on_dtmf(self, str(prm.digit), method)
+
+    def onDtmfEvent(self, prm: Any) -> None:  # noqa: N802
+        # pjsua calls onDtmfEvent (with duration) and onDtmfDigit for the same digit; the
+        # digit callback is enough, this override only stops the default from logging.
+        pass
+
+    # --- actions (SIP thread) ---------------------------------------------------------
+
+    def respond(self, code: int, reason: str = "", headers: dict[str, str] | None = None) -> None:
+        op = pj.CallOpParam()
+        op.statusCode = code
+        if reason:
+            op.reason = reason
+        for name, value in (headers or {}).items():
+            header = pj.SipHeader()
+            header.hName, header.hValue = name, value
+            op.txOption.headers.append(header)
+        if code >= 300:
+            self.hangup(op)
+        else:
+            self.answer(op)
+
+    def end(self) -> None:
+        """Hang up (BYE when confirmed, a final response otherwise)."""
+        if self.ended:
+            return
+        with contextlib.suppress(pj.Error):
+            self.hangup(pj.CallOpParam())
+
+    def release(self) -> None:
+        """Detach the session and port so both can be freed on this thread."""
+        if self.port is not None:
+            self.port.session = None
+        if self.session is not None:
+            try:
+                self.session.close()
+            except Exception as exc:  # noqa: BLE001 - user pipeline code
+                print(f"voxops agent: pipeline close failed: {exc}", file=sys.stderr)
+        self.session = None
+        self.port = None
+
+    def stream_stats(self) -> tuple[float, float, float] | None:
+        """(loss ratio, jitter seconds, one-way delay ms) of the received stream, or None."""
+        try:
+            stat = self.getStreamStat(0)
+        except pj.Error:
+            return None
+        rx = stat.rtcp.rxStat
+        total = rx.pkt + rx.loss
+        if total == 0:
+            return None
+        loss = rx.loss / total
+        jitter = rx.jitterUsec.mean / 1e6 if rx.jitterUsec.n else 0.0
+        rtt_ms = stat.rtcp.rttUsec.mean / 1000.0 if stat.rtcp.rttUsec.n else 0.0
+        delay_ms = rtt_ms / 2 + float(stat.jbuf.avgDelayMsec)
+        return loss, jitter, delay_ms
+
+
+class AgentAccount(pj.Account):  # type: ignore[misc]
+    """The local account every incoming INVITE arrives on (no registration)."""
+
+    def __init__(self, agent: Agent) -> None:
+        super().__init__()
+        self.agent = agent
+
+    def onIncomingCall(self, prm: Any) -> None:  # noqa: N802
+        self.agent.on_incoming(self, prm.callId)

@@ -1,0 +1,303 @@
+"""The agent process: admission, call table, the SIP thread's loop, graceful drain.
+
+One thread (the one that called `Agent.run`) owns pjsua2: it polls `libHandleEvents`,
+answers or refuses INVITEs, ticks the IVR, samples RTCP, and releases Call objects.
+Other threads (health server, dependency probes, media callbacks) never call pjsua2;
+they hand work to this thread through `_requests`.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from voxops.agent.config import AgentConfig
+from voxops.agent.health import (
+    AgentState,
+    DependencyWatcher,
+    HealthServer,
+    Readiness,
+    ResourceSampler,
+)
+from voxops.agent.ivr import CallbackStore, IvrAudio, IvrSession
+from voxops.agent.metrics import AgentMetrics
+from voxops.agent.pipeline import CallContext, Session, load_pipeline
+from voxops.analysis.emodel import codec_impairment, estimate_mos
+
+POLL_MS = 10
+STATS_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class Admission:
+    mode: str  # "pipeline" | "ivr" | "reject"
+    code: int = 200
+    reason: str = ""
+
+
+def decide(config: AgentConfig, *, active: int, draining: bool, degraded: list[str]) -> Admission:
+    """What to do with a new INVITE. Pure, so the policy is testable without SIP."""
+    if draining:
+        return Admission("reject", 503, "Draining")
+    if active >= config.max_calls:
+        return Admission("reject", 486, "Busy Here")
+    if degraded:
+        if config.ivr.enabled:
+            return Admission("ivr", reason="; ".join(degraded))
+        return Admission("reject", 503, "Service Unavailable")
+    return Admission("pipeline")
+
+
+class Agent:
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.metrics = AgentMetrics()
+        self.metrics.capacity.set(config.max_calls)
+        self.metrics.calls_active.set(0)
+        self.metrics.draining.set(0)
+        for result in ("answered", "rejected", "failed", "ivr"):
+            self.metrics.calls_total.inc(0, result=result)
+        self.state = AgentState()
+        self.pipeline = load_pipeline(config)
+        self.ivr_audio = IvrAudio(config.ivr, config.clock_rate) if config.ivr.enabled else None
+        self.store = CallbackStore(Path(config.ivr.db)) if config.ivr.enabled else None
+        self.deps = DependencyWatcher(config, self.metrics)
+        self.resources = ResourceSampler()
+        self.readiness = Readiness(config, self.state, self.deps, self.resources, self.overloaded)
+        self.health = HealthServer(config, self.readiness, self.metrics)
+        self.calls: dict[int, Any] = {}
+        self._ended: list[Any] = []
+        self._requests: collections.deque[tuple[str, str]] = collections.deque()
+        self._by_sip_id: dict[str, Any] = {}
+        self._drain_requested = threading.Event()
+        self._latency_ewma = 0.0
+        self.ep: Any = None
+        self.account: Any = None
+
+    # --- health -----------------------------------------------------------------------
+
+    def overloaded(self) -> bool:
+        limit = self.config.pipeline_overload_latency_s
+        if limit is not None and self._latency_ewma > limit:
+            return True
+        try:
+            return bool(self.pipeline.overloaded())
+        except Exception:  # noqa: BLE001 - a broken pipeline is an overloaded one
+            return True
+
+    def _report_latency(self, seconds: float) -> None:
+        self.metrics.pipeline_latency.observe(seconds)
+        self._latency_ewma += (seconds - self._latency_ewma) / 50
+
+    def degraded(self) -> list[str]:
+        reasons = [f"dependency down: {d}" for d in self.deps.down()]
+        if self.overloaded():
+            reasons.append("pipeline overloaded")
+        return reasons
+
+    # --- call events (SIP thread) -------------------------------------------------------
+
+    def on_incoming(self, account: Any, call_id: int) -> None:
+        from voxops.agent.calls import AgentCall, CallMode
+
+        call = AgentCall(self, account, call_id)
+        self.calls[call_id] = call
+        info = call.getInfo()
+        call.sip_call_id, call.remote_uri = info.callIdString, info.remoteUri
+        verdict = decide(
+            self.config, active=self.state.active_calls, draining=self.state.draining, degraded=self.degraded()
+        )
+        if verdict.mode == "reject":
+            headers = {"Retry-After": "30"} if verdict.code == 503 else None
+            call.respond(verdict.code, verdict.reason, headers)
+            self.metrics.calls_total.inc(result="rejected")
+            self.metrics.rejected_total.inc(code=str(verdict.code))
+            return
+        context = CallContext(
+            call_id=call.sip_call_id,
+            remote_uri=call.remote_uri,
+            clock_rate=self.config.clock_rate,
+            samples_per_frame=self.config.clock_rate // 50,
+            hangup=functools.partial(self._requests.append, ("hangup", call.sip_call_id)),
+            report_latency=self._report_latency,
+        )
+        session: Session
+        if verdict.mode == "ivr":
+            assert self.store is not None and self.ivr_audio is not None
+            session = IvrSession(
+                context, self.config.ivr, self.ivr_audio, self.store, agent=self.config.name, reason=verdict.reason
+            )
+            call.mode = CallMode.ivr
+        else:
+            session = self.pipeline.open(context)
+            call.mode = CallMode.pipeline
+        call.session = session
+        self._by_sip_id[call.sip_call_id] = call
+        self._set_active(self.state.active_calls + 1)
+        call.respond(180)
+        call.respond(200)
+        self.metrics.setup_seconds.observe(time.monotonic() - call.received_at)
+
+    def on_confirmed(self, call: Any) -> None:
+        self.metrics.calls_total.inc(result="ivr" if call.mode == "ivr" else "answered")
+
+    def on_disconnected(self, call: Any, code: int) -> None:
+        if call.mode != "rejected":
+            self._set_active(self.state.active_calls - 1)
+            if not call.confirmed:
+                self.metrics.calls_total.inc(result="failed")
+        self._ended.append(call)
+
+    def on_dtmf(self, call: Any, digit: str, method: str) -> None:
+        self.metrics.dtmf_total.inc(method=method)
+        if call.session is not None:
+            call.session.on_dtmf(digit)
+
+    def make_port(self, session: Session, name: str) -> Any:
+        import pjsua2 as pj
+
+        from voxops.agent.calls import FramePort
+
+        port = FramePort(session)
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, self.config.clock_rate, 1, 20000, 16)
+        port.createPort(name[:40] or "call", fmt)
+        return port
+
+    def _set_active(self, n: int) -> None:
+        self.state.active_calls = max(0, n)
+        self.metrics.calls_active.set(self.state.active_calls)
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def request_drain(self, *_: Any) -> None:
+        self._drain_requested.set()
+
+    def run(self, *, install_signals: bool = True, ready_file: Path | None = None) -> int:
+        from voxops.agent.calls import AgentAccount
+        from voxops.agent.endpoint import create_account, create_endpoint
+
+        self.ep = create_endpoint(self.config)
+        try:
+            self.account = AgentAccount(self)
+            create_account(self.ep, self.config, self.account)
+            if install_signals:
+                signal.signal(signal.SIGTERM, self._on_signal)
+                signal.signal(signal.SIGINT, self._on_signal)
+            self.deps.check_once()
+            self.deps.start()
+            self.resources.start()
+            self.health.start()
+            print(
+                f"voxops agent {self.config.name}: SIP on {self.config.sip.address}:{self.config.sip.port} "
+                f"({', '.join(t.value for t in self.config.sip.transports)}), health on "
+                f"http://{self.config.health.address}:{self.config.health.port}, "
+                f"capacity {self.config.max_calls}, pipeline {self.config.pipeline}",
+                file=sys.stderr,
+                flush=True,
+            )
+            if ready_file is not None:
+                ready_file.write_text("ready\n")
+            self._loop()
+        finally:
+            self._shutdown()
+        return 0
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._drain_requested.set()
+
+    def _loop(self) -> None:
+        next_stats = time.monotonic() + STATS_INTERVAL_S
+        drain_deadline: float | None = None
+        while True:
+            self.ep.libHandleEvents(POLL_MS)
+            while self._requests:
+                kind, sip_id = self._requests.popleft()
+                call = self._by_sip_id.get(sip_id)
+                if kind == "hangup" and call is not None:
+                    call.end()
+            for call in list(self._by_sip_id.values()):
+                tick = getattr(call.session, "tick", None)
+                if tick is not None and call.confirmed and not call.ended:
+                    tick()
+            self._reap()
+            now = time.monotonic()
+            if now >= next_stats:
+                self._sample_stats()
+                next_stats = now + STATS_INTERVAL_S
+            if self._drain_requested.is_set() and drain_deadline is None:
+                drain_deadline = now + self.config.drain_timeout_s
+                self.state.draining = True
+                self.metrics.draining.set(1)
+                self.metrics.ready.set(0)
+                print(
+                    f"voxops agent: draining: {self.state.active_calls} call(s) up, "
+                    f"waiting up to {self.config.drain_timeout_s}s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            if drain_deadline is not None and (not self.calls or now >= drain_deadline):
+                if self.calls:
+                    print(f"voxops agent: drain timeout: hanging up {len(self.calls)} call(s)", file=sys.stderr)
+                return
+
+    def _reap(self) -> None:
+        """Release ended calls here, on the SIP thread, never in a GC finaliser."""
+        while self._ended:
+            call = self._ended.pop()
+            call.release()
+            for key, value in list(self.calls.items()):
+                if value is call:
+                    del self.calls[key]
+            self._by_sip_id.pop(call.sip_call_id, None)
+            for gauge in (self.metrics.rtcp_loss, self.metrics.rtcp_jitter, self.metrics.mos):
+                gauge.remove(call=call.sip_call_id)
+            del call
+
+    def _sample_stats(self) -> None:
+        for call in list(self._by_sip_id.values()):
+            if not call.confirmed or call.ended:
+                continue
+            stats = call.stream_stats()
+            if stats is None:
+                continue
+            loss, jitter, delay_ms = stats
+            mos = estimate_mos(codec_impairment(call.codec or "PCMU"), loss * 100, delay_ms=delay_ms)
+            self.metrics.rtcp_loss.set(loss, call=call.sip_call_id)
+            self.metrics.rtcp_jitter.set(jitter, call=call.sip_call_id)
+            self.metrics.mos.set(mos.mos, call=call.sip_call_id)
+
+    def _shutdown(self) -> None:
+        self.health.stop()
+        self.deps.stop()
+        self.resources.stop()
+        if self.ep is not None:
+            for call in list(self.calls.values()):
+                call.end()
+            deadline = time.monotonic() + 2.0
+            while self.calls and time.monotonic() < deadline:
+                self.ep.libHandleEvents(POLL_MS)
+                self._reap()
+            for call in list(self.calls.values()):  # never answered a BYE: release anyway
+                call.release()
+            self.calls.clear()
+            self._by_sip_id.clear()
+            self._ended.clear()
+            if self.account is not None:
+                self.account.shutdown()
+                self.account = None
+            self.ep.libDestroy()
+            self.ep = None
+        try:
+            self.pipeline.close()
+        finally:
+            if self.store is not None:
+                self.store.close()

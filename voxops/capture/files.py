@@ -1,0 +1,266 @@
+"""Capture files: pcap (both byte orders, micro/nano seconds), pcapng, gzip; read in chunks.
+
+Memory stays bounded: the file is streamed through one reusable buffer (a few MB),
+never mapped or read whole, so a capture larger than RAM scans the same way.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from voxops.capture import fastpath as fp
+from voxops.errors import CaptureError
+
+CHUNK = 8 * 1024 * 1024
+MAX_BATCH = 1 << 16  # records per batch handed to the classifier
+MAX_RECORD = 64 * 1024 * 1024  # larger pcapng blocks are corrupt, not real
+PCAP_MAGIC = {
+    b"\xd4\xc3\xb2\xa1": (False, False),  # little-endian, microseconds
+    b"\xa1\xb2\xc3\xd4": (True, False),
+    b"\x4d\x3c\xb2\xa1": (False, True),  # little-endian, nanoseconds
+    b"\xa1\xb2\x3c\x4d": (True, True),
+}
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+
+
+@dataclass(slots=True)
+class Batch:
+    """Consecutive packet records inside `buf` (valid until the next batch)."""
+
+    buf: np.ndarray
+    first_frame: int  # frame number of the first record (1-based)
+    off: np.ndarray  # int64 offset of each record's data in buf
+    caplen: np.ndarray  # int64
+    ts: np.ndarray  # float64 epoch seconds
+    link: np.ndarray  # int32 link type of each record
+
+    def __len__(self) -> int:
+        return int(self.off.shape[0])
+
+    def data(self, i: int) -> bytes:
+        o = int(self.off[i])
+        return self.buf[o : o + int(self.caplen[i])].tobytes()
+
+
+def open_capture(path: Path) -> BinaryIO:
+    """Open a capture, transparently gunzipping `.gz` (detected by magic, not name)."""
+    try:
+        fh: BinaryIO = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    except OSError as exc:
+        raise CaptureError(f"{path}: cannot open: {exc.strerror}") from exc
+    head = fh.read(2)
+    fh.seek(0)
+    if head == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+    return fh
+
+
+class _Buffer:
+    """A growable window over the stream: bytes [start, end) are unread."""
+
+    def __init__(self, fh: BinaryIO, path: Path) -> None:
+        self.fh = fh
+        self.path = path
+        self.arr = np.empty(CHUNK, np.uint8)
+        self.start = 0
+        self.end = 0
+        self.eof = False
+
+    def fill(self, need: int = 0) -> None:
+        """Move the unread tail to the front and read until full (or EOF)."""
+        left = self.end - self.start
+        if need > len(self.arr):
+            grown = np.empty(max(need, 2 * len(self.arr)), np.uint8)
+            grown[:left] = self.arr[self.start : self.end]
+            self.arr = grown
+        elif self.start:
+            self.arr[:left] = self.arr[self.start : self.end]
+        self.start, self.end = 0, left
+        view = memoryview(self.arr)  # type: ignore[arg-type]
+        while self.end < len(self.arr) and not self.eof:
+            try:
+                got = self.fh.readinto(view[self.end :])  # type: ignore[attr-defined]
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                # a cut or corrupt gzip stream: keep what decompressed so far
+                self.eof = True
+                self.error = f"{self.path}: compressed stream ends early ({exc})"
+                break
+            if not got:
+                self.eof = True
+            else:
+                self.end += got
+
+    error: str | None = None
+
+    def read_on(self, frame: int, warn: Callable[[str], None], big: bool, *, len_at: int,
+                extra: int) -> bool:
+        """Read more for the record at `start` (its length field at `len_at`); False at EOF."""
+        if self.eof:
+            if self.end > self.start:
+                warn(f"record {frame}: truncated ({self.end - self.start} bytes left); ignored")
+            return False
+        need = 0
+        if self.end - self.start >= len_at + 4:
+            field = self.bytes_at(self.start + len_at, 4)
+            need = extra + struct.unpack((">" if big else "<") + "I", field)[0]
+            if need > MAX_RECORD:
+                need = 0
+        self.fill(need)
+        return True
+
+    def bytes_at(self, pos: int, n: int) -> bytes:
+        return self.arr[pos : pos + n].tobytes()
+
+
+def read_batches(path: Path, warn: Callable[[str], None]) -> Iterator[Batch]:
+    """Yield batches of packet records in file order, whatever the format."""
+    fh = open_capture(path)
+    try:
+        buf = _Buffer(fh, path)
+        buf.fill()
+        magic = buf.bytes_at(0, 4)
+        if buf.end == 0:
+            raise CaptureError(f"{path}: empty file, not a capture")
+        if magic in PCAP_MAGIC:
+            yield from _pcap(buf, magic, warn)
+        elif magic == PCAPNG_MAGIC:
+            yield from _pcapng(buf, warn)
+        else:
+            raise CaptureError(
+                f"{path}: not a pcap or pcapng capture (starts with {magic.hex() or 'nothing'})"
+            )
+        if buf.error:
+            warn(buf.error)
+    finally:
+        fh.close()
+
+
+def _outputs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64)
+
+
+def _pcap(buf: _Buffer, magic: bytes, warn: Callable[[str], None]) -> Iterator[Batch]:
+    big, nano = PCAP_MAGIC[magic]
+    if buf.end < 24:
+        raise CaptureError(f"{buf.path}: pcap header cut short ({buf.end} bytes)")
+    snaplen, link = struct.unpack((">" if big else "<") + "II", buf.bytes_at(16, 8))
+    link &= 0x0FFFFFFF  # the top bits carry FCS information (pcap-linktype(7))
+    max_caplen = max(snaplen, 262144)
+    buf.start = 24
+    frame = 1
+    off, caplen, ts = _outputs(MAX_BATCH)
+    while True:
+        n, pos, status = fp.walk_pcap(
+            buf.arr, buf.start, buf.end, big, nano, max_caplen, off, caplen, ts
+        )
+        if n:
+            yield Batch(buf.arr, frame, off[:n], caplen[:n], ts[:n], np.full(n, link, np.int32))
+            frame += n
+            off, caplen, ts = _outputs(MAX_BATCH)
+        buf.start = pos
+        if status == fp.STATUS_CORRUPT:
+            bad = struct.unpack((">" if big else "<") + "I", buf.bytes_at(pos + 8, 4))[0]
+            warn(f"record {frame}: captured length {bad} is not valid; stopped reading there")
+            return
+        if status == fp.STATUS_FULL:
+            continue
+        if not buf.read_on(frame, warn, big, len_at=8, extra=16):
+            return
+
+
+def _pcapng(buf: _Buffer, warn: Callable[[str], None]) -> Iterator[Batch]:
+    big = False
+    links: list[int] = []
+    units: list[int] = []
+    scale: list[float] = []
+    offset: list[float] = []
+    frame = 1
+    off, caplen, ts = _outputs(MAX_BATCH)
+    iface = np.empty(MAX_BATCH, np.int64)
+    while True:
+        n, pos, status = fp.walk_pcapng(
+            buf.arr, buf.start, buf.end, big,
+            np.array(units or [0], np.int64), np.array(scale or [0.0], np.float64),
+            np.array(offset or [0.0], np.float64), len(links), MAX_RECORD,
+            off, caplen, ts, iface,
+        )
+        if n:
+            link_arr = np.array(links, np.int32)[iface[:n]]
+            yield Batch(buf.arr, frame, off[:n], caplen[:n], ts[:n], link_arr)
+            frame += n
+            off, caplen, ts = _outputs(MAX_BATCH)
+            iface = np.empty(MAX_BATCH, np.int64)
+        buf.start = pos
+        if status == fp.STATUS_FULL:
+            continue
+        if status == fp.STATUS_CORRUPT:
+            warn(f"record {frame}: corrupt pcapng block at byte offset {pos}; stopped reading there")
+            return
+        if status == fp.STATUS_BLOCK:
+            # SHB or IDB: read it here (rare), then carry on with the packets.
+            if buf.end - buf.start < 12:
+                buf.fill()
+                continue
+            btype = buf.bytes_at(pos, 4)
+            if btype == PCAPNG_MAGIC:
+                order = buf.bytes_at(pos + 8, 4)
+                if order == b"\x1a\x2b\x3c\x4d":
+                    big = True
+                elif order == b"\x4d\x3c\x2b\x1a":
+                    big = False
+                else:
+                    warn(f"record {frame}: pcapng section header with bad byte-order magic; stopped")
+                    return
+                links, units, scale, offset = [], [], [], []
+            blen = struct.unpack((">" if big else "<") + "I", buf.bytes_at(pos + 4, 4))[0]
+            if blen < 12 or blen % 4 or blen > MAX_RECORD:
+                warn(f"record {frame}: corrupt pcapng block length {blen}; stopped reading there")
+                return
+            if buf.end - buf.start < blen:
+                if buf.eof:
+                    warn(f"record {frame}: truncated pcapng block; ignored")
+                    return
+                buf.fill(blen)
+                continue
+            if btype != PCAPNG_MAGIC:
+                link, unit, sc, toff = _interface(buf.bytes_at(pos, blen), big)
+                links.append(link)
+                units.append(unit)
+                scale.append(sc)
+                offset.append(toff)
+            buf.start = pos + blen
+            continue
+        if not buf.read_on(frame, warn, big, len_at=4, extra=0):
+            return
+
+
+def _interface(block: bytes, big: bool) -> tuple[int, int, float, float]:
+    """(link type, ticks per second or 0, seconds per tick, ts offset) from an IDB."""
+    e = ">" if big else "<"
+    if len(block) < 20:
+        return 0, 1_000_000, 1e-6, 0.0
+    link = struct.unpack(e + "H", block[8:10])[0]
+    units, scale, toff = 1_000_000, 1e-6, 0.0
+    pos, end = 16, len(block) - 4
+    while pos + 4 <= end:
+        code, length = struct.unpack(e + "HH", block[pos : pos + 4])
+        value = block[pos + 4 : pos + 4 + length]
+        if code == 0:
+            break
+        if code == 9 and length >= 1:  # if_tsresol
+            res = value[0]
+            if res & 0x80:
+                units, scale = 0, 2.0 ** -(res & 0x7F)
+            elif res <= 18:
+                units, scale = 10**res, 10.0**-res
+        elif code == 14 and length == 8:  # if_tsoffset, seconds
+            toff = float(struct.unpack(e + "q", value)[0])
+        pos += 4 + ((length + 3) & ~3)
+    return link, units, scale, toff

@@ -1,0 +1,230 @@
+"""IP fragment reassembly and TCP stream reassembly for SIP, both with hard limits.
+
+Limits exist because a capture is untrusted input: a flood of never-completed
+fragments or a stream that never carries a full SIP message must not grow memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from voxops.capture import sip as sipmod
+
+MAX_PENDING_DATAGRAMS = 4096
+MAX_DATAGRAM = 65535 + 8
+MAX_STREAMS = 4096
+MAX_STREAM_BUFFER = 2 * sipmod.MAX_MESSAGE
+MAX_OUT_OF_ORDER = 64
+
+
+@dataclass(slots=True)
+class _Pending:
+    parts: dict[int, bytes] = field(default_factory=dict)
+    total: int | None = None  # known once the last fragment arrived
+    size: int = 0
+
+
+class Defragmenter:
+    """Collects IPv4/IPv6 fragments; returns the payload when a datagram completes."""
+
+    def __init__(self) -> None:
+        self.pending: OrderedDict[tuple, _Pending] = OrderedDict()
+        self.dropped = 0
+
+    def add(self, key: tuple, offset: int, more: bool, data: bytes) -> bytes | None:
+        entry = self.pending.get(key)
+        if entry is None:
+            if len(self.pending) >= MAX_PENDING_DATAGRAMS:
+                self.pending.popitem(last=False)
+                self.dropped += 1
+            entry = self.pending[key] = _Pending()
+        if offset + len(data) > MAX_DATAGRAM:
+            del self.pending[key]
+            self.dropped += 1
+            return None
+        if offset not in entry.parts:
+            entry.parts[offset] = data
+            entry.size += len(data)
+        if not more:
+            entry.total = offset + len(data)
+        if entry.total is None or entry.size < entry.total:
+            return None
+        out = bytearray(entry.total)
+        covered = 0
+        for off in sorted(entry.parts):
+            chunk = entry.parts[off]
+            if off > covered:
+                return None  # a hole (overlaps made size look complete)
+            out[off : off + len(chunk)] = chunk[: max(0, entry.total - off)]
+            covered = max(covered, off + len(chunk))
+        del self.pending[key]
+        return bytes(out[: entry.total])
+
+
+_START = re.compile(
+    rb"(?:SIP/2\.0 \d{3} |[A-Z]{3,16} [^ \r\n]{1,2048} SIP/2\.0\r?\n)"
+)
+
+
+@dataclass(slots=True)
+class _Stream:
+    next_seq: int | None = None
+    buf: bytearray = field(default_factory=bytearray)
+    ooo: dict[int, bytes] = field(default_factory=dict)
+    transport: str = "tcp"
+    is_sip: bool | None = None  # decided by the first bytes of the stream
+    ws_head_done: bool = False
+
+
+class TcpReassembler:
+    """Orders each direction's bytes and cuts them into SIP messages (Content-Length)."""
+
+    def __init__(self) -> None:
+        self.streams: OrderedDict[tuple, _Stream] = OrderedDict()
+
+    def add(self, key: tuple, seq: int, syn: bool, fin_or_rst: bool, data: bytes) -> list[tuple[bytes, str]]:
+        """Feed one segment; return the complete SIP messages (raw, transport) it finished."""
+        st = self.streams.get(key)
+        if st is None:
+            if not data and not syn:
+                return []
+            if len(self.streams) >= MAX_STREAMS:
+                self.streams.popitem(last=False)
+            st = self.streams[key] = _Stream()
+        else:
+            self.streams.move_to_end(key)
+        if syn:
+            st.next_seq = (seq + 1) & 0xFFFFFFFF
+            st.buf.clear()
+            st.ooo.clear()
+            seq = st.next_seq  # data on a SYN (TCP fast open) follows the SYN's sequence number
+        if data:
+            if st.next_seq is None:
+                st.next_seq = seq
+            self._place(st, seq, data)
+        out = self._messages(st) if st.is_sip is not False else []
+        if fin_or_rst:
+            self.streams.pop(key, None)
+        return out
+
+    def _place(self, st: _Stream, seq: int, data: bytes) -> None:
+        assert st.next_seq is not None
+        rel = (seq - st.next_seq) & 0xFFFFFFFF
+        if rel >= 0x80000000:  # starts before what we have: retransmission or overlap
+            behind = 0x100000000 - rel
+            if behind >= len(data):
+                return
+            data = data[behind:]
+            rel = 0
+        if rel > 0:
+            if len(st.ooo) < MAX_OUT_OF_ORDER:
+                st.ooo[seq] = data
+            else:
+                # too much missing: give up on the hole and resynchronise after it
+                st.ooo.clear()
+                st.buf.clear()
+                st.next_seq = (seq + len(data)) & 0xFFFFFFFF
+                st.buf += data
+            return
+        st.buf += data
+        st.next_seq = (st.next_seq + len(data)) & 0xFFFFFFFF
+        while st.ooo:
+            hit = None
+            for s in st.ooo:
+                r = (s - st.next_seq) & 0xFFFFFFFF
+                if r == 0 or r >= 0x80000000:
+                    hit = s
+                    break
+            if hit is None:
+                break
+            chunk = st.ooo.pop(hit)
+            behind = (st.next_seq - hit) & 0xFFFFFFFF
+            if behind < len(chunk):
+                st.buf += chunk[behind:]
+                st.next_seq = (st.next_seq + len(chunk) - behind) & 0xFFFFFFFF
+        if len(st.buf) > MAX_STREAM_BUFFER:
+            del st.buf[: len(st.buf) - sipmod.MAX_MESSAGE]
+
+    def _messages(self, st: _Stream) -> list[tuple[bytes, str]]:
+        out: list[tuple[bytes, str]] = []
+        if st.is_sip is None:
+            if len(st.buf) < 8:
+                return out
+            head = bytes(st.buf[:16])
+            if head.startswith(b"GET ") and b"\r\n\r\n" not in st.buf[:8192] and len(st.buf) < 8192:
+                return out
+            if head.startswith(b"GET ") or head.startswith(b"HTTP/1.1 101"):
+                st.is_sip = True
+                st.transport = "ws"
+            elif head[:1] in (b"\x16", b"\x17", b"\x14", b"\x15") and head[1:2] == b"\x03":
+                st.is_sip = False  # TLS: only the tshark engine can decrypt it
+            else:
+                st.is_sip = _START.match(bytes(st.buf[:2100])) is not None or st.buf[:2] == b"\r\n"
+                if not st.is_sip and len(st.buf) < 64:
+                    st.is_sip = None
+                    return out
+        if st.transport == "ws":
+            return _ws_messages(st)
+        while st.buf:
+            if st.buf[:2] == b"\r\n":  # keep-alive CRLFs between messages (RFC 5626)
+                del st.buf[:2]
+                continue
+            if not _START.match(bytes(st.buf[:2100])):
+                m = _START.search(bytes(st.buf[: sipmod.MAX_MESSAGE]))
+                if m is None:
+                    if len(st.buf) > sipmod.MAX_MESSAGE:
+                        st.buf.clear()
+                    break
+                del st.buf[: m.start()]
+            length = sipmod.frame_length(st.buf)
+            if length is None:
+                break
+            out.append((bytes(st.buf[:length]), st.transport))
+            del st.buf[:length]
+        return out
+
+
+def _ws_messages(st: _Stream) -> list[tuple[bytes, str]]:
+    """SIP over WebSocket (RFC 7118): skip the HTTP upgrade, unwrap text/binary frames."""
+    out: list[tuple[bytes, str]] = []
+    if not st.ws_head_done:
+        end = st.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return out
+        del st.buf[: end + 4]
+        st.ws_head_done = True
+    while len(st.buf) >= 2:
+        b1 = st.buf[1]
+        length = b1 & 0x7F
+        pos = 2
+        if length == 126:
+            if len(st.buf) < 4:
+                break
+            length = int.from_bytes(st.buf[2:4], "big")
+            pos = 4
+        elif length == 127:
+            if len(st.buf) < 10:
+                break
+            length = int.from_bytes(st.buf[2:10], "big")
+            pos = 10
+        mask = b""
+        if b1 & 0x80:
+            if len(st.buf) < pos + 4:
+                break
+            mask = bytes(st.buf[pos : pos + 4])
+            pos += 4
+        if length > sipmod.MAX_MESSAGE:
+            st.buf.clear()
+            break
+        if len(st.buf) < pos + length:
+            break
+        payload = bytes(st.buf[pos : pos + length])
+        opcode = st.buf[0] & 0x0F
+        del st.buf[: pos + length]
+        if mask:
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        if opcode in (1, 2) and payload:
+            out.append((payload, "ws"))
+    return out

@@ -1,0 +1,194 @@
+"""`scan()`: one pass over a capture -> SIP messages, a columnar UDP table, RTCP packets."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from voxops.capture import fastpath as fp
+from voxops.capture import layers
+from voxops.capture.files import Batch, read_batches
+from voxops.capture.reassembly import Defragmenter, TcpReassembler
+from voxops.capture.records import (
+    HEAD_BYTES,
+    CaptureScan,
+    SipPacket,
+    UdpPacket,
+    UdpTableBuilder,
+)
+from voxops.capture.sip import parse_sip
+
+_SIP_FIRST = frozenset(range(65, 91)) | frozenset(range(97, 123))
+
+
+def is_rtcp(payload: bytes) -> bool:
+    """Version 2 and a sender/receiver report, SDES, BYE or APP first (RFC 3550 6.1)."""
+    return len(payload) >= 8 and (payload[0] & 0xC0) == 0x80 and 200 <= payload[1] <= 204
+
+
+class _Scanner:
+    def __init__(self, media: bool) -> None:
+        self.media = media
+        self.addresses: list[str] = []
+        self.addr_index: dict[str, int] = {}
+        self.v4_index: dict[int, int] = {}
+        self.sip: list[SipPacket] = []
+        self.rtcp: list[UdpPacket] = []
+        self.table = UdpTableBuilder()
+        self.rows: list[tuple[int, float, int, int, int, int, int, bytes]] = []
+        self.defrag = Defragmenter()
+        self.tcp = TcpReassembler()
+        self.packets = 0
+        self.links: set[int] = set()
+
+    def address(self, text: str) -> int:
+        idx = self.addr_index.get(text)
+        if idx is None:
+            idx = self.addr_index[text] = len(self.addresses)
+            self.addresses.append(text)
+        return idx
+
+    def v4(self, value: int) -> int:
+        idx = self.v4_index.get(value)
+        if idx is None:
+            idx = self.v4_index[value] = self.address(socket.inet_ntoa(value.to_bytes(4, "big")))
+        return idx
+
+    def batch(self, b: Batch) -> None:
+        n = len(b)
+        self.packets += n
+        self.links.update(np.unique(b.link).tolist())
+        kind = np.empty(n, np.uint8)
+        src = np.zeros(n, np.uint32)
+        dst = np.zeros(n, np.uint32)
+        sport = np.zeros(n, np.int64)
+        dport = np.zeros(n, np.int64)
+        poff = np.zeros(n, np.int64)
+        plen = np.zeros(n, np.int64)
+        fp.classify(b.buf, b.off, b.caplen, b.link, kind, src, dst, sport, dport, poff, plen)
+        if self.media:
+            fast = np.flatnonzero(kind == fp.KIND_UDP)
+            if fast.size:
+                self._fast_rows(b, fast, src, dst, sport, dport, poff, plen)
+        for i in np.flatnonzero(kind == fp.KIND_SLOW).tolist():
+            self.frame(b.first_frame + i, float(b.ts[i]), int(b.link[i]), b.data(i))
+
+    def _fast_rows(self, b: Batch, fast: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                   sport: np.ndarray, dport: np.ndarray, poff: np.ndarray, plen: np.ndarray) -> None:
+        m = fast.size
+        head = np.empty((m, HEAD_BYTES), np.uint8)
+        fp.gather_heads(b.buf, poff[fast], plen[fast], head)
+        keys = np.concatenate([src[fast], dst[fast]])
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        lut = np.array([self.v4(int(u)) for u in uniq.tolist()], np.int32)
+        mapped = lut[inverse.reshape(-1)]
+        self.table.add(
+            frame=fast.astype(np.int64) + b.first_frame,
+            ts=b.ts[fast],
+            src=mapped[:m],
+            dst=mapped[m:],
+            sport=sport[fast],
+            dport=dport[fast],
+            length=plen[fast],
+            head=head,
+        )
+
+    def frame(self, frame: int, ts: float, link: int, data: bytes) -> None:
+        """The complete path for one frame (everything the fast path hands over)."""
+        ip = layers.decode_frame(link, data)
+        if ip is None:
+            return
+        payload = ip.payload
+        if ip.frag_id is not None:
+            key = (ip.version, ip.src, ip.dst, ip.proto, ip.frag_id)
+            whole = self.defrag.add(key, ip.frag_offset, ip.more_fragments, payload)
+            if whole is None:
+                return
+            payload = whole
+        if ip.proto == layers.PROTO_UDP:
+            udp = layers.udp_header(payload)
+            if udp is not None:
+                self.datagram(frame, ts, ip.src, udp[0], ip.dst, udp[1], udp[2])
+        elif ip.proto == layers.PROTO_TCP:
+            seg = layers.tcp_header(payload)
+            if seg is None:
+                return
+            flow = (ip.src, seg.sport, ip.dst, seg.dport)
+            for raw, transport in self.tcp.add(flow, seg.seq, seg.syn, seg.fin or seg.rst, seg.data):
+                msg = parse_sip(raw)
+                if msg is not None:
+                    self.sip.append(
+                        SipPacket(frame, ts, ip.src, seg.sport, ip.dst, seg.dport, transport, raw, msg)
+                    )
+
+    def datagram(self, frame: int, ts: float, src: str, sport: int, dst: str, dport: int,
+                 data: bytes) -> None:
+        if data and data[0] in _SIP_FIRST:
+            msg = parse_sip(data)
+            if msg is not None:
+                self.sip.append(SipPacket(frame, ts, src, sport, dst, dport, "udp", data, msg))
+                return
+        if not self.media:
+            return
+        if is_rtcp(data):
+            self.rtcp.append(UdpPacket(frame, ts, src, sport, dst, dport, data))
+        self.rows.append(
+            (frame, ts, self.address(src), self.address(dst), sport, dport, len(data),
+             data[:HEAD_BYTES].ljust(HEAD_BYTES, b"\0"))
+        )
+
+    def finish(self, warnings: list[str]) -> CaptureScan:
+        if self.rows:
+            cols = list(zip(*self.rows, strict=True))
+            self.table.add(
+                frame=np.array(cols[0], np.int64),
+                ts=np.array(cols[1], np.float64),
+                src=np.array(cols[2], np.int32),
+                dst=np.array(cols[3], np.int32),
+                sport=np.array(cols[4], np.int64),
+                dport=np.array(cols[5], np.int64),
+                length=np.array(cols[6], np.int64),
+                head=np.frombuffer(b"".join(cols[7]), np.uint8).reshape(-1, HEAD_BYTES),
+            )
+            self.rows = []
+        return CaptureScan(
+            sip=self.sip,
+            udp=self.table.build(self.addresses),
+            rtcp=self.rtcp,
+            addresses=self.addresses,
+            packets=self.packets,
+            warnings=warnings,
+            link_types=sorted(self.links),
+        )
+
+
+def scan(
+    path: str | Path,
+    *,
+    warn: Callable[[str], None] | None = None,
+    media: bool = True,
+) -> CaptureScan:
+    """Read a pcap / pcapng / gzip capture in one streaming pass.
+
+    `warn(msg)` is called for each truncated or corrupt record (the message names the
+    record number); what was read before stays. `media=False` skips the UDP table and
+    RTCP (signalling only: less memory, a little faster).
+    """
+    warnings: list[str] = []
+
+    def note(message: str) -> None:
+        warnings.append(message)
+        if warn is not None:
+            warn(message)
+
+    scanner = _Scanner(media)
+    unsupported: set[int] = set()
+    for batch in read_batches(Path(path), note):
+        scanner.batch(batch)
+        for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - unsupported:
+            unsupported.add(link)
+            note(f"record {batch.first_frame}: link type {link} is not supported; its frames are skipped")
+    return scanner.finish(warnings)

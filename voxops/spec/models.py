@@ -180,6 +180,9 @@ class Sbc(Model):
         default=None, description="DNS SRV name of the pair, e.g. _sip._udp.sbc.example.com."
     )
     nodes: Annotated[list[SbcNode], Field(min_length=1)]
+    options_ping: OptionsPing = Field(
+        default_factory=OptionsPing, description="How `voxops probe` pings the nodes' own sockets."
+    )
     tls: SbcTls | None = None
     admission: Admission | None = Field(default_factory=Admission)
     codec_policy: CodecPolicy = Field(default_factory=CodecPolicy)

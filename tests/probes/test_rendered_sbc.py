@@ -1,0 +1,53 @@
+"""The rendered Kamailio SBC on 127.0.7.x: answers the prober's OPTIONS, goes down and up by the
+threshold rule, and gives a scanner nothing."""
+
+from __future__ import annotations
+
+import json
+
+from tests.probes.peers import addr, kamailio, port_on
+from tests.probes.specs import write_spec
+from voxops.probes.monitor import Monitor, State, targets_of
+from voxops.render.engine import plan, render_all
+from voxops.spec.loader import load_topology
+
+SBC = addr(71)
+
+
+def test_rendered_sbc_answers_options_and_drops_scanners(tmp_path, cli):
+    port = port_on(SBC)
+    spec = write_spec(
+        tmp_path,
+        trunk_hosts=[{"address": addr(72), "port": port_on(addr(72))}],
+        nodes=[{"name": "sbc-1", "address": SBC, "listen": [{"transport": "udp", "port": port}],
+                "metrics_port": port_on(SBC)}],
+        sbc_ping={"interval_s": 1, "failure_threshold": 2},
+    )
+    topology, _ = load_topology(spec)
+    out = tmp_path / "rendered"
+    render_all(plan(topology, str(out)), out)
+    cfg = out / "sbc-1" / "etc" / "kamailio.cfg"
+    monitor = Monitor(targets_of(topology, "sbc-1"), timeout=0.5)
+    with kamailio(cfg, SBC, port):
+        code, probe_out, _ = cli("probe", spec, "--once", "--target", "sbc-1", "--format", "json")
+        acode, audit_out, _ = cli("audit", SBC, "--spec", spec, "--timeout", "1", "--format", "json")
+        monitor.probe_all()
+    assert code == 0
+    node = json.loads(probe_out)["targets"][0]
+    assert node["state"] == "up" and node["last_code"] == 200 and node["target"]["failure_threshold"] == 2
+
+    assert acode == 0, audit_out
+    audit = json.loads(audit_out)
+    assert audit["answers_scanner"] is False and audit["enumeration_answered"] is False
+    assert audit["extensions"] == {} and audit["findings"] == []
+
+    # stopped: down after exactly the spec's two misses; restarted: up at the next answer
+    assert monitor.statuses[0].state is State.up
+    seen = []
+    for _ in range(2):
+        monitor.probe_all()
+        seen.append(monitor.statuses[0].state)
+    assert seen == [State.up, State.down]
+    with kamailio(cfg, SBC, port):
+        monitor.probe_all()
+    assert monitor.statuses[0].state is State.up and monitor.statuses[0].last_code == 200

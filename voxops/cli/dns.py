@@ -1,0 +1,28 @@
+"""`voxops dns`: the spec's DNS records asked of every vantage resolver, answers compared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from voxops.cli.common import FORMAT_OPTION, TextJson
+from voxops.findings import Severity
+from voxops.probes.output import FAIL_ON_OPTION, NAGIOS_OPTION, report_command
+
+
+def dns(
+    spec: Path = typer.Argument(..., help="Topology spec (YAML file, or a directory holding topology.yaml)."),
+    nagios: bool = NAGIOS_OPTION,
+    fail_on: Severity = FAIL_ON_OPTION,
+    fmt: TextJson = FORMAT_OPTION,
+) -> int:
+    """Ask every vantage for every record at once: disagreement, stray addresses, NXDOMAIN, TTLs, timeouts."""
+    from voxops.probes.dns_check import check_dns_spec
+    from voxops.probes.views import print_dns
+
+    return report_command("DNS", lambda: check_dns_spec(spec), print_dns, fmt=fmt, nagios=nagios, fail_on=fail_on)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(dns)

@@ -1,0 +1,46 @@
+"""`voxops probe`: SIP OPTIONS health of every trunk host and SBC node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from voxops.cli.common import FORMAT_OPTION, TextJson
+from voxops.findings import Severity
+from voxops.probes.output import FAIL_ON_OPTION, NAGIOS_OPTION, run_check
+
+
+def probe(
+    spec: Path = typer.Argument(..., help="Topology spec (YAML file, or a directory holding topology.yaml)."),
+    watch: bool = typer.Option(False, "--watch", help="Keep probing at the spec's intervals and show a live table."),
+    once: bool = typer.Option(
+        False, "--once", help="Probe until every target has an up/down verdict, then exit (for cron)."
+    ),
+    target: str | None = typer.Option(None, "--target", help="Only this trunk, carrier or SBC node."),
+    prometheus: Path | None = typer.Option(
+        None, "--prometheus", help="Write textfile-collector metrics here (atomically, after every round)."
+    ),
+    rounds: int | None = typer.Option(None, "--rounds", min=1, help="Stop after this many rounds (without --once)."),
+    timeout: float = typer.Option(2.0, "--timeout", min=0.05, max=60, help="Seconds to wait for each reply."),
+    nagios: bool = NAGIOS_OPTION,
+    fail_on: Severity = FAIL_ON_OPTION,
+    fmt: TextJson = FORMAT_OPTION,
+) -> int:
+    """SIP OPTIONS to every trunk host and SBC node socket: up/down by the spec's thresholds, RTT, last code.
+
+    Without --once it keeps probing at each target's interval, printing state changes
+    (or a live table with --watch) until interrupted or --rounds is reached.
+    """
+    from voxops.probes.probe_run import ProbeRun
+
+    def make() -> ProbeRun:
+        return ProbeRun(spec, target=target, timeout=timeout, prometheus=prometheus)
+
+    if once or nagios:
+        return run_check("SIP_OPTIONS", nagios, lambda: make().once(fmt=fmt, nagios=nagios, fail_on=fail_on))
+    return make().forever(watch=watch, rounds=rounds, fmt=fmt, fail_on=fail_on)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(probe)

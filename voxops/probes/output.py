@@ -1,0 +1,82 @@
+"""One way every live check leaves the process: text, JSON or a Nagios line, and its exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+import typer
+from pydantic import BaseModel
+
+from voxops.cli.common import TextJson, emit_json
+from voxops.errors import VoxopsError
+from voxops.findings import Finding, Severity
+from voxops.probes.verdict import PerfDatum, exit_code, nagios_line, nagios_unknown
+
+NAGIOS_OPTION = typer.Option(
+    False, "--nagios", help="Nagios plugin output: OK/WARNING/CRITICAL/UNKNOWN with perfdata, exit 0/1/2/3."
+)
+FAIL_ON_OPTION = typer.Option(Severity.warning, "--fail-on", help="Exit 1 on findings at or above this severity.")
+
+
+class CheckReport(Protocol):
+    findings: list[Finding]
+
+    def perfdata(self) -> list[PerfDatum]: ...
+
+    def summary(self) -> str: ...
+
+
+R = TypeVar("R", bound=CheckReport)
+
+
+def run_check(service: str, nagios: bool, check: Callable[[], int]) -> int:
+    """In Nagios mode every error becomes UNKNOWN (exit 3), as monitoring systems expect."""
+    if not nagios:
+        return check()
+    try:
+        return check()
+    except VoxopsError as exc:
+        line, code = nagios_unknown(service, str(exc))
+        sys.stdout.write(line + "\n")
+        return code
+
+
+def report_command(
+    service: str,
+    build: Callable[[], R],
+    text: Callable[[R], None],
+    *,
+    fmt: TextJson,
+    nagios: bool,
+    fail_on: Severity,
+) -> int:
+    """The body of a check command: build the report, emit it, map errors for Nagios."""
+
+    def check() -> int:
+        report = build()
+        return emit_check(service, report, fmt=fmt, nagios=nagios, fail_on=fail_on, text=lambda: text(report))
+
+    return run_check(service, nagios, check)
+
+
+def emit_check(
+    service: str,
+    report: CheckReport,
+    *,
+    fmt: TextJson,
+    nagios: bool,
+    fail_on: Severity,
+    text: Callable[[], None],
+) -> int:
+    if nagios:
+        line, code = nagios_line(service, report.findings, report.perfdata(), report.summary())
+        sys.stdout.write(line + "\n")
+        return code
+    if fmt is TextJson.json:
+        assert isinstance(report, BaseModel)
+        emit_json(report)
+    else:
+        text()
+    return exit_code(report.findings, fail_on)

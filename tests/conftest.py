@@ -15,7 +15,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_PCAPS = REPO.parent / "shared" / "pcaps"
+# the checkout sits next to shared/ (or one level deeper, in a worktree folder)
+SHARED_PCAPS = next(
+    (p for p in (REPO.parent / "shared" / "pcaps", REPO.parent.parent / "shared" / "pcaps") if p.exists()),
+    REPO.parent / "shared" / "pcaps",
+)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -6,8 +6,8 @@ never mapped or read whole, so a capture larger than RAM scans the same way.
 
 from __future__ import annotations
 
-import gzip
 import struct
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,8 +58,49 @@ def open_capture(path: Path) -> BinaryIO:
     head = fh.read(2)
     fh.seek(0)
     if head == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+        return _Gunzip(fh)  # type: ignore[return-value]
     return fh
+
+
+class _Gunzip:
+    """Streaming gunzip that keeps every byte decompressed before a cut or corrupt spot
+    (gzip.GzipFile raises and drops the last block), and reads concatenated members."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.z = zlib.decompressobj(wbits=31)
+        self.feed = b""
+        self.pending = b""
+        self.in_member = False
+
+    def readinto(self, view: memoryview) -> int:
+        while not self.pending:
+            if not self.feed:
+                self.feed = self.raw.read(1 << 20)
+                if not self.feed:
+                    if self.in_member:
+                        self.in_member = False
+                        raise EOFError("compressed stream ends before its end marker")
+                    return 0
+            self.in_member = True
+            try:
+                self.pending = self.z.decompress(self.feed, 4 << 20)
+            except zlib.error as exc:
+                self.feed, self.in_member = b"", False
+                raise EOFError(str(exc)) from exc
+            self.feed = self.z.unconsumed_tail
+            if self.z.eof:  # next member, if any (trailing zero padding is not one)
+                rest = self.z.unused_data
+                self.feed = rest if rest.strip(b"\0") else b""
+                self.z = zlib.decompressobj(wbits=31)
+                self.in_member = False
+        n = min(len(view), len(self.pending))
+        view[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 class _Buffer:
@@ -87,7 +128,7 @@ class _Buffer:
         while self.end < len(self.arr) and not self.eof:
             try:
                 got = self.fh.readinto(view[self.end :])  # type: ignore[attr-defined]
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            except (OSError, EOFError) as exc:
                 # a cut or corrupt gzip stream: keep what decompressed so far
                 self.eof = True
                 self.error = f"{self.path}: compressed stream ends early ({exc})"

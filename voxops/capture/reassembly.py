@@ -22,6 +22,7 @@ MAX_OUT_OF_ORDER = 64
 @dataclass(slots=True)
 class _Pending:
     parts: dict[int, bytes] = field(default_factory=dict)
+    frames: list[int] = field(default_factory=list)
     total: int | None = None  # known once the last fragment arrived
     size: int = 0
 
@@ -33,7 +34,7 @@ class Defragmenter:
         self.pending: OrderedDict[tuple, _Pending] = OrderedDict()
         self.dropped = 0
 
-    def add(self, key: tuple, offset: int, more: bool, data: bytes) -> bytes | None:
+    def add(self, key: tuple, offset: int, more: bool, data: bytes, frame: int = 0) -> bytes | None:
         entry = self.pending.get(key)
         if entry is None:
             if len(self.pending) >= MAX_PENDING_DATAGRAMS:
@@ -44,6 +45,7 @@ class Defragmenter:
             del self.pending[key]
             self.dropped += 1
             return None
+        entry.frames.append(frame)
         if offset not in entry.parts:
             entry.parts[offset] = data
             entry.size += len(data)
@@ -60,7 +62,10 @@ class Defragmenter:
             out[off : off + len(chunk)] = chunk[: max(0, entry.total - off)]
             covered = max(covered, off + len(chunk))
         del self.pending[key]
+        self.last_frames = tuple(entry.frames)
         return bytes(out[: entry.total])
+
+    last_frames: tuple[int, ...] = ()  # frames of the datagram add() last completed
 
 
 _START = re.compile(
@@ -73,6 +78,7 @@ class _Stream:
     next_seq: int | None = None
     buf: bytearray = field(default_factory=bytearray)
     ooo: dict[int, bytes] = field(default_factory=dict)
+    frames: list[int] = field(default_factory=list)  # frames whose bytes are in buf
     transport: str = "tcp"
     is_sip: bool | None = None  # decided by the first bytes of the stream
     ws_head_done: bool = False
@@ -84,8 +90,9 @@ class TcpReassembler:
     def __init__(self) -> None:
         self.streams: OrderedDict[tuple, _Stream] = OrderedDict()
 
-    def add(self, key: tuple, seq: int, syn: bool, fin_or_rst: bool, data: bytes) -> list[tuple[bytes, str]]:
-        """Feed one segment; return the complete SIP messages (raw, transport) it finished."""
+    def add(self, key: tuple, seq: int, syn: bool, fin_or_rst: bool, data: bytes,
+            frame: int = 0) -> list[tuple[bytes, str, tuple[int, ...]]]:
+        """Feed one segment; return the SIP messages it completed: (raw, transport, frames)."""
         st = self.streams.get(key)
         if st is None:
             if not data and not syn:
@@ -104,10 +111,18 @@ class TcpReassembler:
             if st.next_seq is None:
                 st.next_seq = seq
             self._place(st, seq, data)
+            st.frames.append(frame)
         out = self._messages(st) if st.is_sip is not False else []
+        if out:
+            frames = tuple(st.frames)
+            # bytes left over came with the last segment: it starts the next message
+            st.frames = st.frames[-1:] if st.buf else []
+            return [(raw, transport, frames) for raw, transport in out]
         if fin_or_rst:
             self.streams.pop(key, None)
-        return out
+        if len(st.frames) > 256:
+            del st.frames[:-256]
+        return []
 
     def _place(self, st: _Stream, seq: int, data: bytes) -> None:
         assert st.next_seq is not None

@@ -26,6 +26,9 @@ class SipPacket:
     transport: str  # 'udp' | 'tcp' | 'tls' | 'ws'
     raw: bytes
     msg: SipMessage
+    # every frame that carried part of the message (IP fragments, TCP segments), when
+    # more than `frame` alone: `voxops export` copies them all
+    frames: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)

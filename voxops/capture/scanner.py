@@ -102,34 +102,36 @@ class _Scanner:
         if ip is None:
             return
         payload = ip.payload
+        frames: tuple[int, ...] = ()
         if ip.frag_id is not None:
             key = (ip.version, ip.src, ip.dst, ip.proto, ip.frag_id)
-            whole = self.defrag.add(key, ip.frag_offset, ip.more_fragments, payload)
+            whole = self.defrag.add(key, ip.frag_offset, ip.more_fragments, payload, frame)
             if whole is None:
                 return
             payload = whole
+            frames = self.defrag.last_frames
         if ip.proto == layers.PROTO_UDP:
             udp = layers.udp_header(payload)
             if udp is not None:
-                self.datagram(frame, ts, ip.src, udp[0], ip.dst, udp[1], udp[2])
+                self.datagram(frame, ts, ip.src, udp[0], ip.dst, udp[1], udp[2], frames)
         elif ip.proto == layers.PROTO_TCP:
             seg = layers.tcp_header(payload)
             if seg is None:
                 return
             flow = (ip.src, seg.sport, ip.dst, seg.dport)
-            for raw, transport in self.tcp.add(flow, seg.seq, seg.syn, seg.fin or seg.rst, seg.data):
+            done = self.tcp.add(flow, seg.seq, seg.syn, seg.fin or seg.rst, seg.data, frame)
+            for raw, transport, parts in done:
                 msg = parse_sip(raw)
                 if msg is not None:
-                    self.sip.append(
-                        SipPacket(frame, ts, ip.src, seg.sport, ip.dst, seg.dport, transport, raw, msg)
-                    )
+                    self.sip.append(SipPacket(frame, ts, ip.src, seg.sport, ip.dst, seg.dport,
+                                              transport, raw, msg, parts if len(parts) > 1 else ()))
 
     def datagram(self, frame: int, ts: float, src: str, sport: int, dst: str, dport: int,
-                 data: bytes) -> None:
+                 data: bytes, frames: tuple[int, ...] = ()) -> None:
         if data and data[0] in _SIP_FIRST:
             msg = parse_sip(data)
             if msg is not None:
-                self.sip.append(SipPacket(frame, ts, src, sport, dst, dport, "udp", data, msg))
+                self.sip.append(SipPacket(frame, ts, src, sport, dst, dport, "udp", data, msg, frames))
                 return
         if not self.media:
             return

@@ -1,0 +1,194 @@
+"""Generate the real-peer test captures in this folder (run as root: `python make_captures.py`).
+
+Each capture is recorded by tshark on the loopback interface of a private network
+namespace (so fixed ports never collide with anything), with SIPp as caller and callee
+and, for the proxied cases, kamailio (kamailio.cfg here) in the middle:
+
+  udp_proxy.pcapng  UDP, SIPp 127.0.3.1 -> kamailio 127.0.3.2 -> SIPp 127.0.3.3:
+                    3 answered calls, one 486 (user "busy"), one 404 (user "nobody")
+  tcp_proxy.pcap    the same path over TCP, 2 answered calls
+  ipv6.pcap         SIPp [::1]:5071 -> SIPp [::1]:5072 over UDP, 2 answered calls
+  fragmented.pcap   MTU 1500 and an INVITE with a 3 kB SDP: IPv4 fragments, 2 calls
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NS = f"voxcap{os.getpid()}"
+
+UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="voxops test caller">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Test Caller" <sip:+15550100[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+User-Agent: voxops-test-uac
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0 8 101
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-16
+a=ptime:20
+a=sendrecv
+%(padding)s]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="404" optional="true" next="failed"/>
+  <recv response="486" optional="true" next="failed"/>
+  <recv response="200" rtd="true"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[last_From:]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <pause milliseconds="300"/>
+  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[last_From:]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200" crlf="true" next="done"/>
+  <label id="failed"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+[last_From:]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <label id="done"/>
+</scenario>
+"""
+
+
+def sh(*argv: str, timeout: float = 30) -> None:
+    subprocess.run(argv, check=True, timeout=timeout)
+
+
+def ns(*argv: str) -> list[str]:
+    return ["ip", "netns", "exec", NS, *argv]
+
+
+def sipp_call(workdir: Path, args: list[str], padding: int = 0) -> None:
+    pad = "".join(f"a=x-voxops-pad:{i:04d}{'x' * 60}\n" for i in range(padding))
+    scenario = workdir / f"uac{padding}.xml"
+    scenario.write_text(UAC % {"padding": pad})
+    sh(*ns("sipp", "-sf", str(scenario), "-m", "1", "-nostdin", "-timeout", "10s",
+           "-timeout_error", *args), timeout=30)
+
+
+def record(name: str, fmt: str, body) -> None:  # type: ignore[no-untyped-def]
+    """Run body(workdir) inside a fresh namespace while tshark captures lo."""
+    sh("ip", "netns", "add", NS)
+    procs: list[subprocess.Popen] = []
+    workdir = Path(tempfile.mkdtemp(prefix="voxcap-"))
+    out = HERE / name
+    try:
+        sh(*ns("ip", "link", "set", "lo", "up", "mtu", "1500" if "frag" in name else "65536"))
+        cap = subprocess.Popen(ns("tshark", "-q", "-i", "lo", "-F", fmt, "-w", str(workdir / "cap")),
+                               stderr=subprocess.DEVNULL)
+        procs.append(cap)
+        time.sleep(2)
+        body(workdir, procs)
+        time.sleep(1)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        subprocess.run(["ip", "netns", "del", NS], check=False)
+    shutil.copy(workdir / "cap", out)
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(f"wrote {out} ({out.stat().st_size} bytes)")
+
+
+def start(procs: list, argv: list[str]) -> None:
+    procs.append(subprocess.Popen(ns(*argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(1)
+
+
+def kamailio(workdir: Path, procs: list) -> None:
+    cfg = workdir / "kamailio.cfg"
+    cfg.write_text((HERE / "kamailio.cfg").read_text())
+    start(procs, ["kamailio", "-DD", "-E", "-f", str(cfg), "-Y", str(workdir), "-w", str(workdir)])
+
+
+def proxied(transport: str, calls: list[str]):  # type: ignore[no-untyped-def]
+    def body(workdir: Path, procs: list) -> None:
+        t = "t1" if transport == "tcp" else "u1"
+        start(procs, ["sipp", "-sn", "uas", "-i", "127.0.3.3", "-p", "5060", "-t", t, "-nostdin"])
+        kamailio(workdir, procs)
+        for i, user in enumerate(calls):
+            sipp_call(workdir, ["127.0.3.2:5060", "-i", "127.0.3.1", "-p", str(5070 + i),
+                                "-t", t, "-s", user])
+    return body
+
+
+def ipv6(workdir: Path, procs: list) -> None:
+    start(procs, ["sipp", "-sn", "uas", "-i", "::1", "-p", "5072", "-nostdin"])
+    for i in range(2):
+        sipp_call(workdir, ["[::1]:5072", "-i", "::1", "-p", str(5080 + i), "-s", "agent"])
+
+
+def fragmented(workdir: Path, procs: list) -> None:
+    start(procs, ["sipp", "-sn", "uas", "-i", "127.0.3.3", "-p", "5060", "-nostdin"])
+    for i in range(2):
+        sipp_call(workdir, ["127.0.3.3:5060", "-i", "127.0.3.1", "-p", str(5090 + i),
+                            "-s", "agent"], padding=45)
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        print("run as root (network namespace and capture)", file=sys.stderr)
+        return 3
+    record("udp_proxy.pcapng", "pcapng", proxied("udp", ["agent", "agent", "busy", "agent", "nobody"]))
+    record("tcp_proxy.pcap", "pcap", proxied("tcp", ["agent", "agent"]))
+    record("ipv6.pcap", "pcap", ipv6)
+    record("fragmented.pcap", "pcap", fragmented)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""The ladder model: hosts as columns, one arrow per SIP message, RTP streams as spans.
+
+Pure data built from dialogs and the capture's UDP table; every view (text, SVG, PNG,
+HTML, Mermaid) renders this same model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voxops.analysis.dialogs import Dialog
+from voxops.capture.records import UdpTable
+from voxops.capture.sdp import STATIC_PAYLOADS
+
+MEDIA_SLACK_S = 2.0  # media may start a little before the 200 OK lands, end after the BYE
+
+
+@dataclass(slots=True)
+class Arrow:
+    index: int
+    frame: int
+    ts: float
+    delta_ms: float  # since the previous arrow (0 for the first)
+    src: int  # column index
+    dst: int
+    label: str  # "INVITE", "180 Ringing"
+    call_id: str
+    leg: int  # index of the dialog in Ladder.call_ids
+    retransmission: bool
+    sdp: str | None  # "audio 10.0.0.1:4000 PCMU/8000 sendrecv"
+    transport: str
+    src_addr: str  # ip:port
+    dst_addr: str
+    text: str  # the whole message, for the HTML view
+
+    @property
+    def kind(self) -> str:
+        """request | provisional | success | redirect | failure (for colours)."""
+        first = self.label.split(" ", 1)[0]
+        if not first.isdigit():
+            return "request"
+        code = int(first)
+        return {1: "provisional", 2: "success", 3: "redirect"}.get(code // 100, "failure")
+
+
+@dataclass(slots=True)
+class Span:
+    """One RTP stream (a direction and an SSRC) drawn between two host columns."""
+
+    src: int
+    dst: int
+    start: float
+    end: float
+    packets: int
+    payload_type: int
+    codec: str
+    ssrc: int
+    src_addr: str
+    dst_addr: str
+
+    @property
+    def label(self) -> str:
+        return f"RTP {self.codec} ssrc {self.ssrc:#010x} {self.packets} pkts {self.end - self.start:.1f}s"
+
+
+@dataclass(slots=True)
+class Ladder:
+    columns: list[str]  # display names
+    addresses: list[str]  # the IP behind each column
+    arrows: list[Arrow] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    call_ids: list[str] = field(default_factory=list)
+
+    @property
+    def start(self) -> float:
+        times = [a.ts for a in self.arrows] + [s.start for s in self.spans]
+        return min(times) if times else 0.0
+
+    def events(self) -> list[tuple[float, str, Arrow | Span]]:
+        """Arrows and span start/end markers in time order: ('msg'|'rtp-start'|'rtp-end', item)."""
+        out: list[tuple[float, str, Arrow | Span]] = [(a.ts, "msg", a) for a in self.arrows]
+        for s in self.spans:
+            out.append((s.start, "rtp-start", s))
+            out.append((s.end, "rtp-end", s))
+        order = {"msg": 1, "rtp-start": 0, "rtp-end": 2}
+        out.sort(key=lambda e: (e[0], order[e[1]]))
+        return out
+
+
+def media_endpoints(dialogs: Sequence[Dialog]) -> set[tuple[str, int]]:
+    """(address, port) of every media line offered or answered in the dialogs' SDP."""
+    found: set[tuple[str, int]] = set()
+    for d in dialogs:
+        for pkt in d.messages:
+            sdp = pkt.msg.sdp
+            if sdp is None:
+                continue
+            for m in sdp.media:
+                if m.connection and m.port:
+                    found.add((m.connection, m.port))
+    return found
+
+
+def _codec_names(dialogs: Sequence[Dialog]) -> dict[int, str]:
+    names = {pt: enc[0] for pt, enc in STATIC_PAYLOADS.items()}
+    for d in dialogs:
+        for pkt in d.messages:
+            if pkt.msg.sdp is not None:
+                for m in pkt.msg.sdp.media:
+                    for pt, enc in m.rtpmap.items():
+                        names[pt] = enc[0]
+    return names
+
+
+def media_rows(dialogs: Sequence[Dialog], udp: UdpTable, *, rtcp: bool = True) -> np.ndarray:
+    """Indexes of UDP table rows that are the dialogs' RTP (and RTCP on port+1)."""
+    if not len(udp) or not dialogs:
+        return np.zeros(0, np.int64)
+    ends = media_endpoints(dialogs)
+    if rtcp:
+        ends |= {(a, p + 1) for a, p in ends}
+    index = {a: i for i, a in enumerate(udp.addresses)}
+    keys = {(index[a], p) for a, p in ends if a in index}
+    if not keys:
+        return np.zeros(0, np.int64)
+    key_arr = np.array([k[0] * 65536 + k[1] for k in keys], np.int64)
+    dkey = udp.dst.astype(np.int64) * 65536 + udp.dport.astype(np.int64)
+    skey = udp.src.astype(np.int64) * 65536 + udp.sport.astype(np.int64)
+    start = min(d.start for d in dialogs) - MEDIA_SLACK_S
+    end = max(d.end for d in dialogs) + MEDIA_SLACK_S
+    in_time = (udp.ts >= start) & (udp.ts <= end)
+    to_call, from_call = np.isin(dkey, key_arr), np.isin(skey, key_arr)
+    both = to_call & from_call & in_time
+    if both.any():  # offer and answer both seen: exact, even when a port is shared by calls
+        return np.flatnonzero(both)
+    return np.flatnonzero((to_call | from_call) & in_time)  # NAT or one side's SDP missing
+
+
+def _spans(dialogs: Sequence[Dialog], udp: UdpTable, add_column: Callable[[str], int]) -> list[Span]:
+    rows = media_rows(dialogs, udp, rtcp=False)
+    if not rows.size:
+        return []
+    t = udp.select(rows)
+    head = t.head
+    is_rtp = ((head[:, 0] >> 6) == 2) & (t.length >= 12) & ~(
+        ((head[:, 1] & 0x7F) >= 72) & ((head[:, 1] & 0x7F) <= 76)
+    )
+    t = t.select(np.flatnonzero(is_rtp))
+    if not len(t):
+        return []
+    ssrc = (t.head[:, 8:12].astype(np.uint32) << np.array([24, 16, 8, 0], np.uint32)).sum(axis=1)
+    key = np.stack([t.src, t.sport, t.dst, t.dport, ssrc.astype(np.int64)], axis=1).astype(np.int64)
+    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    names = _codec_names(dialogs)
+    spans = []
+    for g, k in enumerate(uniq):
+        sel = inverse == g
+        ts = t.ts[sel]
+        pts = t.head[sel, 1] & 0x7F
+        pt = int(np.bincount(pts).argmax())
+        src_ip, dst_ip = udp.addresses[int(k[0])], udp.addresses[int(k[2])]
+        spans.append(Span(
+            src=add_column(src_ip), dst=add_column(dst_ip), start=float(ts.min()),
+            end=float(ts.max()), packets=int(sel.sum()), payload_type=pt,
+            codec=names.get(pt, f"PT{pt}"), ssrc=int(k[4]),
+            src_addr=f"{src_ip}:{int(k[1])}", dst_addr=f"{dst_ip}:{int(k[3])}",
+        ))
+    spans.sort(key=lambda s: s.start)
+    return spans
+
+
+def build_ladder(
+    dialogs: Sequence[Dialog],
+    *,
+    udp: UdpTable | None = None,
+    names: Mapping[str, str] | None = None,
+) -> Ladder:
+    """One ladder for the given dialogs (e.g. both legs of a B2BUA call)."""
+    names = names or {}
+    ladder = Ladder(columns=[], addresses=[], call_ids=[d.call_id for d in dialogs])
+    column: dict[str, int] = {}
+
+    def add_column(addr: str) -> int:
+        if addr not in column:
+            column[addr] = len(ladder.addresses)
+            ladder.addresses.append(addr)
+            ladder.columns.append(names.get(addr, addr))
+        return column[addr]
+
+    items = []
+    for leg, d in enumerate(dialogs):
+        for pkt, rtx in zip(d.messages, d.retransmitted, strict=True):
+            items.append((pkt.ts, pkt.frame, leg, pkt, rtx))
+    items.sort(key=lambda x: (x[0], x[1]))
+    prev = None
+    for i, (ts, frame, leg, pkt, rtx) in enumerate(items):
+        sdp = pkt.msg.sdp
+        ladder.arrows.append(Arrow(
+            index=i, frame=frame, ts=ts, delta_ms=0.0 if prev is None else (ts - prev) * 1000.0,
+            src=add_column(pkt.src), dst=add_column(pkt.dst), label=pkt.msg.summary,
+            call_id=dialogs[leg].call_id, leg=leg, retransmission=rtx,
+            sdp=sdp.summary() if sdp is not None else None, transport=pkt.transport,
+            src_addr=_hostport(pkt.src, pkt.sport), dst_addr=_hostport(pkt.dst, pkt.dport),
+            text=pkt.raw.decode("utf-8", errors="replace"),
+        ))
+        prev = ts
+    if udp is not None:
+        ladder.spans = _spans(dialogs, udp, add_column)
+    return ladder
+
+
+def _hostport(addr: str, port: int) -> str:
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
+def call_frames(dialogs: Sequence[Dialog], udp: UdpTable) -> set[int]:
+    """Frame numbers of the dialogs' SIP (every fragment and segment) and RTP/RTCP."""
+    frames: set[int] = set()
+    for d in dialogs:
+        for pkt in d.messages:
+            frames.add(pkt.frame)
+            frames.update(pkt.frames)
+    frames.update(udp.frame[media_rows(dialogs, udp)].tolist())
+    return frames

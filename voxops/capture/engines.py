@@ -1,0 +1,39 @@
+"""Choosing the reader: the native engine, or tshark (pyshark) for what only Wireshark's
+dissectors can do, such as SIP over TLS decrypted with a key log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+
+from voxops.capture.records import CaptureScan
+from voxops.errors import CaptureError, InvalidInput
+
+
+class Engine(StrEnum):
+    native = "native"
+    tshark = "tshark"
+
+
+def load_capture(
+    path: str | Path,
+    *,
+    engine: Engine = Engine.native,
+    tls_keylog: Path | None = None,
+    media: bool = True,
+    warn: Callable[[str], None] | None = None,
+) -> CaptureScan:
+    """Scan a capture with the chosen engine; both return the same records."""
+    path = Path(path)
+    if not path.is_file():
+        raise CaptureError(f"{path}: no such capture file")
+    if tls_keylog is not None and engine is not Engine.tshark:
+        raise InvalidInput("--tls-keylog needs --engine tshark (TLS is decrypted by Wireshark)")
+    if engine is Engine.tshark:
+        from voxops.capture.tshark import scan_tshark
+
+        return scan_tshark(path, tls_keylog=tls_keylog, media=media, warn=warn)
+    from voxops.capture.scanner import scan
+
+    return scan(path, warn=warn, media=media)

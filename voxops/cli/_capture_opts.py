@@ -1,0 +1,48 @@
+"""Options shared by the capture commands (calls, ladder, export)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from voxops.capture.engines import Engine
+from voxops.errors import InvalidInput
+
+PCAP_ARG = typer.Argument(..., help="Capture file: pcap, pcapng, optionally gzip-compressed.")
+ENGINE_OPTION = typer.Option(
+    Engine.native, "--engine", help="native (fast) or tshark (Wireshark dissectors, TLS)."
+)
+KEYLOG_OPTION = typer.Option(
+    None, "--tls-keylog", help="TLS key log (SSLKEYLOGFILE) to decrypt SIP over TLS; --engine tshark."
+)
+CORRELATE_OPTION = typer.Option(
+    ["X-CID", "X-Call-ID"], "--correlate",
+    help="Header naming the other leg's Call-ID (B2BUA); repeat for several.",
+)
+
+
+def parse_time(value: str | None, flag: str) -> float | None:
+    """Epoch seconds or an ISO 8601 date-time (UTC when no zone is given)."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{flag} {value!r}: expected epoch seconds or an ISO time like 2024-05-01T13:05:00"
+        ) from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def keylog_path(value: Path | None) -> Path | None:
+    if value is not None and not value.is_file():
+        raise InvalidInput(f"--tls-keylog {value}: no such file")
+    return value

@@ -1,0 +1,46 @@
+"""`voxops calls PCAP`: one row per dialog found in a capture."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from voxops.cli import _capture_opts as opts
+from voxops.cli.common import FORMAT_OPTION, TextJson, emit_json, warn
+from voxops.errors import ExitCode
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("calls")
+    def calls(
+        pcap: Path = opts.PCAP_ARG,
+        all_methods: bool = typer.Option(False, "--all", help="Also REGISTER, OPTIONS, SUBSCRIBE, MESSAGE... dialogs."),
+        number: list[str] = typer.Option([], "--number", "-n", help="Keep dialogs whose From/To contains this (repeatable)."),
+        since: str = typer.Option(None, "--since", help="Keep dialogs active at or after (epoch or ISO time, UTC)."),
+        until: str = typer.Option(None, "--until", help="Keep dialogs that started at or before."),
+        status: list[str] = typer.Option([], "--status", "-s", help="486, 4xx, answered, failed or none (repeatable)."),
+        call_id: list[str] = typer.Option([], "--call-id", help="Only this Call-ID (and its legs)."),
+        correlate: list[str] = opts.CORRELATE_OPTION,
+        engine: opts.Engine = opts.ENGINE_OPTION,
+        tls_keylog: Path = opts.KEYLOG_OPTION,
+        fmt: TextJson = FORMAT_OPTION,
+    ) -> int:
+        """List the dialogs in a capture: start, Call-ID, parties, status, duration, PDD."""
+        from voxops.analysis.call_list import CallFilter, summarize
+        from voxops.analysis.dialogs import build_dialogs
+        from voxops.capture.engines import load_capture
+
+        flt = CallFilter(all_methods, number, opts.parse_time(since, "--since"),
+                         opts.parse_time(until, "--until"), status, call_id)
+        capture = load_capture(pcap, engine=engine, tls_keylog=opts.keylog_path(tls_keylog),
+                               media=False, warn=warn)
+        rows = summarize(build_dialogs(capture.sip, correlate_headers=correlate), flt)
+        if fmt is TextJson.json:
+            emit_json([r.model_dump() for r in rows])
+        else:
+            from voxops.views.call_table import render_calls
+
+            sys.stdout.write(render_calls(rows))
+        return ExitCode.OK

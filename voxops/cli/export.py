@@ -1,0 +1,33 @@
+"""`voxops export PCAP --call-id ID -o OUT.pcap`: one call's SIP and RTP/RTCP in its own file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from voxops.cli import _capture_opts as opts
+from voxops.cli.common import warn
+from voxops.errors import ExitCode
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("export")
+    def export(
+        pcap: Path = opts.PCAP_ARG,
+        call_id: list[str] = typer.Option(..., "--call-id", help="Call-ID (or a unique prefix); repeatable. Correlated legs are added."),
+        output: Path = typer.Option(..., "--output", "-o", help="The pcap file to write."),
+        correlate: list[str] = opts.CORRELATE_OPTION,
+    ) -> int:
+        """Cut one call (all legs: SIP, every fragment and segment, its RTP and RTCP) into a pcap."""
+        from voxops.analysis.ladder import call_frames
+        from voxops.capture.cutter import copy_frames
+        from voxops.capture.engines import load_capture
+        from voxops.views.ladder import pick_dialogs
+
+        capture = load_capture(pcap, warn=warn)
+        dialogs = pick_dialogs(capture.sip, call_id, correlate)
+        written = copy_frames(pcap, call_frames(dialogs, capture.udp), output)
+        ids = ", ".join(d.call_id for d in dialogs)
+        typer.echo(f"{output}: {written} frames of {ids}", err=True)
+        return ExitCode.OK

@@ -1,0 +1,49 @@
+"""`voxops ladder PCAP`: the SIP ladder of one call (both legs through a B2BUA)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from voxops.cli import _capture_opts as opts
+from voxops.cli.common import warn
+from voxops.errors import ExitCode
+from voxops.views.ladder import LadderFormat
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("ladder")
+    def ladder(
+        pcap: Path = opts.PCAP_ARG,
+        call_id: list[str] = typer.Option([], "--call-id", help="Call-ID (or a unique prefix); repeatable. Correlated legs are added."),
+        fmt: LadderFormat = typer.Option(LadderFormat.text, "--format", "-f", help="text, svg, png, html or mermaid."),
+        output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout (required for png)."),
+        spec: Path = typer.Option(None, "--spec", help="Topology spec: name hosts (carrier-a, sbc-1, agent-3) instead of IPs."),
+        correlate: list[str] = opts.CORRELATE_OPTION,
+        engine: opts.Engine = opts.ENGINE_OPTION,
+        tls_keylog: Path = opts.KEYLOG_OPTION,
+    ) -> int:
+        """Draw the SIP ladder of a call, with SDP summaries and its RTP streams."""
+        from voxops.analysis.ladder import build_ladder
+        from voxops.capture.engines import load_capture
+        from voxops.views.ladder import host_names, pick_dialogs, render_ladder
+
+        names = host_names(spec)
+        capture = load_capture(pcap, engine=engine, tls_keylog=opts.keylog_path(tls_keylog), warn=warn)
+        dialogs = pick_dialogs(capture.sip, call_id, correlate)
+        model = build_ladder(dialogs, udp=capture.udp, names=names)
+        colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        rendered = render_ladder(model, fmt, colour=colour)
+        if output is not None:
+            data = rendered if isinstance(rendered, bytes) else rendered.encode()
+            output.write_bytes(data)
+        elif isinstance(rendered, bytes):
+            from voxops.errors import InvalidInput
+
+            raise InvalidInput("--format png writes binary data: give -o FILE.png")
+        else:
+            sys.stdout.write(rendered)
+        return ExitCode.OK

@@ -1,0 +1,85 @@
+"""Ladder output formats and the choices shared by `voxops ladder` and `voxops export`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import assert_never
+
+from voxops.analysis.dialogs import Dialog, build_dialogs, dialogs_for
+from voxops.analysis.ladder import Ladder
+from voxops.capture.records import SipPacket
+from voxops.errors import InvalidInput
+
+
+class LadderFormat(StrEnum):
+    text = "text"
+    svg = "svg"
+    png = "png"
+    html = "html"
+    mermaid = "mermaid"
+
+
+def render_ladder(ladder: Ladder, fmt: LadderFormat, *, colour: bool = False) -> str | bytes:
+    if not ladder.arrows:
+        raise InvalidInput("nothing to draw: the selected dialogs have no messages")
+    if fmt is LadderFormat.text:
+        from voxops.views.ladder_text import render_text
+
+        return render_text(ladder, colour=colour)
+    if fmt is LadderFormat.svg or fmt is LadderFormat.png:
+        from voxops.views.ladder_plot import render_plot
+
+        return render_plot(ladder, fmt.value)
+    if fmt is LadderFormat.html:
+        from voxops.views.ladder_html import render_html
+
+        return render_html(ladder)
+    if fmt is LadderFormat.mermaid:
+        from voxops.views.ladder_mermaid import render_mermaid
+
+        return render_mermaid(ladder)
+    assert_never(fmt)
+
+
+def host_names(spec: Path | None) -> dict[str, str]:
+    """Address -> name from a topology spec (empty without one)."""
+    if spec is None:
+        return {}
+    from voxops.spec.loader import load_topology
+
+    topology, _ = load_topology(spec)
+    return dict(topology.addresses())
+
+
+def pick_dialogs(sip: Sequence[SipPacket], call_ids: Sequence[str],
+                 correlate: Sequence[str]) -> list[Dialog]:
+    """The dialogs named by Call-ID (exact or unique prefix) plus their correlated legs.
+
+    With no Call-ID given the capture must hold exactly one call.
+    """
+    dialogs = build_dialogs(sip, correlate_headers=correlate)
+    if not dialogs:
+        raise InvalidInput("no SIP dialogs in this capture")
+    if not call_ids:
+        calls = [d for d in dialogs if d.method == "INVITE"] or dialogs
+        roots = {min([d.call_id, *d.legs]) for d in calls}
+        if len(roots) != 1:
+            raise InvalidInput(
+                f"{len(roots)} calls in this capture: choose one with --call-id",
+                hint="`voxops calls CAPTURE` lists them",
+            )
+        return dialogs_for(dialogs, [calls[0].call_id])
+    chosen = []
+    known = [d.call_id for d in dialogs]
+    for want in call_ids:
+        if want in known:
+            chosen.append(want)
+            continue
+        hits = [c for c in known if c.startswith(want)]
+        if len(hits) != 1:
+            problem = "matches no dialog" if not hits else f"matches {len(hits)} dialogs"
+            raise InvalidInput(f"--call-id {want!r} {problem}", hint="`voxops calls CAPTURE --all` lists them")
+        chosen.append(hits[0])
+    return dialogs_for(dialogs, chosen)

@@ -82,6 +82,7 @@ class StreamStats:
     max_jitter_ms: float
     max_delta_frame: int
     clock_rate: int
+    jitter_buffer_discards: int = 0
     jitter_ms: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
     @property
@@ -120,10 +121,12 @@ def analyse(
     frame: np.ndarray,
     *,
     keep_jitter: bool = False,
+    jitter_buffer_ms: float = 60.0,
 ) -> list[StreamStats]:
     """Statistics of every stream; packets given in capture order, `stream` its stream index.
 
     `clock` is the per-packet clock rate (`clock_rate()`), 0 where jitter is undefined.
+    A packet whose diff exceeds `jitter_buffer_ms` counts as a jitter-buffer discard.
     Returns one StreamStats per stream index 0..max(stream).
     """
     n_streams = int(stream.max()) + 1 if len(stream) else 0
@@ -188,6 +191,7 @@ def analyse(
     # J_k = 15/16 J_{k-1} + diff/16 where updated; held otherwise; 0 at a stream start
     a = np.where(first, 0.0, np.where(upd, 15.0 / 16.0, 1.0))
     jit = _scan_linear(a, np.where(upd, diff / 16.0, 0.0))
+    discards = np.bincount(s[diff > jitter_buffer_ms], minlength=n_streams)
     delta_valid = in_time & ~first
     delta_src = _ffill_index(delta_valid | first)
     delta_all = np.where(delta_valid, t - prev_time, 0.0)
@@ -217,7 +221,7 @@ def analyse(
             out.append(
                 analyse_sequential(
                     t[lo:hi], sq[lo:hi], ts[lo:hi], p[lo:hi], mk[lo:hi], ck[lo:hi], fr[lo:hi],
-                    keep_jitter=keep_jitter,
+                    keep_jitter=keep_jitter, jitter_buffer_ms=jitter_buffer_ms,
                 )
             )
             continue
@@ -261,6 +265,7 @@ def analyse(
                 max_delta_frame=max_frame,
                 clock_rate=int(ck[r][ck[r] > 0][-1]) if (ck[r] > 0).any() else 0,
                 jitter_ms=j.copy() if keep_jitter else np.zeros(0),
+                jitter_buffer_discards=int(discards[k]),
             )
         )
     return out
@@ -286,6 +291,7 @@ def analyse_sequential(
     fr: np.ndarray,
     *,
     keep_jitter: bool = False,
+    jitter_buffer_ms: float = 60.0,
 ) -> StreamStats:
     """One stream, packet by packet, following rtppacket_analyse() of Wireshark 4.0."""
     n = len(t)
@@ -307,6 +313,7 @@ def analyse_sequential(
     errors = 0
     last_clock = int(ck[0]) if ck[0] > 0 else 0
     jit = np.zeros(n) if keep_jitter else np.zeros(0)
+    discards = 0
     for i in range(1, n):
         cur = float(t[i])
         s = int(sq[i])
@@ -336,6 +343,7 @@ def analyse_sequential(
                 last_clock = clock
                 nominal = (tsv - first_ts) / (clock // 1000)
                 diff = abs(cur - (time + nominal - last_nominal))
+                discards += diff > jitter_buffer_ms
                 jitter = (15 * jitter + diff) / 16
                 delta = cur - time
                 last_nominal = nominal
@@ -378,4 +386,5 @@ def analyse_sequential(
         max_delta_frame=max_frame,
         clock_rate=last_clock,
         jitter_ms=jit,
+        jitter_buffer_discards=int(discards),
     )

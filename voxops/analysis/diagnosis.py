@@ -1,0 +1,387 @@
+"""Per-call diagnosis: setup, SDP offer/answer against the RTP seen, media health, verdict.
+
+Pure: takes the call's dialogs (and correlated legs), the RTP streams of the capture
+and a Policy; returns a CallDiagnosis whose findings carry stable codes and runbooks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voxops.analysis import faults as F
+from voxops.analysis.policy import Policy
+from voxops.analysis.streams import RtpStream
+from voxops.findings import Finding, Severity, worst
+
+if TYPE_CHECKING:
+    from voxops.analysis.dialogs import Dialog
+    from voxops.capture.records import SipPacket
+    from voxops.capture.sdp import Sdp, SdpMedia
+
+STATUS_MEANING = {
+    200: "answered",
+    401: "authentication required (challenge)",
+    403: "forbidden: credentials or ACL refused",
+    404: "number or user not found",
+    407: "proxy authentication required (challenge)",
+    408: "request timeout: no answer from the next hop",
+    480: "temporarily unavailable",
+    486: "busy here",
+    487: "request terminated (caller cancelled)",
+    488: "not acceptable here: no common codec or SDP refused",
+    500: "server internal error",
+    502: "bad gateway",
+    503: "service unavailable: overloaded, down or out of capacity",
+    504: "server timeout",
+    600: "busy everywhere",
+    603: "declined",
+    606: "not acceptable: no common codec",
+}
+USER_CAUSED = {480, 486, 487, 600, 603}
+PRIVATE_NETS = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                                   "100.64.0.0/10", "fc00::/7")]
+NON_AUDIO_PTS = {13, 19}  # comfort noise
+
+
+class Hop(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    frame: int
+    time: float = Field(description="seconds since the call's first message")
+    src: str
+    dst: str
+    message: str
+    retransmission: bool
+
+
+class SdpView(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    frame: int
+    sender: str
+    address: str | None
+    port: int
+    codecs: list[str]
+    payload_types: list[int]
+    direction: str
+    ptime: float | None
+    srtp: bool
+
+
+class Codecs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    offer: SdpView | None
+    answer: SdpView | None
+    negotiated: str | None = Field(description="first codec of the answer")
+    seen_forward: list[int] = Field(description="payload types RTP carried from the offerer")
+    seen_reverse: list[int] = Field(description="payload types RTP carried from the answerer")
+
+
+class CallDiagnosis(BaseModel):
+    """JSON of `voxops diagnose`; field names are a public interface."""
+
+    model_config = ConfigDict(extra="forbid")
+    call_id: str
+    legs: list[str]
+    from_uri: str | None
+    to_uri: str | None
+    trunk: str | None
+    start: float
+    pdd_ms: float | None
+    final_status: int | None
+    final_meaning: str | None
+    answered_at: float | None
+    ended_at: float | None
+    duration_s: float | None
+    auth_challenges: int
+    retransmissions: int
+    hops: list[Hop]
+    codecs: Codecs
+    streams: list[RtpStream]
+    findings: list[Finding]
+    verdict: str
+
+
+def _hop_name(pkt: SipPacket, policy: Policy, src: bool) -> str:
+    addr, port = (pkt.src, pkt.sport) if src else (pkt.dst, pkt.dport)
+    name = policy.names.get(addr)
+    return f"{addr}:{port}" + (f" ({name})" if name else "")
+
+
+def _sdp_view(pkt: SipPacket, sdp: Sdp) -> tuple[SdpView, SdpMedia] | None:
+    audio = next((m for m in sdp.media if m.kind == "audio"), None)
+    if audio is None:
+        return None
+    view = SdpView(
+        frame=pkt.frame,
+        sender=f"{pkt.src}:{pkt.sport}",
+        address=audio.connection,
+        port=audio.port,
+        codecs=audio.codecs(),
+        payload_types=list(audio.payload_types),
+        direction=audio.direction,
+        ptime=audio.ptime,
+        srtp="SAVP" in audio.proto.upper() or audio.crypto,
+    )
+    return view, audio
+
+
+def _offer_answer(messages: list[SipPacket]) -> tuple[Any, Any, Any, Any]:
+    offer = answer = None
+    for pkt in messages:
+        sdp = pkt.msg.sdp
+        if sdp is None:
+            continue
+        got = _sdp_view(pkt, sdp)
+        if got is None:
+            continue
+        if offer is None:
+            offer = (pkt, *got)
+        elif answer is None and pkt.src != offer[0].src:
+            answer = (pkt, *got)
+            break
+    o_view, o_media = (offer[1], offer[2]) if offer else (None, None)
+    a_view, a_media = (answer[1], answer[2]) if answer else (None, None)
+    return o_view, o_media, a_view, a_media
+
+
+def _is_private(addr: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(addr or "")
+    except ValueError:
+        return False
+    return any(ip in net for net in PRIVATE_NETS)
+
+
+def _dtmf_pts(media: SdpMedia | None) -> set[int]:
+    if media is None:
+        return set()
+    return {pt for pt, enc in media.rtpmap.items() if enc[0].lower() == "telephone-event"}
+
+
+def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str, policy: Policy) -> CallDiagnosis:
+    """Diagnose the call `call_id`; `dialogs` are that call and its correlated legs."""
+    main = next(d for d in dialogs if d.call_id == call_id)
+    call_ids = {d.call_id for d in dialogs}
+    messages = sorted((p for d in dialogs for p in d.messages), key=lambda p: p.frame)
+    retrans = {id(p) for d in dialogs for p, again in zip(d.messages, d.retransmitted, strict=False) if again}
+    findings: list[Finding] = []
+    t0 = main.start
+    hops = [
+        Hop(frame=p.frame, time=round(p.ts - t0, 6), src=_hop_name(p, policy, True),
+            dst=_hop_name(p, policy, False), message=p.msg.summary, retransmission=id(p) in retrans)
+        for p in messages
+    ]
+    invite = next((p for p in main.messages if p.msg.method == main.method and p.msg.is_request), main.messages[0])
+    trunk = policy.trunk_of(invite.dst, invite.src)
+    challenges = sum(1 for p in main.messages if p.msg.status in (401, 407) and id(p) not in retrans)
+    n_retrans = sum(d.retransmissions for d in dialogs)
+
+    _setup_findings(main, invite, findings, policy, n_retrans, challenges)
+    o_view, o_media, a_view, a_media = _offer_answer(main.messages)
+    mine = [s for s in streams if s.call_id in call_ids]
+    fwd, rev = _directions(mine, o_view, a_view)
+    codecs = Codecs(
+        offer=o_view,
+        answer=a_view,
+        negotiated=_first_codec(a_media, a_view),
+        seen_forward=sorted({pt for s in fwd for pt in s.payload_types}),
+        seen_reverse=sorted({pt for s in rev for pt in s.payload_types}),
+    )
+    _sdp_findings(o_view, o_media, a_view, a_media, fwd, rev, findings, policy)
+    _rtp_findings(main, fwd, rev, a_view, findings, policy)
+    top = worst(findings)
+    verdict = "no problem found" if top is None else f"{top.value}: " + "; ".join(
+        f.code for f in sorted(findings, key=lambda f: -f.severity.rank)
+    )
+    return CallDiagnosis(
+        call_id=call_id,
+        legs=main.legs,
+        from_uri=main.from_uri,
+        to_uri=main.to_uri,
+        trunk=trunk,
+        start=main.start,
+        pdd_ms=main.pdd_ms,
+        final_status=main.final_status,
+        final_meaning=STATUS_MEANING.get(main.final_status or 0),
+        answered_at=main.answered_at,
+        ended_at=main.ended_at,
+        duration_s=main.duration_s,
+        auth_challenges=challenges,
+        retransmissions=n_retrans,
+        hops=hops,
+        codecs=codecs,
+        streams=mine,
+        findings=findings,
+        verdict=verdict,
+    )
+
+
+def _first_codec(media: SdpMedia | None, view: SdpView | None) -> str | None:
+    if media is None or view is None:
+        return None
+    dtmf = _dtmf_pts(media)
+    for pt, name in zip(view.payload_types, view.codecs, strict=False):
+        if pt not in dtmf and pt not in NON_AUDIO_PTS:
+            return name
+    return None
+
+
+def _setup_findings(d: Dialog, invite: SipPacket, out: list[Finding], policy: Policy,
+                    n_retrans: int, challenges: int) -> None:
+    status = d.final_status
+    where = f"frame {invite.frame}"
+    meaning = STATUS_MEANING.get(status or 0, "")
+    if d.method == "INVITE":
+        if status is None or status == 408:
+            out.append(F.SETUP_TIMEOUT(
+                f"INVITE to {invite.dst}:{invite.dport} got {'408' if status else 'no final response'}",
+                where=where, invite_frame=invite.frame))
+        elif status in (500, 503, 504):
+            out.append(F.SERVICE_UNAVAILABLE(
+                f"{invite.dst} answered {status} ({meaning})", where=where, status=status,
+                answered_by=_final_sender(d)))
+        elif status in (488, 606):
+            out.append(F.CODEC_REJECTED(f"INVITE refused with {status} ({meaning})", where=where, status=status))
+        elif status in (401, 403, 407):
+            out.append(F.AUTH_FAILED(f"call ended on {status} ({meaning}) after {challenges} challenge(s)",
+                                     where=where, status=status))
+        elif status >= 300:
+            sev = Severity.info if status in USER_CAUSED else None
+            out.append(F.SETUP_FAILED(f"call not answered: {status} {meaning}".strip(), severity=sev,
+                                      where=where, status=status))
+    if d.pdd_ms is not None and d.pdd_ms > policy.pdd_max_ms:
+        out.append(F.HIGH_PDD(f"PDD {d.pdd_ms:.0f} ms above {policy.pdd_max_ms:.0f} ms", where=where,
+                              pdd_ms=d.pdd_ms, invite_frame=invite.frame))
+    if n_retrans:
+        frames = [p.frame for p, again in zip(d.messages, d.retransmitted, strict=False) if again]
+        out.append(F.SIP_RETRANSMISSIONS(f"{n_retrans} SIP retransmission(s)", where=f"frame {frames[0]}" if frames else where,
+                                         frames=frames[:20]))
+
+
+def _final_sender(d: Dialog) -> str | None:
+    for p in d.messages:
+        if p.msg.status == d.final_status:
+            return f"{p.src}:{p.sport}"
+    return None
+
+
+def _directions(streams: list[RtpStream], offer: SdpView | None, answer: SdpView | None
+                ) -> tuple[list[RtpStream], list[RtpStream]]:
+    """Split streams into offerer->answerer (forward) and answerer->offerer (reverse)."""
+    fwd, rev = [], []
+    o_ep = f"{offer.address}:{offer.port}" if offer else None
+    a_ep = f"{answer.address}:{answer.port}" if answer else None
+    for s in streams:
+        if s.src == o_ep or s.dst == a_ep:
+            fwd.append(s)
+        elif s.dst == o_ep or s.src == a_ep:
+            rev.append(s)
+        else:
+            fwd.append(s)
+    return fwd, rev
+
+
+def _sdp_findings(o_view: SdpView | None, o_media: SdpMedia | None, a_view: SdpView | None,
+                  a_media: SdpMedia | None, fwd: list[RtpStream], rev: list[RtpStream],
+                  out: list[Finding], policy: Policy) -> None:
+    for view, media, role in ((o_view, o_media, "offer"), (a_view, a_media, "answer")):
+        if view is None or media is None:
+            continue
+        missing = [pt for pt in view.payload_types if pt >= 96 and pt not in media.rtpmap]
+        if missing:
+            out.append(F.MISSING_RTPMAP(f"{role} lists dynamic payload type(s) {missing} without a=rtpmap",
+                                        where=f"frame {view.frame}", payload_types=missing))
+        if view.direction != "sendrecv" or view.address in ("0.0.0.0", "::"):
+            out.append(F.MEDIA_ON_HOLD(f"{role} sets media {view.direction} ({view.address})",
+                                       where=f"frame {view.frame}", direction=view.direction))
+        if view.srtp:
+            out.append(F.SRTP_MEDIA(f"{role} uses SRTP: payload types are not visible", where=f"frame {view.frame}"))
+        if _is_private(view.address):
+            out.append(F.PRIVATE_MEDIA_ADDRESS(
+                f"{role} advertises private media address {view.address}:{view.port}"
+                " (far end behind NAT without SDP fix-up)", where=f"frame {view.frame}",
+                address=view.address, sender=view.sender))
+    if o_view and a_view and o_view.ptime and a_view.ptime and o_view.ptime != a_view.ptime:
+        out.append(F.PTIME_MISMATCH(f"offer ptime {o_view.ptime:g} ms, answer {a_view.ptime:g} ms",
+                                    where=f"frame {a_view.frame}"))
+    if o_media and a_media and _dtmf_pts(o_media) and not _dtmf_pts(a_media):
+        out.append(F.NO_TELEPHONE_EVENT("offer proposed telephone-event, the answer dropped it",
+                                        where=f"frame {a_view.frame if a_view else 0}"))
+    if a_view is None or a_media is None:
+        return
+    dtmf = _dtmf_pts(a_media) | _dtmf_pts(o_media)
+    allowed = set(a_view.payload_types)
+    for direction, group in (("offerer->answerer", fwd), ("answerer->offerer", rev)):
+        for s in group:
+            odd = [pt for pt in s.payload_types if pt not in allowed and pt not in dtmf and pt not in NON_AUDIO_PTS]
+            if odd:
+                out.append(F.TRANSCODING(
+                    f"answer negotiated {', '.join(a_view.codecs)} but RTP {direction} carries payload type "
+                    f"{odd} ({s.codec})", where=f"frame {s.first_frame}",
+                    negotiated=a_view.payload_types, seen=s.payload_types, stream=f"{s.src} -> {s.dst}"))
+    denied = set(policy.deny_codecs)
+    names = {c.split("/")[0].upper() for c in a_view.codecs} | {(s.codec or "").upper() for s in fwd + rev}
+    hit = sorted(names & denied)
+    if hit:
+        out.append(F.CODEC_DENIED(f"codec(s) {', '.join(hit)} denied by the spec's policy were negotiated or sent",
+                                  where=f"frame {a_view.frame}", codecs=hit))
+    main_f = {s.payload_type for s in fwd if s.payload_type not in dtmf}
+    main_r = {s.payload_type for s in rev if s.payload_type not in dtmf}
+    if main_f and main_r and main_f.isdisjoint(main_r):
+        out.append(F.CODEC_ASYMMETRY(f"offerer sends payload type {sorted(main_f)}, answerer {sorted(main_r)}",
+                                     where=f"frame {a_view.frame}"))
+    for role, view, group in (("offerer", o_view, fwd), ("answerer", a_view, rev)):
+        if view is None:
+            continue
+        for s in group:
+            src_addr = s.src.rsplit(":", 1)[0]
+            if src_addr != view.address:
+                out.append(F.MEDIA_ADDRESS_MISMATCH(
+                    f"{role} advertised {view.address}:{view.port} but its RTP comes from {s.src}",
+                    where=f"frame {s.first_frame}", advertised=f"{view.address}:{view.port}", seen=s.src))
+
+
+def _rtp_findings(d: Dialog, fwd: list[RtpStream], rev: list[RtpStream], answer: SdpView | None,
+                  out: list[Finding], policy: Policy) -> None:
+    if d.answered_at is None:
+        return
+    if answer is not None and answer.srtp and not (fwd or rev):
+        return
+    held = answer is not None and answer.direction != "sendrecv"
+    talk = d.duration_s if d.duration_s is not None else None
+    if not fwd and not rev:
+        if not held:
+            out.append(F.NO_MEDIA("answered call carried no RTP in either direction", where=f"call {d.call_id}"))
+        return
+    if (not fwd or not rev) and not held:
+        present, absent = ("offerer->answerer", "answerer->offerer") if fwd else ("answerer->offerer", "offerer->answerer")
+        have = fwd or rev
+        out.append(F.ONE_WAY_AUDIO(
+            f"RTP only {present} ({sum(s.packets for s in have)} packets); nothing {absent}",
+            where=f"frame {have[0].first_frame}", present=present, absent=absent,
+            streams=[f"{s.src} -> {s.dst}" for s in have]))
+    for s in fwd + rev:
+        label = f"{s.src} -> {s.dst}"
+        late = s.start - d.answered_at
+        if late > policy.late_media_s:
+            out.append(F.LATE_MEDIA(f"first RTP {label} {late:.1f} s after the 200 OK", where=f"frame {s.first_frame}",
+                                    delay_s=round(late, 3)))
+        if d.ended_at is not None:
+            if d.ended_at - s.end > policy.media_gap_s and (talk or 0) > policy.media_gap_s:
+                out.append(F.MEDIA_STOPPED(f"RTP {label} stopped {d.ended_at - s.end:.1f} s before the BYE",
+                                           where=f"frame {s.last_frame}", last_frame=s.last_frame))
+            if s.end - d.ended_at > 1.0:
+                out.append(F.RTP_AFTER_BYE(f"RTP {label} continued {s.end - d.ended_at:.1f} s after the BYE",
+                                           where=f"frame {s.last_frame}"))
+        if s.lost_pct > policy.loss_max_percent:
+            out.append(F.PACKET_LOSS(f"{s.lost_pct:.1f} % loss on {label} ({s.lost} of {s.expected})",
+                                     where=f"frame {s.first_frame}", lost=s.lost, expected=s.expected,
+                                     lost_pct=s.lost_pct, seq_errors=s.seq_errors))
+        if s.max_jitter_ms > policy.jitter_max_ms:
+            out.append(F.HIGH_JITTER(f"max jitter {s.max_jitter_ms:.1f} ms on {label}", where=f"frame {s.first_frame}",
+                                     max_jitter_ms=s.max_jitter_ms, mean_jitter_ms=s.mean_jitter_ms))
+        if s.mos is not None and s.mos < policy.mos_min:
+            out.append(F.LOW_MOS(f"MOS {s.mos} (R {s.r_factor}) on {label}", where=f"frame {s.first_frame}",
+                                 mos=s.mos, r_factor=s.r_factor, method=s.mos_method))

@@ -1,0 +1,109 @@
+"""Loading a capture for analysis: one scan, dialogs and RTP streams, or the sidecar index."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from voxops.analysis.dialogs import Dialog, build_dialogs, dialogs_for
+from voxops.analysis.policy import Policy
+from voxops.analysis.streams import RtpStream, find_streams
+from voxops.capture.records import CaptureScan
+from voxops.errors import CaptureError, InvalidInput
+
+Warn = Callable[[str], None]
+
+
+@dataclass
+class Analysis:
+    scan: CaptureScan
+    dialogs: list[Dialog]
+    streams: list[RtpStream]
+    jitter: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def _check(path: Path) -> Path:
+    if not path.exists():
+        raise CaptureError(f"{path}: no such capture file")
+    if not path.is_file():
+        raise CaptureError(f"{path}: not a file")
+    return path
+
+
+def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = False,
+                    warn: Warn | None = None) -> Analysis:
+    from voxops.capture import scan
+
+    result = scan(_check(path), warn=warn)
+    dialogs = build_dialogs(result.sip)
+    streams, jitter = find_streams(result, dialogs, heuristic=heuristic, keep_jitter=keep_jitter)
+    return Analysis(result, dialogs, streams, jitter)
+
+
+def policy_for(spec: Path | None, **overrides: object) -> Policy:
+    if spec is None:
+        return Policy(**overrides)  # type: ignore[arg-type]
+    from voxops.spec.loader import load_topology
+
+    topo, _ = load_topology(spec)
+    return Policy.from_topology(topo, **overrides)
+
+
+def build_index(path: Path, analysis: Analysis) -> Path:
+    """Write the sidecar index for `path` from a finished analysis."""
+    from voxops.capture.index import write_index
+
+    by_call: dict[str, list[RtpStream]] = {}
+    for s in analysis.streams:
+        if s.call_id is not None:
+            by_call.setdefault(s.call_id, []).append(s)
+    calls = []
+    for d in analysis.dialogs:
+        group = min([d.call_id, *d.legs])
+        media = json.dumps([s.model_dump(mode="json") for s in by_call.get(d.call_id, [])])
+        calls.append((d.call_id, d.start, group, media))
+    return write_index(path, analysis.scan.sip, calls)
+
+
+def call_from_index(path: Path, call_id: str) -> tuple[list[Dialog], list[RtpStream]] | None:
+    """The call's dialogs and streams from a valid index; None when there is no valid index."""
+    from voxops.capture.index import open_index
+
+    idx = open_index(_check(path))
+    if idx is None:
+        return None
+    try:
+        group = idx.group_of(call_id)
+        if not group:
+            raise InvalidInput(f"{path}: no call with Call-ID {call_id!r}",
+                               hint="`voxops stats --format json` lists the calls of a capture")
+        dialogs = build_dialogs(idx.sip(group))
+        streams = [RtpStream.model_validate(s) for blob in idx.media(group) for s in json.loads(blob)]
+    finally:
+        idx.close()
+    return dialogs_for(dialogs, [call_id]), streams
+
+
+def load_call(path: Path, call_id: str, *, use_index: bool = True,
+              warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream]]:
+    """Dialogs (call + legs) and RTP streams of one call, through the index when possible."""
+    if use_index:
+        hit = call_from_index(path, call_id)
+        if hit is not None:
+            return hit
+    analysis = analyse_capture(path, warn=warn)
+    if use_index:
+        try:
+            build_index(path, analysis)
+        except OSError as exc:
+            if warn:
+                warn(f"could not write the capture index: {exc}")
+    known = {d.call_id for d in analysis.dialogs}
+    if call_id not in known:
+        raise InvalidInput(f"{path}: no call with Call-ID {call_id!r}",
+                           hint="`voxops stats --format json` lists the calls of a capture")
+    return dialogs_for(analysis.dialogs, [call_id]), analysis.streams

@@ -1,0 +1,47 @@
+"""`voxops diagnose CALL_ID --pcap PCAP`: name the cause of a bad call, with evidence."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from voxops.cli.common import emit_json, warn
+from voxops.errors import ExitCode
+from voxops.findings import Severity, fails
+
+
+class DiagnoseFormat(StrEnum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+def diagnose(
+    call_id: str = typer.Argument(..., help="Call-ID of the call to diagnose."),
+    pcap: Path = typer.Option(..., "--pcap", help="Capture holding the call."),
+    spec: Path | None = typer.Option(None, "--spec", help="Topology spec: trunk names, codec policy, SLOs."),
+    fmt: DiagnoseFormat = typer.Option(DiagnoseFormat.text, "--format", "-f", help="Output format."),
+    fail_on: Severity = typer.Option(Severity.error, "--fail-on", help="Exit 1 on findings at or above this."),
+    index: bool = typer.Option(True, "--index/--no-index", help="Use (and build) the capture's sidecar index."),
+) -> int:
+    """Setup, SDP offer/answer vs RTP seen, media health, and a verdict with runbooks."""
+    from voxops.analysis.diagnosis import diagnose_call
+    from voxops.analysis.loader import load_call, policy_for
+    from voxops.views.calls import diagnosis_html, diagnosis_text
+
+    policy = policy_for(spec)
+    dialogs, streams = load_call(pcap, call_id, use_index=index, warn=warn)
+    result = diagnose_call(dialogs, streams, call_id, policy)
+    if fmt is DiagnoseFormat.json:
+        emit_json(result)
+    elif fmt is DiagnoseFormat.html:
+        print(diagnosis_html(result))
+    else:
+        print(diagnosis_text(result))
+    return ExitCode.FINDINGS if fails(result.findings, fail_on) else ExitCode.OK
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(diagnose)

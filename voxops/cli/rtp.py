@@ -1,0 +1,35 @@
+"""`voxops rtp PCAP`: every RTP stream of a capture with Wireshark-exact statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from voxops.cli.common import FORMAT_OPTION, TextJson, emit_json, warn
+from voxops.errors import ExitCode
+
+HEURISTIC_OPTION = typer.Option(
+    False, "--rtp-heuristic", help="Also find RTP with no SDP in the capture (see docs: limits)."
+)
+
+
+def rtp(
+    pcap: Path = typer.Argument(..., help="Capture file (pcap, pcapng, gzip)."),
+    heuristic: bool = HEURISTIC_OPTION,
+    fmt: TextJson = FORMAT_OPTION,
+) -> int:
+    """RTP streams: packets, loss, sequence errors, delta, jitter, MOS and the call of each."""
+    from voxops.analysis.loader import analyse_capture
+    from voxops.views.calls import streams_text
+
+    streams = analyse_capture(pcap, heuristic=heuristic, warn=warn).streams
+    if fmt is TextJson.json:
+        emit_json([s.model_dump(mode="json") for s in streams])
+    else:
+        print(streams_text(streams))
+    return ExitCode.OK
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(rtp)

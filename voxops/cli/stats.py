@@ -1,0 +1,68 @@
+"""`voxops stats PCAP`: ASR, NER, ISA, ACD, PDD, codes per trunk, MOS, windows vs SLOs."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from voxops.cli.common import emit_json, warn
+from voxops.cli.rtp import HEURISTIC_OPTION
+from voxops.errors import ExitCode, InvalidInput
+from voxops.findings import Severity, fails
+
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+class StatsFormat(StrEnum):
+    text = "text"
+    json = "json"
+    png = "png"
+
+
+def parse_window(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+)\s*([smh]?)\s*", text)
+    if not m or int(m.group(1)) == 0:
+        raise InvalidInput(f"--window {text!r}: expected a duration such as 300s, 5m or 1h")
+    return int(m.group(1)) * _UNITS[m.group(2)]
+
+
+def stats(
+    pcap: Path = typer.Argument(..., help="Capture file (pcap, pcapng, gzip)."),
+    spec: Path | None = typer.Option(None, "--spec", help="Topology spec: trunk names by address, SLOs."),
+    window: str | None = typer.Option(None, "--window", help="Window length (e.g. 5m); default: the spec's ASR window."),
+    fmt: StatsFormat = typer.Option(StatsFormat.text, "--format", "-f", help="Output format."),
+    output: Path = typer.Option(Path("voxops-stats.png"), "--output", "-o", help="Where --format png writes."),
+    ner_487: bool = typer.Option(False, "--ner-487", help="Count 487 (caller cancelled) as effective in NER."),
+    heuristic: bool = HEURISTIC_OPTION,
+    fail_on: Severity = typer.Option(Severity.critical, "--fail-on", help="Exit 1 on findings at or above this."),
+) -> int:
+    """Telephony KPIs of a capture per trunk and per window, with the windows that break the SLOs."""
+    from voxops.analysis.loader import analyse_capture, policy_for
+    from voxops.analysis.trunkstats import stats_report
+    from voxops.views.calls import stats_text
+
+    overrides: dict[str, object] = {"ner_counts_487": ner_487}
+    if window is not None:
+        overrides["window_s"] = parse_window(window)
+    policy = policy_for(spec, **overrides)
+    analysis = analyse_capture(pcap, heuristic=heuristic, keep_jitter=fmt is StatsFormat.png, warn=warn)
+    report = stats_report(str(pcap), analysis.dialogs, analysis.streams, policy)
+    if fmt is StatsFormat.json:
+        emit_json(report)
+    elif fmt is StatsFormat.png:
+        from voxops.views.stats_png import write_stats_png
+
+        longest = max(analysis.jitter, key=lambda k: analysis.streams[k].packets, default=None)
+        label = f"{analysis.streams[longest].src} -> {analysis.streams[longest].dst}" if longest is not None else ""
+        write_stats_png(report, (label, analysis.jitter[longest]) if longest is not None else None, output)
+        warn(f"wrote {output}")
+    else:
+        print(stats_text(report))
+    return ExitCode.FINDINGS if fails(report.findings, fail_on) else ExitCode.OK
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(stats)

@@ -1,0 +1,136 @@
+"""Text and HTML views of RTP streams, call diagnoses and trunk statistics."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from voxops.views.findings import format_finding
+
+if TYPE_CHECKING:
+    from voxops.analysis.diagnosis import CallDiagnosis
+    from voxops.analysis.streams import RtpStream
+    from voxops.analysis.trunkstats import StatsReport
+
+
+def _clock(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _num(v: float | None, fmt: str = ".1f") -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def streams_text(streams: list[RtpStream]) -> str:
+    head = (f"{'start':>10} {'end':>10} {'source':>21} {'destination':>21} {'SSRC':>10} {'PT':>6} "
+            f"{'pkts':>7} {'lost':>11} {'max d':>8} {'max J':>8} {'mean J':>8} {'MOS':>5}  call")
+    lines = [head]
+    for s in streams:
+        pts = ",".join(str(p) for p in s.payload_types)
+        lines.append(
+            f"{s.start_rel:10.3f} {s.end_rel:10.3f} {s.src:>21} {s.dst:>21} 0x{s.ssrc:08X} {pts:>6} "
+            f"{s.packets:7d} {s.lost:5d} ({s.lost_pct:4.1f}%) {s.max_delta_ms:8.3f} {s.max_jitter_ms:8.3f} "
+            f"{s.mean_jitter_ms:8.3f} {_num(s.mos, '.2f'):>5}  {s.call_id or '-'}"
+        )
+    if not streams:
+        lines.append("(no RTP stream; RTP-only captures need --rtp-heuristic)")
+    return "\n".join(lines)
+
+
+def diagnosis_text(d: CallDiagnosis) -> str:
+    out = [f"call {d.call_id}" + (f" (legs: {', '.join(d.legs)})" if d.legs else "")]
+    out.append(f"  {d.from_uri} -> {d.to_uri}  trunk {d.trunk or '-'}  started {_clock(d.start)} UTC")
+    status = f"{d.final_status} ({d.final_meaning})" if d.final_status else "no final response"
+    out.append(f"  setup: {status}; PDD {_num(d.pdd_ms, '.0f')} ms; talk {_num(d.duration_s)} s; "
+               f"{d.auth_challenges} auth challenge(s); {d.retransmissions} retransmission(s)")
+    out.append("  ladder:")
+    for h in d.hops:
+        again = "  (retransmission)" if h.retransmission else ""
+        out.append(f"    {h.time:9.3f}s  #{h.frame:<7} {h.src} -> {h.dst}  {h.message}{again}")
+    c = d.codecs
+    if c.offer:
+        out.append(f"  offer  (#{c.offer.frame}) {c.offer.address}:{c.offer.port} {' '.join(c.offer.codecs)} "
+                   f"{c.offer.direction}")
+    if c.answer:
+        out.append(f"  answer (#{c.answer.frame}) {c.answer.address}:{c.answer.port} {' '.join(c.answer.codecs)} "
+                   f"{c.answer.direction}")
+    out.append(f"  RTP payload types seen: offerer->answerer {c.seen_forward or '-'}, "
+               f"answerer->offerer {c.seen_reverse or '-'}")
+    for s in d.streams:
+        out.append(f"  stream {s.src} -> {s.dst} PT {s.payload_types} {s.packets} pkts, lost {s.lost} "
+                   f"({s.lost_pct:.1f}%), max jitter {s.max_jitter_ms:.2f} ms, MOS {_num(s.mos, '.2f')} "
+                   f"(R {_num(s.r_factor)})")
+    out.append(f"verdict: {d.verdict}")
+    for f in d.findings:
+        out.append("  " + format_finding(f))
+    return "\n".join(out)
+
+
+def diagnosis_html(d: CallDiagnosis) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{h.time:.3f}</td><td>{h.frame}</td><td>{e(h.src)}</td><td>{e(h.dst)}</td>"
+        f"<td>{e(h.message)}{' (retransmission)' if h.retransmission else ''}</td></tr>"
+        for h in d.hops
+    )
+    finds = "".join(
+        f"<li class='{f.severity.value}'><b>{f.severity.value} {e(f.code)}</b>: {e(f.message)}"
+        f"{' at ' + e(f.where) if f.where else ''} &mdash; runbook <code>{e(f.runbook or '-')}</code></li>"
+        for f in d.findings
+    ) or "<li>no problem found</li>"
+    streams = "".join(
+        f"<tr><td>{e(s.src)}</td><td>{e(s.dst)}</td><td>{s.payload_types}</td><td>{s.packets}</td>"
+        f"<td>{s.lost} ({s.lost_pct:.1f}%)</td><td>{s.max_jitter_ms:.2f}</td><td>{_num(s.mos, '.2f')}</td></tr>"
+        for s in d.streams
+    )
+    c = d.codecs
+    sdp = "".join(
+        f"<tr><td>{role}</td><td>{v.frame}</td><td>{e(str(v.address))}:{v.port}</td>"
+        f"<td>{e(' '.join(v.codecs))}</td><td>{v.direction}</td></tr>"
+        for role, v in (("offer", c.offer), ("answer", c.answer)) if v is not None
+    )
+    status = f"{d.final_status} ({d.final_meaning})" if d.final_status else "no final response"
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>voxops diagnose {e(d.call_id)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 6px;font-size:90%}}.critical,.error{{color:#b00}}.warning{{color:#a60}}</style>
+</head><body>
+<h1>Call {e(d.call_id)}</h1>
+<p>{e(str(d.from_uri))} &rarr; {e(str(d.to_uri))}; trunk {e(d.trunk or '-')}; {e(status)};
+PDD {_num(d.pdd_ms, '.0f')} ms; talk {_num(d.duration_s)} s</p>
+<h2>Verdict: {e(d.verdict)}</h2><ul>{finds}</ul>
+<h2>Ladder</h2><table><tr><th>s</th><th>frame</th><th>from</th><th>to</th><th>message</th></tr>{rows}</table>
+<h2>SDP</h2><table><tr><th></th><th>frame</th><th>media</th><th>codecs</th><th>direction</th></tr>{sdp}</table>
+<p>payload types seen: offerer&rarr;answerer {c.seen_forward}, answerer&rarr;offerer {c.seen_reverse}</p>
+<h2>RTP</h2><table><tr><th>source</th><th>destination</th><th>PT</th><th>packets</th><th>lost</th>
+<th>max jitter ms</th><th>MOS</th></tr>{streams}</table>
+</body></html>
+"""
+
+
+def stats_text(r: StatsReport) -> str:
+    out = [
+        f"{r.capture}: {r.calls} call(s), {r.seizures} seizure(s), {r.answered} answered",
+        f"  ASR {_num(r.asr)}%  NER {_num(r.ner)}%  ISA {_num(r.isa)}%  ACD {_num(r.acd_s)} s",
+        f"  PDD p50 {_num(r.pdd_ms.p50, '.0f')} ms  p95 {_num(r.pdd_ms.p95, '.0f')} ms  "
+        f"max {_num(r.pdd_ms.max, '.0f')} ms  (failed setups: {r.pdd_failed_ms.count})",
+        f"  MOS ({r.mos.calls_with_media} call(s) with media): "
+        + ", ".join(f"{k}: {v}" for k, v in r.mos.histogram.items())
+        + f"; below {r.mos.threshold}: {len(r.mos.below_threshold)}",
+        "  response codes per trunk (per transaction):",
+    ]
+    for trunk, codes in r.response_codes.items():
+        retrans = r.retransmissions.get(trunk, 0)
+        out.append(f"    {trunk}: " + ", ".join(f"{k} x{v}" for k, v in codes.items())
+                   + (f"; {retrans} retransmission(s)" if retrans else ""))
+    out.append(f"  windows of {r.window_s} s:")
+    for w in r.windows:
+        flag = "  << " + "; ".join(w.breaches) if w.breaches else ""
+        out.append(f"    {_clock(w.start)}  calls {w.ratios.calls:4d}  ASR {_num(w.ratios.asr):>5}%  "
+                   f"PDD p95 {_num(w.pdd_ms.p95, '.0f'):>6} ms{flag}")
+    for s in r.spikes_503:
+        out.append(f"  503 spike: {s.trunk} {s.count_503}/{s.finals} at {_clock(s.start)}")
+    for f in r.findings:
+        out.append("  " + format_finding(f))
+    return "\n".join(out)

@@ -1,0 +1,54 @@
+"""PNG of `voxops stats`: ASR per window, PDD histogram, MOS per call, jitter over time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from voxops.analysis.trunkstats import StatsReport
+
+
+def write_stats_png(report: StatsReport, jitter: tuple[str, np.ndarray] | None, path: Path) -> Path:
+    """`jitter`: (label, array [2, N] of epoch seconds and jitter ms) for one stream, or None."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    ax = axes[0][0]
+    starts = [w.start for w in report.windows]
+    asr = [w.ratios.asr if w.ratios.asr is not None else float("nan") for w in report.windows]
+    ax.bar(range(len(starts)), asr, color=["#c33" if w.breaches else "#3a3" for w in report.windows])
+    ax.set_title(f"ASR per {report.window_s} s window (%)")
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("window")
+
+    ax = axes[0][1]
+    pdds = [c.pdd_ms for c in report.call_list if c.pdd_ms is not None]
+    ax.hist(pdds, bins=min(30, max(5, len(pdds))), color="#36c")
+    ax.set_title("PDD (ms)")
+
+    ax = axes[1][0]
+    mos = [c.mos for c in report.call_list if c.mos is not None]
+    ax.plot(range(len(mos)), mos, "o", color="#639")
+    ax.axhline(report.mos.threshold, color="#c33", linestyle="--")
+    ax.set_ylim(1, 4.6)
+    ax.set_title("MOS per call (E-model)")
+
+    ax = axes[1][1]
+    if jitter is not None:
+        label, data = jitter
+        ax.plot(data[0] - data[0][0], data[1], color="#c63")
+        ax.set_title(f"jitter over time: {label}")
+        ax.set_xlabel("s")
+        ax.set_ylabel("ms")
+    else:
+        ax.set_title("jitter over time: no RTP stream")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=80)
+    plt.close(fig)
+    return path

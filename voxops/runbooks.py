@@ -1,0 +1,304 @@
+"""Runbook index and lookup over runbooks/*.md.
+
+A runbook is Markdown with YAML front matter (`RunbookMeta`). Lookup answers a tired
+engineer's query: a SIP code (`503`), a finding code (`trunk-down`), a metric (`pdd`), a
+runbook id, or free text with typos (`one way audo`). Only light imports here: the
+lookup must answer instantly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from voxops.errors import EnvironmentProblem, InvalidInput
+from voxops.findings import Severity
+from voxops.resources import data_dir
+
+KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+_WORD = re.compile(r"[a-z0-9.]+")
+# Words that say nothing about which runbook is meant.
+_STOPWORDS = frozenset(
+    {"a", "an", "and", "are", "at", "by", "call", "calls", "for", "from", "in", "is", "it"}
+    | {"no", "not", "of", "on", "or", "our", "the", "to", "too", "with"}
+)
+# Below this a free-text match is a guess, shown as a suggestion rather than an answer.
+MATCH_THRESHOLD = 0.72
+
+
+class RunbookMeta(BaseModel):
+    """The front matter every runbook carries. Field names are a public interface."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=KEBAB, description="Kebab-case id, equal to the file stem.")
+    title: str = Field(min_length=3)
+    symptoms: list[str] = Field(min_length=1, description="What the engineer sees or hears.")
+    sip_codes: list[int] = Field(default_factory=list, description="Most telling code first.")
+    metrics: list[str] = Field(
+        default_factory=list, description="Metrics that move (asr, pdd, mos, ...)."
+    )
+    findings: list[str] = Field(default_factory=list, description="Finding codes it answers.")
+    severity: Severity
+
+    @field_validator("sip_codes")
+    @classmethod
+    def _sip_code_range(cls, codes: list[int]) -> list[int]:
+        bad = [c for c in codes if not 100 <= c <= 699]
+        if bad:
+            raise ValueError(f"not SIP response codes: {bad}")
+        return codes
+
+    @field_validator("findings", "metrics")
+    @classmethod
+    def _kebab(cls, names: list[str]) -> list[str]:
+        bad = [n for n in names if not re.match(KEBAB, n)]
+        if bad:
+            raise ValueError(f"not kebab-case: {bad}")
+        return names
+
+
+class Runbook(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    meta: RunbookMeta
+    body: str
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+    @cached_property
+    def vocabulary(self) -> tuple[set[str], set[str]]:
+        """(strong, weak) words: id/title/findings weigh more than symptom prose."""
+        m = self.meta
+        strong = set(_words(" ".join([m.id, m.title, *m.findings, *m.metrics])))
+        weak = set(_words(" ".join(m.symptoms))) | {str(c) for c in m.sip_codes}
+        return strong, weak - strong
+
+    def markdown(self) -> str:
+        """Title plus body, without front matter: pasteable into an incident channel."""
+        return f"# {self.meta.title}\n\n{self.body.strip()}\n"
+
+
+class Match(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    runbook: Runbook
+    score: float
+    reason: str
+
+
+def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str]:
+    found = _FRONT_MATTER.match(text)
+    if not found:
+        raise InvalidInput(f"{source}: no front matter (a '---' block at the top)")
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: faster
+    try:
+        data = yaml.load(found.group(1), Loader=loader)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{source}: front matter is not YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{source}: front matter must be a mapping")
+    return data, text[found.end() :]
+
+
+def load_runbook(path: Path) -> Runbook:
+    data, body = split_front_matter(path.read_text(encoding="utf-8"), str(path))
+    try:
+        meta = RunbookMeta.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInput(f"{path}: {problems}") from None
+    if meta.id != path.stem:
+        raise InvalidInput(f"{path}: id {meta.id!r} differs from the file name {path.stem!r}")
+    return Runbook(meta=meta, body=body, path=path)
+
+
+@lru_cache(maxsize=4)
+def load_all(directory: Path | None = None) -> tuple[Runbook, ...]:
+    root = directory or data_dir("runbooks")
+    if not root.is_dir():
+        raise EnvironmentProblem(f"no runbooks directory at {root}")
+    return tuple(load_runbook(p) for p in sorted(root.glob("*.md")))
+
+
+def _words(text: str) -> list[str]:
+    words = _WORD.findall(text.lower().replace("-", " "))
+    # Plurals say the same thing: "codecs" finds "codec".
+    return [
+        w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w
+        for w in words
+        if w not in _STOPWORDS
+    ]
+
+
+def _vocabulary(rb: Runbook) -> tuple[set[str], set[str]]:
+    return rb.vocabulary
+
+
+def _all_words(books: tuple[Runbook, ...]) -> set[str]:
+    words: set[str] = set()
+    for rb in books:
+        strong, weak = _vocabulary(rb)
+        words |= strong | weak
+    return words
+
+
+def _similarity(word: str, vocab: set[str]) -> float:
+    if word in vocab:
+        return 1.0
+    best = 0.0
+    for v in vocab:
+        shared = len(os.path.commonprefix([word, v]))
+        if shared >= 4 and shared >= min(len(word), len(v)):
+            best = max(best, 0.9)  # one is the start of the other: "certificat", "dns"
+        elif shared >= 6:
+            best = max(best, 0.85)  # same stem: "transcoder", "transcoding"
+        elif abs(len(v) - len(word)) <= 3:
+            matcher = difflib.SequenceMatcher(None, word, v)
+            if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
+                best = max(best, matcher.ratio())
+    # A typo costs about one letter; weaker resemblances are noise.
+    return best if best >= 0.75 else 0.0
+
+
+def _text_score(query: str, rb: Runbook, known: set[str] | None = None) -> float:
+    words = _words(query)
+    if known is not None:
+        # Words no runbook uses ("broke", "help") carry no signal: do not let them dilute.
+        words = [w for w in words if _similarity(w, known) > 0]
+    if not words:
+        return 0.0
+    strong, weak = _vocabulary(rb)
+    total = 0.0
+    for w in words:
+        total += max(_similarity(w, strong), 0.8 * _similarity(w, weak))
+    token_score = total / len(words)
+    phrase = query.lower().strip()
+    candidates = [rb.meta.id.replace("-", " "), rb.meta.title.lower()]
+    phrase_score = max(difflib.SequenceMatcher(None, phrase, c).ratio() for c in candidates)
+    return max(token_score, phrase_score)
+
+
+def search(query: str, runbooks: tuple[Runbook, ...] | None = None) -> list[Match]:
+    """Runbooks answering `query`, best first; empty when nothing is a real answer."""
+    books = runbooks if runbooks is not None else load_all()
+    q = " ".join(query.lower().split())
+    exact: list[Match] = []
+    for rb in books:
+        m = rb.meta
+        if q == m.id:
+            exact.append(Match(runbook=rb, score=10.0, reason="runbook id"))
+        elif q in m.findings:
+            exact.append(Match(runbook=rb, score=9.0, reason=f"finding code {q}"))
+        elif q.isdigit() and int(q) in m.sip_codes:
+            # The code listed first is the one the runbook is about.
+            rank = m.sip_codes.index(int(q))
+            exact.append(Match(runbook=rb, score=8.0 - 0.1 * rank, reason=f"SIP {q}"))
+        elif q in m.metrics:
+            exact.append(
+                Match(runbook=rb, score=7.0 - 0.1 * m.metrics.index(q), reason=f"metric {q}")
+            )
+    if exact:
+        return sorted(exact, key=lambda x: (-x.score, x.runbook.id))
+    catalogued = _catalogue_runbook(q, books)
+    if catalogued is not None:
+        return [Match(runbook=catalogued, score=9.0, reason=f"finding code {q}")]
+    known = _all_words(books)
+    scored = [Match(runbook=rb, score=_text_score(q, rb, known), reason="text") for rb in books]
+    hits = [s for s in scored if s.score >= MATCH_THRESHOLD]
+    return sorted(hits, key=lambda x: (-x.score, x.runbook.id))
+
+
+def _catalogue_runbook(code: str, books: tuple[Runbook, ...]) -> Runbook | None:
+    """A finding code not listed in any front matter: ask the code catalogue itself.
+
+    Importing every module is slow, so this runs only for kebab-case queries that no
+    front matter answered.
+    """
+    if not re.match(KEBAB, code) or "-" not in code:
+        return None
+    from voxops.findings import CATALOGUE
+
+    if code not in CATALOGUE:
+        import_all_modules()
+    found = CATALOGUE.get(code)
+    if found is None:
+        return None
+    return next((rb for rb in books if rb.id == found.runbook), None)
+
+
+def import_all_modules() -> list[str]:
+    """Import every voxops module so each declares its finding codes; names imported."""
+    import importlib
+    import pkgutil
+
+    import voxops
+
+    def fail(name: str) -> None:
+        # walk_packages would otherwise skip a package that fails to import, silently.
+        raise ImportError(f"cannot import {name}") from sys.exc_info()[1]
+
+    names = []
+    for info in pkgutil.walk_packages(voxops.__path__, prefix="voxops.", onerror=fail):
+        if info.name.endswith(".__main__"):
+            continue  # running it would start the CLI
+        importlib.import_module(info.name)
+        names.append(info.name)
+    return names
+
+
+def suggest(query: str, runbooks: tuple[Runbook, ...] | None = None, n: int = 3) -> list[Runbook]:
+    """The nearest runbooks to a query that matched nothing."""
+    books = runbooks if runbooks is not None else load_all()
+    known = _all_words(books)
+    scored = sorted(
+        ((_text_score(query, rb, known), rb) for rb in books), key=lambda x: (-x[0], x[1].id)
+    )
+    return [rb for score, rb in scored[:n] if score > 0]
+
+
+_FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.M | re.S)
+_INLINE = re.compile(r"`(voxops [^`]+)`")
+
+
+def shown_commands(body: str) -> list[str]:
+    """Every `voxops ...` command line a runbook shows, in code blocks or inline code."""
+    found: list[str] = []
+    for block in _FENCE.findall(body):
+        # A trailing backslash continues the command on the next line, as in a shell.
+        for line in block.replace("\\\n", " ").splitlines():
+            line = " ".join(line.strip().removeprefix("$ ").split())
+            if line.startswith("voxops "):
+                found.append(line)
+    prose = _FENCE.sub("", body)
+    found += _INLINE.findall(prose)
+    return found
+
+
+def docs_url(runbook_id: str) -> str:
+    """The runbook's docs page: $VOXOPS_DOCS_URL, else the locally built site."""
+    base = os.environ.get("VOXOPS_DOCS_URL")
+    if base:
+        return f"{base.rstrip('/')}/runbooks/{runbook_id}/"
+    page = data_dir("runbooks").parent / "site" / "runbooks" / runbook_id / "index.html"
+    if page.is_file():
+        return page.as_uri()
+    raise EnvironmentProblem(
+        "the docs site is not built and VOXOPS_DOCS_URL is not set",
+        hint="run `mkdocs build` in the checkout, or export VOXOPS_DOCS_URL=https://<your docs>",
+    )

@@ -67,11 +67,11 @@ def diagnose(call_id: str, pcap: Path, spec: Path) -> tuple[list[Finding], str |
     return findings_in(data), None
 
 
-def probe_findings(command: list[str], spec: Path) -> tuple[list[Finding], str | None]:
+def probe_findings(command: list[str], spec: Path, extra: list[str] | None = None) -> tuple[list[Finding], str | None]:
     """Findings of a probe command (`probe`, `dns`, `certs`) run against spec."""
     if not available(command[0]):
         return [], f"voxops {command[0]} is not available in this build"
-    code, data, err = voxops_json([*command, str(spec), "--format", "json"])
+    code, data, err = voxops_json([*command, str(spec), *(extra or []), "--format", "json"])
     if data is None:
         return [], f"voxops {' '.join(command)} exited {code}: {err[-200:]}"
     return findings_in(data), None
@@ -82,7 +82,7 @@ def ladder_png(pcap: Path, call_id: str, out: Path) -> str | None:
     if not available("ladder"):
         return None
     cp = run(
-        [sys.executable, "-m", "voxops", "ladder", str(pcap), "--call-id", call_id, "--format", "png", "-o", str(out)],
+        [sys.executable, "-m", "voxops", "ladder", str(pcap), "--call-id", call_id, "--format", "png", "--output", str(out)],
         timeout=120,
         check=False,
     )

@@ -26,13 +26,13 @@ def _sbc_ctls(ctx: DrillContext) -> dict[str, str]:
     return {p.address or "": p.ctl for p in state.processes.values() if p.role == "sbc" and p.ctl}
 
 
-def _dispatcher_detection(ctx: DrillContext, process: str, address: str, port: int) -> None:
+def _dispatcher_detection(ctx: DrillContext, process: str, address: str, port: int, *, crash: bool = False) -> None:
     """Stop a dispatcher destination, stand a silent peer in its place, and time how long
     each SBC node takes from the first unanswered ping to marking it inactive."""
     promise_s, promise_text = _ping_promise(ctx.promise)
     ctls = _sbc_ctls(ctx)
     dest = f"{address}:{port}"
-    ctx.lab.stop_process(process)
+    ctx.lab.stop_process(process, crash=crash)
     ctx.restore.append(lambda: _bring_back(ctx, process, dest))
     t_fault = time.time()
     with SilentPeer(address, port) as peer:
@@ -84,10 +84,12 @@ def _calls_check(ctx: DrillContext, batch_failed: int, placed: int, what: str) -
     )  # fmt: skip
 
 
-def _probe_names(ctx: DrillContext, command: list[str], codes: set[str], runbook: str) -> None:
+def _probe_names(
+    ctx: DrillContext, command: list[str], codes: set[str], runbook: str, extra: list[str] | None = None
+) -> None:
     from voxops.lab.consult import probe_findings
 
-    found, why = probe_findings(command, ctx.promise_spec)
+    found, why = probe_findings(command, ctx.promise_spec, extra)
     _named(ctx, f"voxops {command[0]} names the fault", found, why, codes, runbook)
 
 
@@ -125,17 +127,24 @@ def trunk_down(ctx: DrillContext) -> None:
     dead = calls_seen(ctx.lab.carrier_log(trunk.name))
     rerouted = [c for c in batch.answered_call_ids if c not in dead]
     ctx.call_id = rerouted[-1] if rerouted else _last(batch.answered_call_ids)
-    _probe_names(ctx, ["probe"], {"trunk-down"}, "trunk-down")
+    _probe_names(ctx, ["probe"], {"trunk-down"}, "trunk-down", ["--once", "--target", trunk.name])
 
 
 def agent_down(ctx: DrillContext) -> None:
-    agent = ctx.topology.agents.instances[0]
+    agent, *others = ctx.topology.agents.instances
     promise_s, _ = _ping_promise(ctx.promise)
-    count = max(4, int(ctx.load.rate * (promise_s * 2 + 4)))
-    ctx.fault = f"{agent.name} ({agent.host}:{agent.sip_port}) stops, calls coming in"
-    calls = ctx.calls(inbound=True, count=count)
+    if not others:
+        ctx.fault = f"{agent.name} crashes"
+        ctx.check("a surviving agent", False, "1 agent", ">= 2 agent instances")
+        return
+    # no more calls at once than the surviving agents can hold: this drill is not overload
+    surviving = sum(a.max_calls for a in others)
+    rate = min(ctx.load.rate, max(0.2, surviving / (ctx.load.hold_s + 1.0) / 2))
+    count = max(4, int(rate * (promise_s * 2 + 4)))
+    ctx.fault = f"{agent.name} ({agent.host}:{agent.sip_port}) crashes (SIGKILL), calls coming in"
+    calls = ctx.calls(inbound=True, count=count, rate=rate)
     time.sleep(1.0)
-    _dispatcher_detection(ctx, agent.name, agent.host, agent.sip_port)
+    _dispatcher_detection(ctx, agent.name, agent.host, agent.sip_port, crash=True)
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
     _calls_check(ctx, batch.failed, batch.placed, "retried on the next agent")
@@ -184,7 +193,7 @@ def sbc_node_down(ctx: DrillContext) -> None:
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
     _calls_check(ctx, batch.failed, batch.placed, f"{survivor.name} carries the calls")
     ctx.call_id = _last(batch.answered_call_ids)
-    _probe_names(ctx, ["probe"], {"sbc-node-down", "sbc-down", "options-timeout"}, "sbc-failover")
+    _probe_names(ctx, ["probe"], {"sbc-node-down"}, "sbc-failover", ["--once", "--target", victim.name])
 
 
 def overload(ctx: DrillContext) -> None:
@@ -196,39 +205,41 @@ def overload(ctx: DrillContext) -> None:
     rate = max(ctx.load.rate, placed / 2.0)
     hold = placed / rate + 3.0
     ctx.fault = f"{placed} concurrent calls offered to a capacity of {capacity}"
-    before = _overflow_count(ctx)
     batch = ctx.calls(inbound=True, count=placed, rate=rate, hold_s=hold).wait()
-    overflowed = _overflow_count(ctx) - before
-    ctx.figures.update(
-        {"capacity": capacity, "offered": placed, "calls": batch.model_dump(exclude={"calls"}), "ivr_overflow": overflowed}
-    )
-    share = batch.busy / placed
-    expected = extra / placed
-    refused = batch.busy + overflowed
-    ctx.check(
-        "486 share at overload", refused >= extra,
-        f"{share:.0%} 486 ({batch.busy}/{placed})" + (f", {overflowed} to the IVR" if overflowed else ""),
-        f">= {expected:.0%}: every call beyond {capacity} refused with 486 or sent to the IVR",
-        value=round(share, 3), limit=round(expected, 3),
-    )  # fmt: skip
-    admitted = batch.answered - overflowed
-    ctx.check(
-        "calls admitted", admitted <= capacity, f"{admitted}", f"<= {capacity} (never a 200 it cannot serve)",
-        value=admitted, limit=capacity,
-    )  # fmt: skip
-    ctx.check(
-        "other failures", batch.failed == 0, f"{batch.failed} ({batch.codes})", "0: answered or 486 only",
-        value=batch.failed, limit=0,
-    )  # fmt: skip
     busy = [c.call_id for c in batch.calls if c.status == "486"]
     ctx.call_id = busy[0] if busy else _last(batch.answered_call_ids)
     ctx.runbook = "agent-pool-saturated"
+    ivr = ctx.topology.sbc.ivr_fallback
 
+    def judge() -> None:
+        from voxops.lab.answers import answered_uris
 
-def _overflow_count(ctx: DrillContext) -> int:
-    from voxops.lab.metrics import overflow_total
+        nodes = {n.address for n in ctx.topology.sbc.nodes}
+        uris = answered_uris(ctx.capture, nodes)
+        by_ivr = sum(1 for c in batch.answered_call_ids if uris.get(c, "").startswith("sip:ivr@"))
+        by_pool = batch.answered - by_ivr
+        share = batch.busy / placed
+        ctx.figures.update(
+            {"capacity": capacity, "offered": placed, "calls": batch.model_dump(exclude={"calls"}),
+             "answered_by_pool": by_pool, "answered_by_ivr": by_ivr, "busy_share": round(share, 3)}
+        )  # fmt: skip
+        where = " or sent to the IVR" if ivr else ""
+        ctx.check(
+            "486 share at overload", batch.busy + by_ivr >= extra,
+            f"{share:.0%} 486 ({batch.busy}/{placed})" + (f", {by_ivr} answered by the IVR" if ivr else ""),
+            f">= {extra / placed:.0%}: every call beyond {capacity} refused with 486{where}",
+            value=round(share, 3), limit=round(extra / placed, 3),
+        )  # fmt: skip
+        ctx.check(
+            "calls admitted to the pool", by_pool <= capacity, f"{by_pool}",
+            f"<= {capacity} (never a 200 it cannot serve)", value=by_pool, limit=capacity,
+        )  # fmt: skip
+        ctx.check(
+            "other failures", batch.failed == 0, f"{batch.failed} ({batch.codes})", "0: answered or 486 only",
+            value=batch.failed, limit=0,
+        )  # fmt: skip
 
-    return sum(overflow_total(ctx.topology, n) for n in range(len(ctx.topology.sbc.nodes)))
+    ctx.after_capture.append(judge)
 
 
 def _media_fault(ctx: DrillContext, mode: CarrierMode, codes: set[str], runbook: str) -> None:

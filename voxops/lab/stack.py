@@ -118,15 +118,31 @@ class Lab:
 
     # --- processes ---------------------------------------------------------------------
 
-    def start_process(self, info: ProcessInfo, *, ready_timeout_s: float = 10.0) -> None:
+    def start_process(self, info: ProcessInfo, *, ready_timeout_s: float = 20.0) -> None:
         ready = None
         if info.role in ("carrier", "sbc", "agent") and info.address and info.port:
             address, port = info.address, info.port
             ready = lambda: sip_answers(address, port)  # noqa: E731
-        self.sup.start(info.name, info.argv, ready=ready, ready_timeout_s=ready_timeout_s)
+        if info.pidfile is None:
+            self.sup.start(info.name, info.argv, ready=ready, ready_timeout_s=ready_timeout_s)
+            return
+        from voxops.lab.deployed import start_daemon
+        from voxops.lab.faults import wait_for
 
-    def stop_process(self, name: str) -> None:
-        self.sup.stop(name)
+        start_daemon(info)
+        if ready is not None and wait_for(ready, timeout_s=ready_timeout_s) is None:
+            raise EnvironmentProblem(f"{info.name} does not answer SIP OPTIONS at {info.address}:{info.port}")
+
+    def stop_process(self, name: str, *, crash: bool = False) -> None:
+        """Stop a lab process; crash=True kills it without a chance to drain (SIGKILL)."""
+        state = self.dir.load()
+        info = state.processes.get(name) if state else None
+        if info is not None and info.pidfile is not None:
+            from voxops.lab.deployed import stop_daemon
+
+            stop_daemon(info)
+            return
+        self.sup.stop(name, grace_s=0.0 if crash else 5.0)
         # started by an earlier command: only its pid file knows it
         pidfile = self.dir.pids / f"{name}.pid"
         if pidfile.exists():
@@ -134,7 +150,7 @@ class Lab:
 
             tmp = self.dir.sub(f"pids-stop-{name}")
             pidfile.replace(tmp / pidfile.name)
-            _stop(tmp)
+            _stop(tmp, grace_s=0.0 if crash else 5.0)
             tmp.rmdir()
 
     def set_carrier_mode(self, name: str, mode: CarrierMode, *, delay_ms: int = 3000) -> None:
@@ -156,8 +172,16 @@ class Lab:
 
     def restart(self, name: str) -> None:
         info = self.state().processes[name]
-        if name not in running_pidfiles(self.dir.pids):
+        if self._pid(info, running_pidfiles(self.dir.pids)) is None:
             self.start_process(info)
+
+    @staticmethod
+    def _pid(info: ProcessInfo, running: dict[str, int]) -> int | None:
+        if info.pidfile is not None:
+            from voxops.lab.deployed import daemon_pid
+
+            return daemon_pid(info)
+        return running.get(info.name)
 
     # --- up / down / status ------------------------------------------------------------
 
@@ -204,8 +228,14 @@ class Lab:
         """Stop everything the lab started; captures and reports stay."""
         stopped = stop_pidfiles(self.dir.root / "pids-drill") + stop_pidfiles(self.dir.pids)
         state = self.dir.load()
-        if state is not None and state.sbc == "deploy":
-            stopped += self._undeploy()
+        if state is not None:
+            from voxops.lab.deployed import stop_daemon
+
+            stopped += [i.name for i in state.processes.values() if i.pidfile and stop_daemon(i)]
+        # a deploy that failed half-way may have started daemons the state never recorded
+        from voxops.lab.deployed import stop_deployed
+
+        stopped += stop_deployed(self.dir.root / "deploy")
         self.dir.clear()
         return stopped
 
@@ -215,7 +245,7 @@ class Lab:
         procs = []
         if state is not None:
             for info in state.processes.values():
-                pid = running.get(info.name)
+                pid = self._pid(info, running)
                 procs.append(
                     ProcessStatus(
                         name=info.name, role=info.role, address=info.address, port=info.port,
@@ -282,8 +312,3 @@ class Lab:
         from voxops.lab.deployed import deploy_stack
 
         return deploy_stack(self, topology, spec)
-
-    def _undeploy(self) -> list[str]:
-        from voxops.lab.deployed import undeploy_stack
-
-        return undeploy_stack(self)

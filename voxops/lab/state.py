@@ -24,6 +24,7 @@ class ProcessInfo(BaseModel):
     argv: list[str]
     mode: str | None = Field(default=None, description="carrier mode (answer, slow, reject, ...)")
     ctl: str | None = Field(default=None, description="kamailio control socket (SBC nodes)")
+    pidfile: str | None = Field(default=None, description="pid file of a daemon that forks itself (kamailio -P)")
 
 
 class LabState(BaseModel):

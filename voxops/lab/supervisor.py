@@ -67,7 +67,7 @@ def terminate(pid: int, argv0: str | None, *, grace_s: float = 5.0) -> None:
     """SIGTERM the process and its group, then SIGKILL whatever is left after grace_s."""
     if not pid_alive(pid, argv0):
         return
-    _signal_group(pid, signal.SIGTERM)
+    _signal_group(pid, signal.SIGTERM if grace_s > 0 else signal.SIGKILL)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):

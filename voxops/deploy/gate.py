@@ -1,0 +1,94 @@
+"""Health gates used between rolling steps: a SIP OPTIONS 200, an HTTP 200 from /readyz.
+
+Run by the playbooks as `python -m voxops.deploy.gate sip HOST PORT` (exit 0 when healthy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import secrets
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def sip_options(host: str, port: int, *, timeout: float = 1.0) -> int | None:
+    """Send one OPTIONS over UDP; the reply's status code, or None when nothing came back."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.connect((host, port))
+        local, lport = s.getsockname()[:2]
+        tag = secrets.token_hex(6)
+        uri_host = f"[{host}]" if ":" in host else host
+        via_host = f"[{local}]" if ":" in local else local
+        msg = (
+            f"OPTIONS sip:{uri_host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {via_host}:{lport};branch=z9hG4bK{tag}\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:gate@{via_host}>;tag={tag}\r\nTo: <sip:{uri_host}:{port}>\r\n"
+            f"Call-ID: {tag}@voxops-gate\r\nCSeq: 1 OPTIONS\r\nUser-Agent: voxops-deploy-gate\r\n"
+            "Content-Length: 0\r\n\r\n"
+        )
+        s.settimeout(timeout)
+        s.send(msg.encode())
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                data = s.recv(65535)
+            except OSError:
+                return None
+            m = re.match(rb"SIP/2\.0 (\d{3}) ", data)
+            if m and int(m.group(1)) >= 200:
+                return int(m.group(1))
+    return None
+
+
+def http_status(url: str, *, timeout: float = 2.0) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (OSError, ValueError):
+        return None
+
+
+def wait_healthy(check, timeout: float, interval: float = 0.5) -> int | None:  # type: ignore[no-untyped-def]
+    """Poll until the check returns 200 or the timeout passes; the last status seen."""
+    end = time.monotonic() + timeout
+    last = None
+    while True:
+        last = check()
+        if last == 200 or time.monotonic() >= end:
+            return last
+        time.sleep(interval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--timeout", type=float, default=15.0)
+    ap = argparse.ArgumentParser(prog="python -m voxops.deploy.gate")
+    sub = ap.add_subparsers(dest="kind", required=True)
+    sip = sub.add_parser("sip", help="wait for a SIP OPTIONS 200", parents=[common])
+    sip.add_argument("host")
+    sip.add_argument("port", type=int)
+    http = sub.add_parser("http", help="wait for an HTTP 200 (an agent's /readyz)", parents=[common])
+    http.add_argument("url")
+    args = ap.parse_args(argv)
+    if args.kind == "sip":
+        status = wait_healthy(lambda: sip_options(args.host, args.port), args.timeout)
+        what = f"SIP OPTIONS to {args.host}:{args.port}"
+    else:
+        status = wait_healthy(lambda: http_status(args.url), args.timeout)
+        what = f"GET {args.url}"
+    if status == 200:
+        print(f"{what}: 200")
+        return 0
+    print(f"{what}: {status or 'no answer'} after {args.timeout:g} s", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

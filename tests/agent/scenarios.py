@@ -112,9 +112,12 @@ def _wrap(body: str) -> str:
     return f'<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="voxops agent test">{body}</scenario>\n'
 
 
-def caller(path: Path, *, hold: bool = False) -> Path:
-    """INVITE, hold the call for -d ms (optionally putting it on hold and back), BYE."""
+def caller(path: Path, *, hold: bool = False, media_pcap: Path | None = None) -> Path:
+    """INVITE, hold the call for -d ms (optionally putting it on hold and back, or playing
+    RTP from a pcap), BYE."""
     body = _INVITE + _in_dialog("ACK", 1)
+    if media_pcap is not None:
+        body += f'<nop><action><exec play_pcap_audio="{media_pcap}"/></action></nop>'
     cseq = 2
     if hold:
         for direction in ("sendonly", "sendrecv"):

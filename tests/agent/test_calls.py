@@ -44,6 +44,7 @@ def test_call_is_answered_and_echo_returns_callers_audio(tmp_path: Path, agent: 
         rng = random.Random(6)
         sent = [ulaw_frame(rng) for _ in range(75)]
         peer.send_audio(sent)
+        _, live = agent.get("/metrics")  # while the call is up: per-call media quality
         peer.pump(1.0)  # the echo comes back after its delay
         messages = run.wait()
     finally:
@@ -60,16 +61,25 @@ def test_call_is_answered_and_echo_returns_callers_audio(tmp_path: Path, agent: 
     # every frame the caller sent comes back byte for byte (G.711 round-trips exactly);
     # the bridge may re-cut packet boundaries, so look for each frame in the whole stream
     assert echoed >= 0.9 * len(sent), f"{echoed}/{len(sent)} frames echoed"
+    series = {line.split("{")[0]: float(line.rsplit(" ", 1)[1]) for line in live.splitlines() if '{call="' in line}
+    assert series["voxops_agent_rtcp_loss_ratio"] == 0  # nothing lost on loopback
+    assert series["voxops_agent_rtcp_jitter_seconds"] < 0.03
+    assert series["voxops_agent_mos"] >= 4.3  # G.711, no loss: the E-model gives 4.41 at no delay
+    latency_count = agent.metric("voxops_agent_pipeline_latency_seconds_count")
+    latency_sum = agent.metric("voxops_agent_pipeline_latency_seconds_sum")
+    assert latency_count and latency_sum and 0.2 <= latency_sum / latency_count < 0.4  # the echo delay
 
 
-@pytest.mark.parametrize("agent", [{"max_calls": 2}], indirect=True)
+# 4 is the pjsua2 wheel's ceiling (PJSUA_MAX_CALLS): there pjsua itself answers the 486
+@pytest.mark.parametrize("agent", [{"max_calls": 2}, {"max_calls": 4}], indirect=True, ids=["cap2", "cap4"])
 def test_one_call_over_capacity_gets_486(tmp_path: Path, agent: AgentProc) -> None:
-    run = sipp(tmp_path, caller(tmp_path / "caller.xml"), agent, "127.0.6.12", calls=3, rate=50, hold_ms=3000)
+    cap = int(agent.metric("voxops_agent_capacity_calls") or 0)
+    run = sipp(tmp_path, caller(tmp_path / "caller.xml"), agent, "127.0.6.12", calls=cap + 1, rate=50, hold_ms=3000)
     messages = run.wait()
-    assert responses(messages, 200) == 2
+    assert responses(messages, 200) == cap
     assert responses(messages, 486) == 1
     assert agent.metric('voxops_agent_rejected_total{code="486"}') == 1
-    assert agent.metric('voxops_agent_calls_total{result="answered"}') == 2
+    assert agent.metric('voxops_agent_calls_total{result="answered"}') == cap
     assert agent.metric("voxops_agent_calls_active") == 0
 
 

@@ -90,6 +90,7 @@ def test_dependency_down_sends_call_to_ivr_and_rfc2833_callback_is_stored(
     assert "asr" in rows[0][1] and "caller@" in rows[0][2]
     assert agent.metric('voxops_agent_calls_total{result="ivr"}') == 1
     assert agent.metric('voxops_agent_calls_total{result="answered"}') == 0
+    assert agent.metric("voxops_agent_ivr_callbacks_total") == 1
     code, out, _ = cli("agent", "callbacks", "--db", str(agent.db), "--format", "json")
     assert code == 0 and '"number": "5551234"' in out
 

@@ -82,6 +82,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         self.confirmed = False
         self.ended = False
         self.on_hold = False
+        self.rx_packets = 0
 
     # --- pjsua2 callbacks (SIP thread) ------------------------------------------------
 
@@ -164,6 +165,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         except pj.Error:
             return None
         rx = stat.rtcp.rxStat
+        self.rx_packets = int(rx.pkt)
         total = rx.pkt + rx.loss
         if total == 0:
             return None

@@ -129,6 +129,9 @@ class AgentConfig(_Model):
     codecs: CodecConfig = Field(default_factory=CodecConfig)
     pipeline: Annotated[str, Field(pattern=PIPELINE_PATTERN)] = "echo"
     echo_delay_ms: Annotated[int, Field(ge=0, le=5000)] = 200
+    greeting_wav: FilePath | None = Field(
+        default=None, description="What the prompt pipeline plays (16-bit mono PCM WAV at clock_rate)."
+    )
     record_dir: FilePath | None = Field(
         default=None, description="Where the prompt pipeline writes caller recordings (WAV)."
     )

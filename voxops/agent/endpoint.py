@@ -8,7 +8,9 @@ No sound card: the null device clocks the conference bridge.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pjsua2 as pj
 
@@ -16,9 +18,12 @@ from voxops.agent.config import SUPPORTED_CODECS, AgentConfig
 from voxops.errors import EnvironmentProblem
 from voxops.spec.types import Transport
 
-# PJSUA_MAX_CALLS of the pjsua2-python wheel: pjsua_init() silently clamps maxCalls to it.
-# Measured with benchmarks/agent.py --ceiling (calls past it get 486 from pjsua itself).
-PJSUA_MAX_CALLS = 32
+# PJSUA_MAX_CALLS of the pjsua2-python wheel (2.15.1): 4. pjproject lowered the compile-time
+# default from 32 to 4 in 2.11 (pjproject PR #2654) and pjsua_init() silently clamps
+# UaConfig.maxCalls to it; measured here: maxCalls 5, 8, 64, 1000 all accept 4 calls and
+# pjsua itself answers 486 to the fifth ("Unable to accept incoming call (too many calls)").
+PJSUA_MAX_CALLS = 4
+TOO_MANY_CALLS = "Unable to accept incoming call (too many calls)"
 
 
 def warn(message: str) -> None:
@@ -47,19 +52,41 @@ def plan_codecs(config: AgentConfig, available: list[str]) -> CodecPlan:
     return CodecPlan(enabled=enabled, ignored=ignored)
 
 
+class LogSink(pj.LogWriter):  # type: ignore[misc]
+    """pjsua's log to stderr at the configured level; counts the 486s pjsua sends itself.
+
+    Over PJSUA_MAX_CALLS pjsua refuses an INVITE before the application sees it; its level-2
+    log line is the only trace, so it is counted here as a 486.
+    """
+
+    def __init__(self, level: int, on_too_many: Callable[[], None]) -> None:
+        super().__init__()
+        self._level = level
+        self._on_too_many = on_too_many
+
+    def write(self, entry: Any) -> None:
+        if TOO_MANY_CALLS in entry.msg:
+            self._on_too_many()
+        if entry.level <= self._level:
+            sys.stderr.write(entry.msg if entry.msg.endswith("\n") else entry.msg + "\n")
+
+
 def sip_max_calls(config: AgentConfig) -> int:
-    """pjsua's own call table: room above capacity so the agent can still answer 486."""
+    """pjsua's call table: room above capacity (up to the ceiling) so the agent answers 486 itself."""
     return min(PJSUA_MAX_CALLS, config.max_calls + max(4, config.max_calls))
 
 
-def create_endpoint(config: AgentConfig) -> pj.Endpoint:
-    if config.max_calls >= PJSUA_MAX_CALLS:
+def check_capacity(config: AgentConfig) -> None:
+    if config.max_calls > PJSUA_MAX_CALLS:
         raise EnvironmentProblem(
-            f"max_calls {config.max_calls} is not below this pjsua2 build's ceiling of "
-            f"{PJSUA_MAX_CALLS} calls per process (PJSUA_MAX_CALLS), which must also hold the "
-            "calls being refused with 486",
-            hint="run more agent instances instead",
+            f"max_calls {config.max_calls} is above this pjsua2 build's ceiling of "
+            f"{PJSUA_MAX_CALLS} concurrent calls per process (PJSUA_MAX_CALLS)",
+            hint="run more agent instances, or rebuild pjsua2 with a larger PJSUA_MAX_CALLS",
         )
+
+
+def create_endpoint(config: AgentConfig, log_sink: LogSink) -> pj.Endpoint:
+    check_capacity(config)
     ep = pj.Endpoint()
     ep.libCreate()
     cfg = pj.EpConfig()
@@ -67,8 +94,10 @@ def create_endpoint(config: AgentConfig) -> pj.Endpoint:
     cfg.uaConfig.mainThreadOnly = True
     cfg.uaConfig.maxCalls = sip_max_calls(config)
     cfg.uaConfig.userAgent = config.sip.user_agent
-    cfg.logConfig.level = config.log_level
-    cfg.logConfig.consoleLevel = config.log_level
+    cfg.logConfig.level = max(2, config.log_level)
+    cfg.logConfig.consoleLevel = max(2, config.log_level)
+    cfg.logConfig.decor = 0
+    cfg.logConfig.writer = log_sink
     cfg.medConfig.noVad = True  # silence suppression would look like one-way audio
     cfg.medConfig.clockRate = config.clock_rate
     cfg.medConfig.sndClockRate = config.clock_rate

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -113,6 +114,7 @@ class IvrSession:
         *,
         agent: str,
         reason: str,
+        on_stored: Callable[[], None] | None = None,
     ) -> None:
         self._call = call
         self._config = config
@@ -120,6 +122,7 @@ class IvrSession:
         self._store = store
         self._agent = agent
         self.reason = reason
+        self._on_stored = on_stored
         self.digits = ""
         self.request_id: int | None = None
         self.state = IvrState.prompting
@@ -177,6 +180,8 @@ class IvrSession:
             number=self.digits,
             reason=self.reason,
         )
+        if self._on_stored is not None:
+            self._on_stored()
         self.state = IvrState.confirming
         self._cursor = AudioCursor(self._audio.confirm, self._call.frame_bytes)
 

@@ -167,6 +167,9 @@ class AgentMetrics:
         self.dependency_up = Gauge(
             "voxops_agent_dependency_up", "1 when the downstream dependency answers.", ["dependency", "kind"]
         )
+        self.rtp_received_total = Counter(
+            "voxops_agent_rtp_received_packets_total", "RTP packets received, counted when each call ends."
+        )
         self.ivr_callbacks_total = Counter(
             "voxops_agent_ivr_callbacks_total", "Callback requests stored by the IVR."
         )

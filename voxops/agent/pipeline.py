@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from voxops.agent.config import AgentConfig
-from voxops.errors import InvalidInput
+from voxops.errors import EnvironmentProblem, InvalidInput
 
 
 @dataclass
@@ -195,8 +195,8 @@ class PromptPipeline:
     def __init__(self, config: AgentConfig) -> None:
         self._rate = config.clock_rate
         self._record_dir = Path(config.record_dir) if config.record_dir else None
-        if config.ivr.prompt_wav:
-            self._greeting = read_wav(Path(config.ivr.prompt_wav), self._rate)
+        if config.greeting_wav:
+            self._greeting = read_wav(Path(config.greeting_wav), self._rate)
         else:
             self._greeting = tone(self._rate, (440.0, 660.0), 600, gap_ms=200) * 2
 
@@ -226,7 +226,10 @@ def load_pipeline(config: AgentConfig) -> Pipeline:
     factory = getattr(module, class_name, None)
     if factory is None:
         raise InvalidInput(f"pipeline {spec}: {module_name} has no {class_name}")
-    pipeline = factory(config)
+    try:
+        pipeline = factory(config)
+    except Exception as exc:  # noqa: BLE001 - user code: report it, do not crash with a traceback
+        raise EnvironmentProblem(f"pipeline {spec} failed to start: {type(exc).__name__}: {exc}") from None
     missing = [m for m in ("open", "overloaded", "close") if not callable(getattr(pipeline, m, None))]
     if missing:
         raise InvalidInput(f"pipeline {spec}: missing method(s) {', '.join(missing)}")

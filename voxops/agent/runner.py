@@ -60,6 +60,8 @@ def run_agent(config: AgentConfig) -> int:
         raise EnvironmentProblem(
             "pjsua2 is not installed", hint="pip install 'voxops[agent]' (PyPI pjsua2-python)"
         ) from None
+    from voxops.agent.endpoint import check_capacity
     from voxops.agent.service import Agent
 
+    check_capacity(config)
     return Agent(config).run()

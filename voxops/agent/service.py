@@ -80,6 +80,7 @@ class Agent:
         self._drain_requested = threading.Event()
         self._latency_ewma = 0.0
         self.ep: Any = None
+        self._log_sink: Any = None
         self.account: Any = None
 
     # --- health -----------------------------------------------------------------------
@@ -133,7 +134,13 @@ class Agent:
         if verdict.mode == "ivr":
             assert self.store is not None and self.ivr_audio is not None
             session = IvrSession(
-                context, self.config.ivr, self.ivr_audio, self.store, agent=self.config.name, reason=verdict.reason
+                context,
+                self.config.ivr,
+                self.ivr_audio,
+                self.store,
+                agent=self.config.name,
+                reason=verdict.reason,
+                on_stored=self.metrics.ivr_callbacks_total.inc,
             )
             call.mode = CallMode.ivr
         else:
@@ -145,6 +152,10 @@ class Agent:
         call.respond(180)
         call.respond(200)
         self.metrics.setup_seconds.observe(time.monotonic() - call.received_at)
+
+    def _count_stack_busy(self) -> None:
+        self.metrics.calls_total.inc(result="rejected")
+        self.metrics.rejected_total.inc(code="486")
 
     def on_confirmed(self, call: Any) -> None:
         self.metrics.calls_total.inc(result="ivr" if call.mode == "ivr" else "answered")
@@ -183,9 +194,11 @@ class Agent:
 
     def run(self, *, install_signals: bool = True, ready_file: Path | None = None) -> int:
         from voxops.agent.calls import AgentAccount
-        from voxops.agent.endpoint import create_account, create_endpoint
+        from voxops.agent.endpoint import LogSink, create_account, create_endpoint
 
-        self.ep = create_endpoint(self.config)
+        # kept referenced for the endpoint's whole life: pjsua calls it from any thread
+        self._log_sink = LogSink(self.config.log_level, self._count_stack_busy)
+        self.ep = create_endpoint(self.config, self._log_sink)
         try:
             self.account = AgentAccount(self)
             create_account(self.ep, self.config, self.account)
@@ -253,6 +266,7 @@ class Agent:
         """Release ended calls here, on the SIP thread, never in a GC finaliser."""
         while self._ended:
             call = self._ended.pop()
+            self.metrics.rtp_received_total.inc(call.rx_packets)
             call.release()
             for key, value in list(self.calls.items()):
                 if value is call:

@@ -37,6 +37,12 @@ def test_refuses_addresses_outside_the_spec(tmp_path, cli):
     assert code == 2 and "refusing" in err
 
 
+def test_refuses_without_a_spec(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("audit", f"{addr(66)}:5060")
+    assert code == 2 and "no spec names it" in err
+
+
 def test_never_leaves_loopback_in_tests(tmp_path, cli):
     spec = write_spec(tmp_path, nodes=[{"name": "sbc-1", "address": "192.0.2.10"}])
     for args in (["192.0.2.10", "--spec", str(spec)], ["192.0.2.10:5060", "--i-own-this"]):
@@ -48,3 +54,5 @@ def test_bad_arguments_are_invalid_input(cli):
     assert cli("audit", "sbc.example:5060", "--i-own-this")[0] == 2
     code, _, err = cli("audit", f"{addr(65)}:5060", "--i-own-this", "--extensions", "1-99999")
     assert code == 2 and "is a scan, not an audit" in err
+    code, _, err = cli("audit", f"{addr(65)}:5060", "--i-own-this", "--method", "invite")
+    assert code == 2 and "rings phones" in err

@@ -18,7 +18,7 @@ NAME = "sbc.probe.test"
 
 @pytest.fixture
 def endpoints(tmp_path):
-    """Five servers: valid, expiring in 5 days, expired, wrong hostname, untrusted CA."""
+    """Six servers: valid, expiring in 5 days, expired, wrong hostname, untrusted CA, TLS 1.1 only."""
     ca = make_ca(tmp_path, "ca")
     rogue = make_ca(tmp_path, "rogue")
     certs = {
@@ -27,12 +27,15 @@ def endpoints(tmp_path):
         "expired": make_leaf(tmp_path, "expired", ca, [NAME], days_left=-3),
         "wrongname": make_leaf(tmp_path, "wrongname", ca, ["other.probe.test"], days_left=200),
         "untrusted": make_leaf(tmp_path, "untrusted", rogue, [NAME], days_left=200),
+        "legacy": make_leaf(tmp_path, "legacy", ca, [NAME], days_left=200),
     }
+    legacy = ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]
     with contextlib.ExitStack() as stack:
         entries = []
         for name, issued in certs.items():
             port = port_on(HOST)
-            stack.enter_context(tls_server(HOST, port, issued.cert_path, issued.key_path))
+            extra = legacy if name == "legacy" else []
+            stack.enter_context(tls_server(HOST, port, issued.cert_path, issued.key_path, *extra))
             entries.append({"name": name, "host": HOST, "port": port, "server_name": NAME, "ca": "ca.pem",
                             "warn_days": 21, "critical_days": 7})
         yield entries
@@ -51,6 +54,7 @@ def test_each_certificate_is_classified(tmp_path, cli, endpoints):
         "expired": [("cert-expired", "critical")],
         "wrongname": [("cert-hostname-mismatch", "critical")],
         "untrusted": [("cert-untrusted", "critical")],
+        "legacy": [("tls-old-protocol", "warning")],
     }
     results = {e["name"]: e for e in report["endpoints"]}
     valid = results["valid"]
@@ -59,6 +63,8 @@ def test_each_certificate_is_classified(tmp_path, cli, endpoints):
     assert 199 < valid["chain"][0]["days_left"] <= 200 and valid["chain"][0]["san"] == [NAME]
     assert results["expired"]["trusted"] is True  # trust is judged apart from expiry
     assert results["untrusted"]["trusted"] is False
+    assert results["legacy"]["protocol"] == "TLSv1.1"
+    assert valid["old_protocol_accepted"] is None
     assert all(f["runbook"] == "cert-expiry" for f in report["findings"])
 
 
@@ -106,11 +112,13 @@ def test_mutual_tls_client_certificates(tmp_path, cli):
         base | {"name": "mtls-good", "client_certificate": good.cert_path.name, "client_key": good.key_path.name},
         base | {"name": "mtls-bad", "client_certificate": bad.cert_path.name, "client_key": bad.key_path.name},
     ])
-    with tls_server(HOST, port, server.cert_path, server.key_path, "-Verify", "1", "-verify_return_error",
-                    "-CAfile", str(ca.cert_path)):
-        good_code, good_out, _ = cli("certs", spec, "--endpoint", "mtls-good", "--format", "json")
-        bad_code, bad_out, _ = cli("certs", spec, "--endpoint", "mtls-bad", "--format", "json")
-    assert good_code == 0, good_out
-    assert json.loads(good_out)["endpoints"][0]["client_accepted"] is True
-    assert bad_code == 1
-    assert [f["code"] for f in json.loads(bad_out)["findings"]] == ["tls-client-cert-rejected"]
+    strict = ["-Verify", "1", "-verify_return_error", "-CAfile", str(ca.cert_path)]
+    # TLS 1.3 rejects after the handshake, TLS 1.2 inside it: both are a rejection, not "unreachable"
+    for version in ("-tls1_3", "-tls1_2"):
+        with tls_server(HOST, port, server.cert_path, server.key_path, version, *strict):
+            good_code, good_out, _ = cli("certs", spec, "--endpoint", "mtls-good", "--format", "json")
+            bad_code, bad_out, _ = cli("certs", spec, "--endpoint", "mtls-bad", "--format", "json")
+        assert good_code == 0, good_out
+        assert json.loads(good_out)["endpoints"][0]["client_accepted"] is True
+        assert bad_code == 1
+        assert [f["code"] for f in json.loads(bad_out)["findings"]] == ["tls-client-cert-rejected"], bad_out

@@ -9,7 +9,8 @@ import time
 from tests.conftest import need_tool
 from tests.probes.peers import addr, port_on, sipp_uas, stop
 from tests.probes.specs import write_spec
-from voxops.probes.monitor import Monitor, State, Target
+from voxops.probes.monitor import Monitor, State, Target, TargetStatus, apply
+from voxops.probes.sip_options import OptionsResult
 
 
 def _target(host: str, port: int, threshold: int) -> Target:
@@ -18,21 +19,24 @@ def _target(host: str, port: int, threshold: int) -> Target:
 
 
 def test_down_after_exactly_the_threshold_and_up_again(tmp_path):
+    """At the spec's interval (1 s): up, SIPp stopped -> down at the third miss, restarted -> up."""
     host = addr(20)
     port = port_on(host)
     monitor = Monitor([_target(host, port, threshold=3)], timeout=0.5)
     with sipp_uas(host, port, tmp_path) as uas:
-        monitor.probe_all()
-        assert monitor.statuses[0].state is State.up
-        assert monitor.statuses[0].last_code == 200
+        monitor.tick()
+        assert monitor.statuses[0].state is State.up and monitor.statuses[0].last_code == 200
         stop(uas)
     seen = []
+    started = time.monotonic()
     for _ in range(3):
-        monitor.probe_all()
+        monitor.tick()
         seen.append((monitor.statuses[0].state, monitor.statuses[0].consecutive_failures))
+    elapsed = time.monotonic() - started
     assert seen == [(State.up, 1), (State.up, 2), (State.down, 3)]
+    assert 2.0 < elapsed < 3.5  # three probes one interval apart
     with sipp_uas(host, port, tmp_path):
-        changes = monitor.probe_all()
+        changes = monitor.tick()
     assert changes == [(0, State.down)]
     assert monitor.statuses[0].state is State.up and monitor.statuses[0].consecutive_failures == 0
 
@@ -101,3 +105,43 @@ def test_unknown_target_is_invalid_input(tmp_path, cli):
     assert code == 2 and "no trunk, carrier or SBC node named 'nope'" in err
     code, out, _ = cli("probe", spec, "--nagios", "--target", "nope")
     assert code == 3 and out.startswith("SIP_OPTIONS UNKNOWN - no trunk")
+
+
+def test_watch_shows_the_live_table(tmp_path, cli):
+    host = addr(23)
+    port = port_on(host)
+    spec = write_spec(tmp_path, trunk_hosts=[{"address": host, "port": port}],
+                      options_ping={"interval_s": 1}, nodes=[{"name": "sbc-1", "address": host,
+                                                              "listen": [{"transport": "udp", "port": port}]}],
+                      sbc_ping={"interval_s": 1})
+    with sipp_uas(host, port, tmp_path):
+        code, out, _ = cli("probe", spec, "--watch", "--rounds", "2")
+    assert code == 0
+    rows = [line for line in out.splitlines() if f"udp:{host}:{port}" in line]
+    assert rows and all(" up " in row and " 200 " in row for row in rows[-2:])
+    assert "carrier-a/carrier-a-main" in out and "sbc-1" in out
+
+
+def test_a_reply_outside_reply_codes_is_a_miss():
+    target = _target("127.0.7.24", 5060, threshold=2).model_copy(update={"reply_codes": [200, 404]})
+    status = TargetStatus(target=target)
+    status = apply(status, OptionsResult(code=404, rtt_ms=1.0), now=1.0)
+    assert status.state is State.up  # 404 is accepted by this trunk's reply_codes
+    status = apply(status, OptionsResult(code=503, rtt_ms=1.0), now=2.0)
+    assert status.state is State.up and status.consecutive_failures == 1
+    assert status.last_error == "reply 503 is not an accepted code (200, 404)"
+    status = apply(status, OptionsResult(code=503, rtt_ms=1.0), now=3.0)
+    assert status.state is State.down and status.changed_at == 3.0 and status.failures == 2
+
+
+def test_loop_json_is_one_change_per_line(tmp_path, cli):
+    host = addr(25)
+    spec = write_spec(tmp_path, trunk_hosts=[{"address": host, "port": port_on(host)}],
+                      options_ping={"interval_s": 1, "failure_threshold": 1},
+                      nodes=[{"name": "sbc-1", "address": host, "listen": [{"transport": "udp", "port": port_on(host)}]}],
+                      sbc_ping={"interval_s": 1, "failure_threshold": 1})
+    code, out, _ = cli("probe", spec, "--rounds", "1", "--format", "json")
+    changes = [json.loads(line) for line in out.splitlines()]
+    assert code == 1
+    assert sorted(c["target"]["name"] for c in changes) == ["carrier-a/carrier-a-main", "sbc-1"]
+    assert all(c["from"] == "unknown" and c["to"] == "down" for c in changes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.probes.peers import addr, kamailio, port_on
+from tests.probes.pki import make_ca, make_leaf
 from tests.probes.specs import write_spec
 from voxops.probes.monitor import Monitor, State, targets_of
 from voxops.render.engine import plan, render_all
@@ -51,3 +52,33 @@ def test_rendered_sbc_answers_options_and_drops_scanners(tmp_path, cli):
     with kamailio(cfg, SBC, port):
         monitor.probe_all()
     assert monitor.statuses[0].state is State.up and monitor.statuses[0].last_code == 200
+
+
+def test_rendered_tls_sbc_answers_over_tls_and_its_certificate_checks_out(tmp_path, cli):
+    host = addr(73)
+    udp, tls, metrics = port_on(host), port_on(host), port_on(host)
+    ca = make_ca(tmp_path, "ca")
+    leaf = make_leaf(tmp_path, "sbc", ca, ["sbc.probe.test"], days_left=90)
+    spec = write_spec(
+        tmp_path,
+        nodes=[{"name": "sbc-1", "address": host, "metrics_port": metrics,
+                "listen": [{"transport": "udp", "port": udp}, {"transport": "tls", "port": tls}]}],
+        sbc_extra={"tls": {"certificate": str(leaf.cert_path), "key": str(leaf.key_path), "ca": str(ca.cert_path)}},
+        tls_endpoints=[{"name": "sbc-1-tls", "host": host, "port": tls, "server_name": "sbc.probe.test",
+                        "node": "sbc-1"}],
+    )
+    topology, _ = load_topology(spec)
+    out = tmp_path / "rendered"
+    render_all(plan(topology, str(out)), out)
+    with kamailio(out / "sbc-1" / "etc" / "kamailio.cfg", host, udp):
+        code, probe_out, _ = cli("probe", spec, "--once", "--target", "sbc-1", "--format", "json")
+        ccode, certs_out, _ = cli("certs", spec, "--format", "json")
+    assert code == 0, probe_out
+    by_transport = {t["target"]["transport"]: t for t in json.loads(probe_out)["targets"]}
+    assert by_transport["tls"]["state"] == "up" and by_transport["tls"]["last_code"] == 200
+    assert by_transport["udp"]["state"] == "up"
+    assert ccode == 0, certs_out
+    endpoint = json.loads(certs_out)["endpoints"][0]
+    assert endpoint["trusted"] is True and endpoint["hostname_match"] is True  # the node's CA from sbc.tls
+    assert endpoint["protocol"] in ("TLSv1.2", "TLSv1.3") and endpoint["old_protocol_accepted"] is None
+    assert 89 < endpoint["chain"][0]["days_left"] <= 90

@@ -39,7 +39,7 @@ def test_silence_is_a_timeout_with_rfc3261_retransmissions():
         elapsed = time.monotonic() - started
         time.sleep(0.15)
     assert result.code is None and result.error == "timeout"
-    assert 1.1 < elapsed < 1.6
+    assert 1.1 < elapsed < 2.0
     # T1 = 0.5 s doubling: sent at 0 s and 0.5 s within a 1.2 s timeout
     assert len(received) == 2
     assert received[0] == received[1]  # a retransmission is the same request, from the same port

@@ -20,7 +20,7 @@ def audit(
         False, "--i-own-this", help="Audit an address the spec does not name: you operate it."
     ),
     extensions: str = typer.Option("100-120,200,1000-1010", "--extensions", help="Extensions svwar tries."),
-    method: str = typer.Option("REGISTER", "--method", help="svwar request method: REGISTER, OPTIONS or INVITE."),
+    method: str = typer.Option("REGISTER", "--method", help="svwar request method: REGISTER or OPTIONS (never INVITE: it rings phones)."),
     bind: str | None = typer.Option(None, "--bind", help="Local address to scan from (default: the route's)."),
     timeout: float = typer.Option(2.0, "--timeout", min=0.1, max=30, help="Seconds to wait for replies."),
     nagios: bool = NAGIOS_OPTION,

@@ -29,8 +29,7 @@ def probe(
 ) -> int:
     """SIP OPTIONS to every trunk host and SBC node socket: up/down by the spec's thresholds, RTT, last code.
 
-    Without --once it keeps probing at each target's interval, printing state changes
-    (or a live table with --watch) until interrupted or --rounds is reached.
+    Without --once it keeps probing at each target's interval, printing state changes (or a live table with --watch) until interrupted or --rounds is reached.
     """
     from voxops.probes.probe_run import ProbeRun
 

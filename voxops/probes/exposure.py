@@ -92,6 +92,11 @@ def authorize(address: str, port: int | None, topology: Topology | None, i_own_t
     """The port to scan and whether the spec names the address; refuse anyone else's host."""
     if os.environ.get(LOOPBACK_ONLY_ENV) and not ipaddress.ip_address(address).is_loopback:
         raise InvalidInput(f"refusing to audit {address}: only loopback targets are allowed here ({LOOPBACK_ONLY_ENV})")
+    if topology is None and not i_own_this:
+        raise InvalidInput(
+            f"refusing to audit {address}: no spec names it (give --spec, or run where topology.yaml is)",
+            hint="audit only systems you operate; pass --i-own-this if this one is yours",
+        )
     ports = sbc_udp_ports(topology, address) if topology is not None else []
     if not ports and not i_own_this:
         raise InvalidInput(
@@ -178,6 +183,10 @@ def audit(
 ) -> AuditReport:
     address, port = parse_target(target)
     tried = count_extensions(extensions)
+    if method not in ("REGISTER", "OPTIONS"):
+        raise InvalidInput(f"--method {method}: only REGISTER or OPTIONS (an INVITE scan rings phones)")
+    if bind is not None:
+        bind = parse_target(bind)[0]
     port, in_spec = authorize(address, port, topology, i_own_this)
     try:
         bind = bind or _local_address(address)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from voxops.cli.common import TextJson, emit_json
+from voxops.cli.common import TextJson
 from voxops.findings import Finding, Severity
 from voxops.probes.monitor import Monitor, State, TargetStatus, findings_of, targets_of
 from voxops.probes.output import emit_check
@@ -82,9 +83,11 @@ class ProbeRun:
             self._write_metrics()
             for i, before in changes:
                 s = self.monitor.statuses[i]
-                if fmt is TextJson.json:
-                    emit_json({"at": s.changed_at, "target": s.target.model_dump(), "from": before.value,
-                               "to": s.state.value, "last_code": s.last_code, "last_error": s.last_error})
+                if fmt is TextJson.json:  # JSON Lines: one change per line, for log shippers
+                    sys.stdout.write(json.dumps({
+                        "at": s.changed_at, "target": s.target.model_dump(), "from": before.value,
+                        "to": s.state.value, "last_code": s.last_code, "last_error": s.last_error,
+                    }) + "\n")
                 else:
                     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(s.changed_at or time.time()))
                     detail = f"code {s.last_code}" if s.last_code is not None else (s.last_error or "")

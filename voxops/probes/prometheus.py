@@ -25,6 +25,11 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+def _number(value: float) -> str:
+    # shortest exact spelling: whole numbers without ".0", timestamps without exponent
+    return str(int(value)) if value.is_integer() else repr(round(value, 6))
+
+
 def _samples(s: TargetStatus) -> dict[str, float | None]:
     return {
         # an unknown state has no sample: a missing series alerts nobody falsely
@@ -52,8 +57,7 @@ def render(statuses: list[TargetStatus]) -> str:
                 f'target="{_escape(t.name)}",kind="{t.kind}",address="{_escape(t.host)}",'
                 f'port="{t.port}",transport="{t.transport}"'
             )
-            lines.append(f"{name}{{{labels}}} {value:.6g}" if name != "voxops_sip_options_last_probe_timestamp_seconds"
-                         else f"{name}{{{labels}}} {value:.3f}")
+            lines.append(f"{name}{{{labels}}} {_number(value)}")
     lines += [
         "# HELP voxops_probe_last_run_timestamp_seconds Unix time this file was written.",
         "# TYPE voxops_probe_last_run_timestamp_seconds gauge",

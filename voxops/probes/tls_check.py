@@ -151,9 +151,20 @@ def _context(verify: bool, ca: str | None, ep: TlsEndpoint, base: Path) -> ssl.S
             ctx.load_default_certs()
     else:
         ctx.verify_mode = ssl.CERT_NONE
+        _allow_legacy(ctx)  # inspect whatever the server speaks; policy is judged afterwards
     if ep.client_certificate and ep.client_key:
         ctx.load_cert_chain(str(base / ep.client_certificate), str(base / ep.client_key))
     return ctx
+
+
+def _allow_legacy(ctx: ssl.SSLContext, *, only: bool = False) -> None:
+    """Let this client speak TLS 1.0/1.1 too (or only them), at OpenSSL security level 0."""
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with warnings.catch_warnings():  # deprecated on purpose: offering them is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        if only:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
 
 
 def _handshake(ep: TlsEndpoint, ctx: ssl.SSLContext, timeout: float) -> ssl.SSLSocket:
@@ -174,6 +185,13 @@ def _chain(sock: ssl.SSLSocket) -> list[x509.Certificate]:
         return [x509.load_der_x509_certificate(c.public_bytes(ssl._ssl.ENCODING_DER)) for c in chain]  # type: ignore[attr-defined]
     der = sock.getpeercert(binary_form=True)
     return [x509.load_der_x509_certificate(der)] if der else []
+
+
+def _rejects_client(ep: TlsEndpoint, exc: BaseException) -> bool:
+    """TLS 1.2 servers reject a client certificate inside the handshake, with an alert."""
+    text = str(exc).lower()
+    return bool(ep.client_certificate) and isinstance(exc, ssl.SSLError) and "alert" in text and (
+        "certificate" in text or "unknown ca" in text or "access denied" in text)
 
 
 def _client_accepted(sock: ssl.SSLSocket) -> bool:
@@ -211,8 +229,11 @@ def inspect(ep: TlsEndpoint, topology: Topology, base: Path, timeout: float) -> 
     except (OSError, ssl.SSLError) as exc:
         err = "connection refused" if isinstance(exc, ConnectionRefusedError) else (
             "timeout" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}")
-        return _fallback(result.model_copy(update={"error": err}), ep, topology, timeout)
+        failed = {"error": err, "client_accepted": False if _rejects_client(ep, exc) else None}
+        return _fallback(result.model_copy(update=failed), ep, topology, timeout)
     result = result.model_copy(update=update)
+    if result.client_accepted is False:
+        result = _fallback(result, ep, topology, timeout)
     name = ep.server_name or ep.host
     if chain:
         result = result.model_copy(update={"hostname_match": hostname_matches(name, chain[0].san)})
@@ -251,11 +272,7 @@ def _old_protocol(ep: TlsEndpoint, timeout: float) -> str | None:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     try:
-        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-        with warnings.catch_warnings():  # deprecated on purpose: offering them is the test
-            warnings.simplefilter("ignore", DeprecationWarning)
-            ctx.minimum_version = ssl.TLSVersion.TLSv1
-            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        _allow_legacy(ctx, only=True)
         with _handshake(ep, ctx, timeout) as sock:
             return sock.version()
     except (OSError, ssl.SSLError, ValueError):
@@ -278,15 +295,24 @@ def _fallback(result: EndpointResult, ep: TlsEndpoint, topology: Topology, timeo
 def judge(ep: TlsEndpoint, r: EndpointResult, min_version: str = "TLSv1.2") -> list[Finding]:
     """The findings of one inspected endpoint (pure: no network)."""
     where = f"{r.host}:{r.port}"
-    if not r.handshake:
-        if r.fallback is not None and r.fallback.code is not None:
-            return [SILENT_FALLBACK(
-                f"{ep.name}: TLS on {where} does not answer ({r.error}) but plain SIP on node {ep.node} "
-                f"({r.fallback_target}) answers {r.fallback.code}: calls fall back to unencrypted signalling",
-                where=where, node=ep.node, tls_error=r.error, fallback=r.fallback_target, code=r.fallback.code,
-            )]
-        return [UNREACHABLE(f"{ep.name}: no TLS handshake with {where}: {r.error}", where=where, error=r.error)]
     found: list[Finding] = []
+    if r.client_accepted is False:
+        found.append(CLIENT_REJECTED(
+            f"{ep.name}: the server rejects client certificate {r.client_certificate}"
+            + (f" ({r.error})" if r.error else ""), where=where, client_certificate=r.client_certificate,
+        ))
+    if r.fallback is not None and r.fallback.code is not None:
+        tls_state = f"does not answer ({r.error})" if not r.handshake or r.error else "rejects our client certificate"
+        found.append(SILENT_FALLBACK(
+            f"{ep.name}: TLS on {where} {tls_state} but plain SIP on node {ep.node} "
+            f"({r.fallback_target}) answers {r.fallback.code}: calls fall back to unencrypted signalling",
+            where=where, node=ep.node, tls_error=r.error, fallback=r.fallback_target, code=r.fallback.code,
+        ))
+    if not r.handshake:
+        if not found:
+            found.append(UNREACHABLE(f"{ep.name}: no TLS handshake with {where}: {r.error}", where=where,
+                                     error=r.error))
+        return found
     for pos, cert in enumerate(r.chain):
         what = "certificate" if pos == 0 else f"chain certificate {pos} ({cert.subject})"
         if cert.days_left <= 0:
@@ -311,12 +337,9 @@ def judge(ep: TlsEndpoint, r: EndpointResult, min_version: str = "TLSv1.2") -> l
     if r.protocol and _VERSIONS.get(r.protocol, 0) < _VERSIONS[min_version]:
         found.append(OLD_PROTOCOL(f"{ep.name}: negotiated {r.protocol}, below {min_version}",
                                   where=where, protocol=r.protocol))
-    if r.old_protocol_accepted:
-        found.append(OLD_PROTOCOL(f"{ep.name}: still accepts {r.old_protocol_accepted}",
+    elif r.old_protocol_accepted:
+        found.append(OLD_PROTOCOL(f"{ep.name}: still accepts {r.old_protocol_accepted} (policy: {min_version}+)",
                                   where=where, protocol=r.old_protocol_accepted))
-    if r.client_accepted is False:
-        found.append(CLIENT_REJECTED(f"{ep.name}: the server rejects client certificate {r.client_certificate}",
-                                     where=where, client_certificate=r.client_certificate))
     return found
 
 

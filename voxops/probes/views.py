@@ -53,7 +53,8 @@ def print_findings(findings: list[Finding], out: Console | None = None) -> None:
     for f in sorted(findings, key=lambda f: -f.severity.rank):
         where = escape(f" [{f.where}]") if f.where else ""
         runbook = f"  (runbook: {f.runbook})" if f.runbook else ""
-        out.print(f"[{_SEV[f.severity]}]{f.severity.value:8}[/] {f.code}{where}: {escape(f.message)}{runbook}")
+        line = f"[{_SEV[f.severity]}]{f.severity.value:8}[/] {f.code}{where}: {escape(f.message)}{runbook}"
+        out.print(line, soft_wrap=True)  # one finding per line, for grep
 
 
 def print_dns(report: DnsReport) -> None:

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from voxops.capture.records import CaptureScan
 from voxops.errors import CaptureError, InvalidInput
+
+if TYPE_CHECKING:
+    from voxops.capture.records import CaptureScan
 
 
 class Engine(StrEnum):

@@ -20,14 +20,23 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-KIND_DROP = 0
-KIND_UDP = 1
-KIND_SLOW = 2
+from voxops.capture.kinds import (
+    KIND_DROP,
+    KIND_SLOW,
+    KIND_UDP,
+    STATUS_BLOCK,
+    STATUS_CORRUPT,
+    STATUS_FULL,
+    STATUS_MORE,
+)
 
-STATUS_MORE = 0  # need more bytes (or the batch is full)
-STATUS_CORRUPT = 1  # a record header that cannot be right: stop reading
-STATUS_BLOCK = 2  # pcapng: a section/interface block for Python to read
-STATUS_FULL = 3  # output arrays full
+# Exported kernels and their signatures: compiled ahead of time (kernels.py) or by the JIT.
+SIGNATURES = {
+    "walk_pcap": "i8(u1[:], i8, i8, i8, i8, i8, i8[:], i8[:], f8[:], i8[:])",
+    "walk_pcapng": "i8(u1[:], i8, i8, i8, i8[:], f8[:], f8[:], i8, i8, i8[:], i8[:], f8[:], i8[:], i8[:])",
+    "classify": "i8(u1[:], i8[:], i8[:], i4[:], u1[:], u4[:], u4[:], i8[:], i8[:], i8[:], i8[:])",
+    "gather_heads": "i8(u1[:], i8[:], i8[:], u1[:, :])",
+}
 
 
 @njit(cache=True, nogil=True)
@@ -52,9 +61,8 @@ def _u16be(buf, pos):
     return (np.int64(buf[pos]) << 8) | np.int64(buf[pos + 1])
 
 
-@njit(cache=True, nogil=True)
-def walk_pcap(buf, pos, end, big, nano, max_caplen, off, caplen, ts):
-    """Walk classic pcap records in buf[pos:end]; returns (records, new pos, status)."""
+def walk_pcap(buf, pos, end, big, nano, max_caplen, off, caplen, ts, state):
+    """Walk classic pcap records in buf[pos:end]; returns the count, state = [new pos, status]."""
     n = 0
     cap = off.shape[0]
     frac_scale = 1e-9 if nano else 1e-6
@@ -78,11 +86,12 @@ def walk_pcap(buf, pos, end, big, nano, max_caplen, off, caplen, ts):
         ts[n] = np.float64(sec) + np.float64(frac) * frac_scale
         n += 1
         pos += 16 + incl
-    return n, pos, status
+    state[0] = pos
+    state[1] = status
+    return n
 
 
-@njit(cache=True, nogil=True)
-def walk_pcapng(buf, pos, end, big, if_units, if_scale, if_offset, nif, max_block, off, caplen, ts, iface):
+def walk_pcapng(buf, pos, end, big, if_units, if_scale, if_offset, nif, max_block, off, caplen, ts, iface, state):
     """Walk pcapng blocks; packet blocks fill the outputs, SHB/IDB return STATUS_BLOCK.
 
     if_units[i] > 0: ticks per second (decimal resolution, exact integer split);
@@ -149,7 +158,9 @@ def walk_pcapng(buf, pos, end, big, if_units, if_scale, if_offset, nif, max_bloc
             iface[n] = 0
             n += 1
         pos += blen
-    return n, pos, status
+    state[0] = pos
+    state[1] = status
+    return n
 
 
 @njit(cache=True, nogil=True)
@@ -196,7 +207,6 @@ def _link_ip(buf, o, end, link):
     return -1
 
 
-@njit(cache=True, nogil=True)
 def classify(buf, off, caplen, link, kind, src, dst, sport, dport, poff, plen):
     """Classify frames (see module doc); KIND_UDP rows get addresses, ports and payload span."""
     n = off.shape[0]
@@ -260,7 +270,6 @@ def classify(buf, off, caplen, link, kind, src, dst, sport, dport, poff, plen):
     return 0
 
 
-@njit(cache=True, nogil=True)
 def gather_heads(buf, poff, plen, head):
     """First 12 payload bytes of each row, zero-padded."""
     width = head.shape[1]

@@ -15,7 +15,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from voxops.capture import fastpath as fp
+from voxops.capture import kinds as fp
+from voxops.capture.kernels import load as load_kernels
 from voxops.errors import CaptureError
 
 CHUNK = 8 * 1024 * 1024
@@ -197,10 +198,13 @@ def _pcap(buf: _Buffer, magic: bytes, warn: Callable[[str], None]) -> Iterator[B
     buf.start = 24
     frame = 1
     off, caplen, ts = _outputs(MAX_BATCH)
+    kernels = load_kernels()
+    state = np.zeros(2, np.int64)
     while True:
-        n, pos, status = fp.walk_pcap(
-            buf.arr, buf.start, buf.end, big, nano, max_caplen, off, caplen, ts
+        n = kernels.walk_pcap(
+            buf.arr, buf.start, buf.end, int(big), int(nano), max_caplen, off, caplen, ts, state
         )
+        pos, status = int(state[0]), int(state[1])
         if n:
             yield Batch(buf.arr, frame, off[:n], caplen[:n], ts[:n], np.full(n, link, np.int32))
             frame += n
@@ -225,13 +229,16 @@ def _pcapng(buf: _Buffer, warn: Callable[[str], None]) -> Iterator[Batch]:
     frame = 1
     off, caplen, ts = _outputs(MAX_BATCH)
     iface = np.empty(MAX_BATCH, np.int64)
+    kernels = load_kernels()
+    state = np.zeros(2, np.int64)
     while True:
-        n, pos, status = fp.walk_pcapng(
-            buf.arr, buf.start, buf.end, big,
+        n = kernels.walk_pcapng(
+            buf.arr, buf.start, buf.end, int(big),
             np.array(units or [0], np.int64), np.array(scale or [0.0], np.float64),
             np.array(offset or [0.0], np.float64), len(links), MAX_RECORD,
-            off, caplen, ts, iface,
+            off, caplen, ts, iface, state,
         )
+        pos, status = int(state[0]), int(state[1])
         if n:
             link_arr = np.array(links, np.int32)[iface[:n]]
             yield Batch(buf.arr, frame, off[:n], caplen[:n], ts[:n], link_arr)

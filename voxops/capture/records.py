@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 HEAD_BYTES = 12  # an RTP fixed header: enough to decode version/PT/seq/ts/SSRC vectorised
 
 
+def is_rtcp(payload: bytes) -> bool:
+    """Version 2 and a sender/receiver report, SDES, BYE or APP first (RFC 3550 6.1)."""
+    return len(payload) >= 8 and (payload[0] & 0xC0) == 0x80 and 200 <= payload[1] <= 204
+
+
 @dataclass(slots=True)
 class SipPacket:
     """One SIP message as seen on the wire (after IP and TCP reassembly)."""

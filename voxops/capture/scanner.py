@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from voxops.capture import fastpath as fp
+from voxops.capture import kinds as fp
 from voxops.capture import layers
 from voxops.capture.files import Batch, read_batches
+from voxops.capture.kernels import load as load_kernels
 from voxops.capture.reassembly import Defragmenter, TcpReassembler
 from voxops.capture.records import (
     HEAD_BYTES,
@@ -18,15 +19,11 @@ from voxops.capture.records import (
     SipPacket,
     UdpPacket,
     UdpTableBuilder,
+    is_rtcp,
 )
 from voxops.capture.sip import parse_sip
 
 _SIP_FIRST = frozenset(range(65, 91)) | frozenset(range(97, 123))
-
-
-def is_rtcp(payload: bytes) -> bool:
-    """Version 2 and a sender/receiver report, SDES, BYE or APP first (RFC 3550 6.1)."""
-    return len(payload) >= 8 and (payload[0] & 0xC0) == 0x80 and 200 <= payload[1] <= 204
 
 
 class _Scanner:
@@ -43,6 +40,7 @@ class _Scanner:
         self.tcp = TcpReassembler()
         self.packets = 0
         self.links: set[int] = set()
+        self.kernels = load_kernels()
 
     def address(self, text: str) -> int:
         idx = self.addr_index.get(text)
@@ -68,7 +66,7 @@ class _Scanner:
         dport = np.zeros(n, np.int64)
         poff = np.zeros(n, np.int64)
         plen = np.zeros(n, np.int64)
-        fp.classify(b.buf, b.off, b.caplen, b.link, kind, src, dst, sport, dport, poff, plen)
+        self.kernels.classify(b.buf, b.off, b.caplen, b.link, kind, src, dst, sport, dport, poff, plen)
         if self.media:
             fast = np.flatnonzero(kind == fp.KIND_UDP)
             if fast.size:
@@ -80,7 +78,7 @@ class _Scanner:
                    sport: np.ndarray, dport: np.ndarray, poff: np.ndarray, plen: np.ndarray) -> None:
         m = fast.size
         head = np.empty((m, HEAD_BYTES), np.uint8)
-        fp.gather_heads(b.buf, poff[fast], plen[fast], head)
+        self.kernels.gather_heads(b.buf, poff[fast], plen[fast], head)
         keys = np.concatenate([src[fast], dst[fast]])
         uniq, inverse = np.unique(keys, return_inverse=True)
         lut = np.array([self.v4(int(u)) for u in uniq.tolist()], np.int32)

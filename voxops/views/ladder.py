@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
-from voxops.analysis.dialogs import Dialog, build_dialogs, dialogs_for
-from voxops.analysis.ladder import Ladder
-from voxops.capture.records import SipPacket
 from voxops.errors import InvalidInput
+
+if TYPE_CHECKING:  # the CLI imports this module for LadderFormat: keep numpy out of --help
+    from voxops.analysis.dialogs import Dialog
+    from voxops.analysis.ladder import Ladder
+    from voxops.capture.records import SipPacket
 
 
 class LadderFormat(StrEnum):
@@ -59,6 +61,8 @@ def pick_dialogs(sip: Sequence[SipPacket], call_ids: Sequence[str],
 
     With no Call-ID given the capture must hold exactly one call.
     """
+    from voxops.analysis.dialogs import build_dialogs, dialogs_for
+
     dialogs = build_dialogs(sip, correlate_headers=correlate)
     if not dialogs:
         raise InvalidInput("no SIP dialogs in this capture")

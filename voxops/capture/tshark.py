@@ -1,0 +1,126 @@
+"""The tshark engine: the same records as `scan()`, dissected by Wireshark through pyshark.
+
+Slow (tens of thousands of packets per second) but it decrypts SIP over TLS with a key
+log and knows every dissector Wireshark has. SIP bytes come from the dissected PDU
+(`sip_raw`), so TCP/TLS reassembly and decryption are Wireshark's; the message itself
+is parsed by the same `parse_sip` as the native engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxops.capture.records import (
+    HEAD_BYTES,
+    CaptureScan,
+    SipPacket,
+    UdpPacket,
+    UdpTableBuilder,
+    is_rtcp,
+)
+from voxops.capture.sip import parse_sip
+from voxops.errors import CaptureError, ToolMissing
+from voxops.proc import which
+
+
+def _raw_values(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return [value] if isinstance(value, str) else []
+
+
+def _hex(text: str) -> bytes:
+    return bytes.fromhex(text.replace(":", ""))
+
+
+def scan_tshark(
+    path: Path,
+    *,
+    tls_keylog: Path | None = None,
+    media: bool = True,
+    warn: Callable[[str], None] | None = None,
+) -> CaptureScan:
+    which("tshark")
+    try:
+        import pyshark
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise ToolMissing("pyshark is not installed") from exc
+    prefs = {"tls.keylog_file": str(tls_keylog)} if tls_keylog is not None else None
+    cap = pyshark.FileCapture(
+        str(path), use_json=True, include_raw=True, keep_packets=False,
+        display_filter=None if media else "sip", override_prefs=prefs,
+    )
+    sip: list[SipPacket] = []
+    rtcp: list[UdpPacket] = []
+    rows: list[tuple[int, float, int, int, int, int, int, bytes]] = []
+    addresses: list[str] = []
+    index: dict[str, int] = {}
+
+    def intern(addr: str) -> int:
+        if addr not in index:
+            index[addr] = len(addresses)
+            addresses.append(addr)
+        return index[addr]
+
+    packets = 0
+    try:
+        for pkt in cap:
+            packets += 1
+            _packet(pkt, sip, rtcp, rows, intern, media)
+    except Exception as exc:  # pyshark wraps tshark failures in its own exception types
+        raise CaptureError(f"{path}: tshark could not read it: {exc}".strip()) from exc
+    finally:
+        cap.close()
+    builder = UdpTableBuilder()
+    if rows:
+        cols = list(zip(*rows, strict=True))
+        builder.add(
+            frame=np.array(cols[0], np.int64), ts=np.array(cols[1], np.float64),
+            src=np.array(cols[2], np.int32), dst=np.array(cols[3], np.int32),
+            sport=np.array(cols[4], np.int64), dport=np.array(cols[5], np.int64),
+            length=np.array(cols[6], np.int64),
+            head=np.frombuffer(b"".join(cols[7]), np.uint8).reshape(-1, HEAD_BYTES),
+        )
+    if not media:
+        packets = max((p.frame for p in sip), default=0)
+    return CaptureScan(sip=sip, udp=builder.build(addresses), rtcp=rtcp, addresses=addresses,
+                       packets=packets, warnings=[])
+
+
+def _packet(pkt: Any, sip: list[SipPacket], rtcp: list[UdpPacket], rows: list, intern: Callable[[str], int],
+            media: bool) -> None:
+    names = [layer.layer_name for layer in pkt.layers]
+    ip = pkt.ip if "ip" in names else (pkt.ipv6 if "ipv6" in names else None)
+    if ip is None:
+        return
+    frame, ts = int(pkt.number), float(pkt.sniff_timestamp)
+    src, dst = str(ip.src), str(ip.dst)
+    l4 = pkt.udp if "udp" in names else (pkt.tcp if "tcp" in names else None)
+    if l4 is None:
+        return
+    sport, dport = int(l4.srcport), int(l4.dstport)
+    if "sip" in names:
+        transport = "udp" if "udp" in names else ("tls" if "tls" in names else "tcp")
+        if "websocket" in names:
+            transport = "ws"
+        for layer in pkt.layers:
+            if layer.layer_name != "sip_raw":
+                continue
+            for text in _raw_values(layer.value):
+                raw = _hex(text)
+                msg = parse_sip(raw)
+                if msg is not None:
+                    sip.append(SipPacket(frame, ts, src, sport, dst, dport, transport, raw, msg))
+        return
+    if not media or "udp" not in names:
+        return
+    payload_text = l4.get_field("payload")
+    payload = _hex(str(payload_text)) if payload_text else b""
+    if is_rtcp(payload):
+        rtcp.append(UdpPacket(frame, ts, src, sport, dst, dport, payload))
+    rows.append((frame, ts, intern(src), intern(dst), sport, dport, len(payload),
+                 payload[:HEAD_BYTES].ljust(HEAD_BYTES, b"\0")))

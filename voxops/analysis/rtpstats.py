@@ -4,12 +4,12 @@ Users compare voxops with `tshark -q -z rtp,streams` number for number, so the r
 below are Wireshark's, including its quirks:
 
 - Arrival time is milliseconds since the first frame of the capture.
-- "In time sequence" (tshark <= 4.0): a packet's RTP timestamp is >= the stream's
-  *first* RTP timestamp and less than 2^31 ahead of it. Packets that fail this keep
-  the previous delta and jitter and are left out of every aggregate; a timestamp
-  wrap therefore puts the rest of the stream out of sequence, as in tshark 4.0.
-- Nominal time = (ts - first ts) / (clock_rate // 1000): the divisor is an integer
-  division (11025 Hz counts as 11 samples per ms).
+- "In time sequence" (tshark <= 4.0): a packet's RTP timestamp is less than 2^31
+  ahead of the stream's *first* RTP timestamp, modulo 2^32 (newer Wireshark compares
+  with the last in-sequence packet instead, so reordered streams differ). Packets that
+  fail keep the previous delta and jitter and are left out of every aggregate.
+- Nominal time = ((ts - first ts) mod 2^32) / (clock_rate // 1000): the divisor is an
+  integer division (11025 Hz counts as 11 samples per ms).
 - diff = |arrival - (last in-sequence arrival + nominal - last nominal)|,
   J += (diff - J) / 16 (RFC 3550 A.8), only for packets with a known clock rate.
 - Aggregates use "regular" packets: not the first, no marker bit, not comfort noise
@@ -19,8 +19,8 @@ below are Wireshark's, including its quirks:
 - Lost = (last seq + 65536 * cycles) - first seq + 1 - packets (negative with duplicates).
 - Sequence errors: +1 for each jump or late/duplicate packet.
 
-The fast path is vectorised over all streams at once; streams with late or duplicated
-packets take the packet-by-packet path, which is the executable form of the rules.
+One pass over every packet of every stream, compiled with numba: per-stream state
+arrays hold what Wireshark keeps in its tap_rtp_stat_t.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 # ui/tap-rtp-analysis.c clock_map: static payload types with a defined sampling clock.
 STATIC_CLOCK = {
@@ -90,301 +91,163 @@ class StreamStats:
         return 100.0 * self.lost / self.expected if self.expected > 0 else 0.0
 
 
-def _scan_linear(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """x[k] = a[k] * x[k-1] + b[k] with x[-1] = 0, as a log-depth parallel scan."""
-    a = a.astype(np.float64, copy=True)
-    x = b.astype(np.float64, copy=True)
-    n = len(x)
-    step = 1
-    while step < n:
-        # combine element k with element k-step: (a, x) <- (a*a', a*x' + x)
-        x[step:] = a[step:] * x[:-step] + x[step:]
-        a[step:] = a[step:] * a[:-step]
-        step *= 2
-    return x
-
-
-def _ffill_index(valid: np.ndarray) -> np.ndarray:
-    """For each position, the index of the last position <= it where valid is True (-1 if none)."""
-    idx = np.where(valid, np.arange(len(valid)), -1)
-    return np.maximum.accumulate(idx) if len(idx) else idx
+@njit(cache=True, nogil=True)
+def _kernel(stream, rows, arrival_s, t0, frames, head, clock, jb_ms, jit_out, ri, rf):  # noqa: C901
+    # ri columns: 0 packets, 1 start_seq, 2 stop_seq, 3 seq_num, 4 first_ts, 5 cycles, 6 under,
+    # 7 errors, 8 markers, 9 discards, 10 max_frame, 11 last_pt, 12 last_clock
+    # rf columns: 0 time, 1 last_nominal, 2 delta, 3 jitter, 4 max_delta, 5 min_delta,
+    # 6 mean_delta, 7 max_jitter, 8 min_jitter, 9 mean_jitter
+    for i in range(stream.shape[0]):
+        k = stream[i]
+        row = rows[i]
+        cur = (arrival_s[row] - t0) * 1000.0
+        s = (np.int64(head[row, 2]) << 8) | np.int64(head[row, 3])
+        tsv = (np.int64(head[row, 4]) << 24) | (np.int64(head[row, 5]) << 16) | (np.int64(head[row, 6]) << 8) \
+            | np.int64(head[row, 7])
+        p = np.int64(head[row, 1] & 0x7F)
+        mark = head[row, 1] >= 128
+        nr = ri[k, 0]
+        if nr == 0:
+            ri[k, 1] = s
+            ri[k, 2] = s
+            ri[k, 3] = s
+            ri[k, 4] = tsv
+            ri[k, 11] = p
+            ri[k, 12] = clock[i]
+            rf[k, 0] = cur
+            rf[k, 5] = -1.0
+            rf[k, 8] = -1.0
+            ri[k, 0] = 1
+            if mark:
+                ri[k, 8] += 1
+            jit_out[i] = 0.0
+            continue
+        first_ts = ri[k, 4]
+        if first_ts <= tsv:
+            in_time = tsv - first_ts < 0x80000000
+        else:  # the timestamp wrapped past 2^32
+            in_time = (0xFFFFFFFF - first_ts) + tsv < 0x80000000
+        start_seq = ri[k, 1]
+        wrapped = s < start_seq or (s == 0 and ri[k, 2] == 65535)
+        if wrapped and in_time and ri[k, 6] == 0:
+            ri[k, 5] += 1
+            ri[k, 6] = 1
+        elif s > start_seq and in_time and ri[k, 6] == 1:
+            ri[k, 6] = 0
+        seq_num = ri[k, 3]
+        if in_time and (seq_num + 1 == s or (seq_num == 65535 and s == 0)):
+            ri[k, 3] = s
+        elif in_time and (seq_num + 1 < s or seq_num - s > 0xFF00):
+            ri[k, 3] = s
+            ri[k, 7] += 1
+        elif seq_num + 1 > s:
+            ri[k, 7] += 1
+        is_cn = p == 13 or p == 19
+        follow_cn = ri[k, 11] == 13 or ri[k, 11] == 19
+        ri[k, 11] = p
+        ck = clock[i]
+        diff = 0.0
+        if in_time:
+            if ck != 0:
+                ri[k, 12] = ck
+                nominal = ((tsv - first_ts) & 0xFFFFFFFF) / (ck // 1000)
+                diff = abs(cur - (rf[k, 0] + nominal - rf[k, 1]))
+                if diff > jb_ms:
+                    ri[k, 9] += 1
+                rf[k, 3] = (15.0 * rf[k, 3] + diff) / 16.0
+                rf[k, 2] = cur - rf[k, 0]
+                rf[k, 1] = nominal
+            else:
+                rf[k, 2] = cur - rf[k, 0]
+        if mark:
+            ri[k, 8] += 1
+        if not mark and not is_cn and in_time and not follow_cn:
+            delta = rf[k, 2]
+            if delta > rf[k, 4]:
+                rf[k, 4] = delta
+                ri[k, 10] = frames[row]
+            if rf[k, 5] == -1.0 or delta < rf[k, 5]:
+                rf[k, 5] = delta
+            rf[k, 6] = (rf[k, 6] * (nr - 1) + delta) / nr
+            if ck != 0:
+                j = rf[k, 3]
+                if j > rf[k, 7]:
+                    rf[k, 7] = j
+                rf[k, 9] = (rf[k, 9] * (nr - 1) + j) / nr
+                if rf[k, 8] == -1.0 or j < rf[k, 8]:
+                    rf[k, 8] = j
+        if in_time:
+            rf[k, 0] = cur
+        ri[k, 2] = s
+        ri[k, 0] = nr + 1
+        jit_out[i] = rf[k, 3]
 
 
 def analyse(
     stream: np.ndarray,
-    arrival_ms: np.ndarray,
-    seq: np.ndarray,
-    rtp_ts: np.ndarray,
-    pt: np.ndarray,
-    marker: np.ndarray,
+    rows: np.ndarray,
+    arrival_s: np.ndarray,
+    frames: np.ndarray,
+    head: np.ndarray,
     clock: np.ndarray,
-    frame: np.ndarray,
+    n_streams: int,
     *,
+    t0: float = 0.0,
     keep_jitter: bool = False,
     jitter_buffer_ms: float = 60.0,
 ) -> list[StreamStats]:
-    """Statistics of every stream; packets given in capture order, `stream` its stream index.
+    """Statistics of every stream over RTP packets given in capture order.
 
-    `clock` is the per-packet clock rate (`clock_rate()`), 0 where jitter is undefined.
-    A packet whose diff exceeds `jitter_buffer_ms` counts as a jitter-buffer discard.
-    Returns one StreamStats per stream index 0..max(stream).
+    Packet i is row `rows[i]` of the capture's UDP columns (`arrival_s` epoch seconds,
+    `frames`, `head` = the first 12 payload bytes) and belongs to stream `stream[i]`;
+    `clock[i]` is its clock rate (`clock_rate()`), 0 where jitter is undefined. Arrival
+    times are taken relative to `t0` (the capture's first frame, as Wireshark does). A
+    packet whose diff exceeds `jitter_buffer_ms` counts as a jitter-buffer discard.
     """
-    n_streams = int(stream.max()) + 1 if len(stream) else 0
-    order = np.argsort(stream, kind="stable")
-    s = stream[order]
-    t = arrival_ms[order].astype(np.float64)
-    sq = seq[order].astype(np.int64)
-    ts = rtp_ts[order].astype(np.int64)
-    p = pt[order].astype(np.int64)
-    mk = marker[order].astype(bool)
-    ck = clock[order].astype(np.int64)
-    fr = frame[order].astype(np.int64)
-    n = len(s)
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if n else np.zeros(0, np.int64)
-    bounds = np.r_[starts, n]
-    first = np.zeros(n, bool)
-    first[starts] = True
-    seg_start = np.repeat(starts, np.diff(bounds))
-    pos = np.arange(n) - seg_start  # total_nr before this packet
-
-    first_ts = ts[seg_start]
-    in_time = (ts >= first_ts) & (ts - first_ts < 0x80000000)
-    in_time[first] = True
-
-    # --- sequence numbers: fast path when no in-time packet is late or duplicated ---
-    acc_idx = _ffill_index(in_time)  # in the fast path every in-time packet is accepted
-    prev_acc = np.where(first, -1, np.r_[-1, acc_idx[:-1]])
-    prev_acc_seq = np.where(prev_acc >= 0, sq[np.maximum(prev_acc, 0)], -1)
-    late = (~first) & in_time & (sq <= prev_acc_seq) & (prev_acc_seq - sq <= 0xFF00)
-    slow = np.zeros(n_streams, bool)
-    slow[s[late]] = True
-    ok_next = (sq == prev_acc_seq + 1) | ((prev_acc_seq == 65535) & (sq == 0))
-    err_in = (~first) & in_time & ~ok_next
-    err_out = (~first) & ~in_time & (prev_acc_seq + 1 > sq)
-    seq_err = err_in | err_out
-
-    # cycles: an in-time packet below the first seq starts a new cycle once per round
-    start_seq = sq[seg_start]
-    prev_seq_any = np.r_[-1, sq[:-1]]
-    low = in_time & ~first & ((sq < start_seq) | ((sq == 0) & (prev_seq_any == 65535)))
-    high = in_time & ~first & (sq > start_seq) & ~low
-    ev = np.flatnonzero(low | high)
-    ev_low = low[ev]
-    ev_prev_low = np.r_[False, ev_low[:-1]]
-    ev_new_seg = np.r_[True, s[ev][1:] != s[ev][:-1]] if len(ev) else np.zeros(0, bool)
-    ev_prev_low[ev_new_seg] = False
-    new_cycle = ev_low & ~ev_prev_low
-    cycles = np.bincount(s[ev][new_cycle], minlength=n_streams)
-
-    # --- timing: delta and jitter ---
-    prev_t = np.r_[0.0, t[:-1]]
-    last_time_idx = _ffill_index(in_time)
-    prev_time = np.where(first, t, t[np.maximum(np.r_[-1, last_time_idx[:-1]], 0)])
-    divisor = np.where(ck > 0, ck // 1000, 1)
-    nominal = (ts - first_ts).astype(np.float64) / divisor
-    has_nom = (in_time & (ck > 0)) | first
-    nom_for_last = np.where(first, 0.0, nominal)
-    last_nom_idx = _ffill_index(has_nom)
-    prev_nom = nom_for_last[np.maximum(np.r_[-1, last_nom_idx[:-1]], 0)]
-    upd = in_time & ~first & (ck > 0)
-    diff = np.where(upd, np.abs(t - (prev_time + nominal - prev_nom)), 0.0)
-    # J_k = 15/16 J_{k-1} + diff/16 where updated; held otherwise; 0 at a stream start
-    a = np.where(first, 0.0, np.where(upd, 15.0 / 16.0, 1.0))
-    jit = _scan_linear(a, np.where(upd, diff / 16.0, 0.0))
-    discards = np.bincount(s[diff > jitter_buffer_ms], minlength=n_streams)
-    delta_valid = in_time & ~first
-    delta_src = _ffill_index(delta_valid | first)
-    delta_all = np.where(delta_valid, t - prev_time, 0.0)
-    delta = delta_all[np.maximum(delta_src, 0)]
-    del prev_t
-
-    cn = np.isin(p, CN_TYPES)
-    prev_pt = np.r_[-1, p[:-1]]
-    follow_cn = np.isin(prev_pt, CN_TYPES) & ~first
-    regular = ~first & ~mk & ~cn & in_time & ~follow_cn
-    reg_j = regular & (ck > 0)
-
-    nr = np.maximum(pos, 1).astype(np.float64)
-    mean_delta = _scan_linear(
-        np.where(first, 0.0, np.where(regular, (nr - 1) / nr, 1.0)),
-        np.where(regular, delta / nr, 0.0),
-    )
-    mean_jit = _scan_linear(
-        np.where(first, 0.0, np.where(reg_j, (nr - 1) / nr, 1.0)),
-        np.where(reg_j, jit / nr, 0.0),
-    )
-
-    out: list[StreamStats] = []
-    for k in range(n_streams):
-        lo, hi = int(bounds[k]), int(bounds[k + 1])
-        if slow[k]:
-            out.append(
-                analyse_sequential(
-                    t[lo:hi], sq[lo:hi], ts[lo:hi], p[lo:hi], mk[lo:hi], ck[lo:hi], fr[lo:hi],
-                    keep_jitter=keep_jitter, jitter_buffer_ms=jitter_buffer_ms,
-                )
-            )
-            continue
-        r = slice(lo, hi)
-        rg = regular[r]
-        rj = reg_j[r]
-        d = delta[r]
-        j = jit[r]
-        count = hi - lo
-        expected = int(sq[hi - 1] + 65536 * cycles[k] - sq[lo] + 1)
-        if rg.any():
-            dr = d[rg]
-            imax = int(np.argmax(dr))
-            max_delta, min_delta = float(dr[imax]), float(dr.min())
-            max_frame = int(fr[r][rg][imax])
-        else:
-            max_delta, min_delta, max_frame = 0.0, -1.0, 0
-        if rj.any():
-            max_j, min_j = float(max(0.0, j[rj].max())), float(j[rj].min())
-        else:
-            max_j, min_j = 0.0, -1.0
-        last_md = _last(mean_delta[r], rg)
-        last_mj = _last(mean_jit[r], rj)
+    n = n_streams
+    ri = np.zeros((n, 13), np.int64)
+    rf = np.zeros((n, 10), np.float64)
+    jit = np.zeros(len(stream), np.float64)
+    _kernel(stream, rows, arrival_s, float(t0), frames, head, clock, float(jitter_buffer_ms), jit, ri, rf)
+    dups = np.zeros(n, np.int64)
+    suspects = np.flatnonzero(ri[:, 7] > 0)  # a duplicate always counts as a sequence error
+    if len(suspects):
+        sel = np.isin(stream, suspects)
+        h = head[rows[sel]].astype(np.int64)
+        seq_ts = (h[:, 2] << 40) | (h[:, 3] << 32) | (h[:, 4] << 24) | (h[:, 5] << 16) | (h[:, 6] << 8) | h[:, 7]
+        key = (stream[sel].astype(np.int64) << 48) | seq_ts
+        uniq, counts = np.unique(key, return_counts=True)
+        np.add.at(dups, (uniq >> 48)[counts > 1], counts[counts > 1] - 1)
+    per_stream_jitter: list[np.ndarray] = []
+    if keep_jitter:
+        order = np.argsort(stream, kind="stable")
+        bounds = np.searchsorted(stream[order], np.arange(n + 1))
+        per_stream_jitter = [jit[order[bounds[k]:bounds[k + 1]]] for k in range(n)]
+    out = []
+    for k in range(n):
+        packets, start_seq, stop_seq = int(ri[k, 0]), int(ri[k, 1]), int(ri[k, 2])
+        expected = stop_seq + 65536 * int(ri[k, 5]) - start_seq + 1
         out.append(
             StreamStats(
-                packets=count,
-                first_seq=int(sq[lo]),
-                last_seq=int(sq[hi - 1]),
-                cycles=int(cycles[k]),
-                lost=expected - count,
+                packets=packets,
+                first_seq=start_seq,
+                last_seq=stop_seq,
+                cycles=int(ri[k, 5]),
+                lost=expected - packets,
                 expected=expected,
-                seq_errors=int(seq_err[r].sum()),
-                duplicates=_duplicates(sq[r], ts[r]),
-                markers=int(mk[r].sum()),
-                min_delta_ms=min_delta,
-                mean_delta_ms=last_md,
-                max_delta_ms=max_delta,
-                min_jitter_ms=min_j,
-                mean_jitter_ms=last_mj,
-                max_jitter_ms=max_j,
-                max_delta_frame=max_frame,
-                clock_rate=int(ck[r][ck[r] > 0][-1]) if (ck[r] > 0).any() else 0,
-                jitter_ms=j.copy() if keep_jitter else np.zeros(0),
-                jitter_buffer_discards=int(discards[k]),
+                seq_errors=int(ri[k, 7]),
+                duplicates=int(dups[k]),
+                markers=int(ri[k, 8]),
+                min_delta_ms=float(rf[k, 5]),
+                mean_delta_ms=float(rf[k, 6]),
+                max_delta_ms=float(rf[k, 4]),
+                min_jitter_ms=float(rf[k, 8]),
+                mean_jitter_ms=float(rf[k, 9]),
+                max_jitter_ms=float(rf[k, 7]),
+                max_delta_frame=int(ri[k, 10]),
+                clock_rate=int(ri[k, 12]),
+                jitter_ms=per_stream_jitter[k] if keep_jitter else np.zeros(0),
+                jitter_buffer_discards=int(ri[k, 9]),
             )
         )
     return out
-
-
-def _last(values: np.ndarray, mask: np.ndarray) -> float:
-    idx = np.flatnonzero(mask)
-    return float(values[idx[-1]]) if len(idx) else 0.0
-
-
-def _duplicates(seq: np.ndarray, ts: np.ndarray) -> int:
-    key = (seq.astype(np.int64) << 32) | (ts.astype(np.int64) & 0xFFFFFFFF)
-    return int(len(key) - len(np.unique(key)))
-
-
-def analyse_sequential(
-    t: np.ndarray,
-    sq: np.ndarray,
-    ts: np.ndarray,
-    p: np.ndarray,
-    mk: np.ndarray,
-    ck: np.ndarray,
-    fr: np.ndarray,
-    *,
-    keep_jitter: bool = False,
-    jitter_buffer_ms: float = 60.0,
-) -> StreamStats:
-    """One stream, packet by packet, following rtppacket_analyse() of Wireshark 4.0."""
-    n = len(t)
-    start_seq = seq_num = stop_seq = int(sq[0])
-    first_ts = int(ts[0])
-    time = float(t[0])
-    last_nominal = 0.0
-    last_pt = int(p[0])
-    delta = jitter = 0.0
-    max_delta = 0.0
-    min_delta = -1.0
-    mean_delta = 0.0
-    max_jitter = 0.0
-    min_jitter = -1.0
-    mean_jitter = 0.0
-    max_frame = 0
-    cycles = 0
-    under = False
-    errors = 0
-    last_clock = int(ck[0]) if ck[0] > 0 else 0
-    jit = np.zeros(n) if keep_jitter else np.zeros(0)
-    discards = 0
-    for i in range(1, n):
-        cur = float(t[i])
-        s = int(sq[i])
-        tsv = int(ts[i])
-        in_time = first_ts <= tsv and tsv - first_ts < 0x80000000
-        wrapped = s < start_seq or (s == 0 and stop_seq == 65535)
-        if wrapped and in_time and not under:
-            cycles += 1
-            under = True
-        elif s > start_seq and in_time and under:
-            under = False
-        if in_time and seq_num + 1 == s or in_time and seq_num == 65535 and s == 0:
-            seq_num = s
-        elif in_time and (seq_num + 1 < s or seq_num - s > 0xFF00):
-            seq_num = s
-            errors += 1
-        elif seq_num + 1 > s:
-            errors += 1
-        pt = int(p[i])
-        is_cn = pt in CN_TYPES
-        follow_cn = last_pt in CN_TYPES
-        last_pt = pt
-        clock = int(ck[i])
-        diff = 0.0
-        if in_time:
-            if clock:
-                last_clock = clock
-                nominal = (tsv - first_ts) / (clock // 1000)
-                diff = abs(cur - (time + nominal - last_nominal))
-                discards += diff > jitter_buffer_ms
-                jitter = (15 * jitter + diff) / 16
-                delta = cur - time
-                last_nominal = nominal
-            else:
-                delta = cur - time
-        if not mk[i] and not is_cn and in_time and not follow_cn:
-            if delta > max_delta:
-                max_delta = delta
-                max_frame = int(fr[i])
-            if min_delta == -1 or delta < min_delta:
-                min_delta = delta
-            mean_delta = (mean_delta * (i - 1) + delta) / i
-            if clock:
-                max_jitter = max(max_jitter, jitter)
-                mean_jitter = (mean_jitter * (i - 1) + jitter) / i
-                if min_jitter == -1 or jitter < min_jitter:
-                    min_jitter = jitter
-        if in_time:
-            time = cur
-        stop_seq = s
-        if keep_jitter:
-            jit[i] = jitter
-    expected = stop_seq + 65536 * cycles - start_seq + 1
-    return StreamStats(
-        packets=n,
-        first_seq=start_seq,
-        last_seq=stop_seq,
-        cycles=cycles,
-        lost=expected - n,
-        expected=expected,
-        seq_errors=errors,
-        duplicates=_duplicates(sq, ts),
-        markers=int(np.asarray(mk).sum()),
-        min_delta_ms=min_delta,
-        mean_delta_ms=mean_delta,
-        max_delta_ms=max_delta,
-        min_jitter_ms=min_jitter,
-        mean_jitter_ms=mean_jitter,
-        max_jitter_ms=max_jitter,
-        max_delta_frame=max_frame,
-        clock_rate=last_clock,
-        jitter_ms=jit,
-        jitter_buffer_discards=int(discards),
-    )

@@ -11,7 +11,6 @@ dynamic (96-127), not RTCP, grouped by 5-tuple and SSRC, kept when a group has a
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,11 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis import emodel
 from voxops.analysis.rtcp import FarEndView, collect_reports, far_end_views
-from voxops.analysis.rtpstats import analyse, clock_rate
 
 if TYPE_CHECKING:
     from voxops.analysis.dialogs import Dialog
-    from voxops.capture.records import CaptureScan, UdpTable
+    from voxops.capture.records import CaptureScan
 
 MIN_HEURISTIC_PACKETS = 3
 JITTER_BUFFER_MS = 60.0  # a packet this late against its nominal time counts as discarded
@@ -89,16 +87,11 @@ class _Endpoint:
     rtpmap: dict[int, tuple[str, int, int]]
 
 
-def decode_heads(udp: UdpTable) -> dict[str, np.ndarray]:
-    h = udp.head.astype(np.uint32)
-    return {
-        "version": (h[:, 0] >> 6).astype(np.uint8),
-        "marker": (h[:, 1] >> 7).astype(bool),
-        "pt": (h[:, 1] & 0x7F).astype(np.int64),
-        "seq": ((h[:, 2] << 8) | h[:, 3]).astype(np.int64),
-        "ts": ((h[:, 4] << 24) | (h[:, 5] << 16) | (h[:, 6] << 8) | h[:, 7]).astype(np.int64),
-        "ssrc": ((h[:, 8] << 24) | (h[:, 9] << 16) | (h[:, 10] << 8) | h[:, 11]).astype(np.int64),
-    }
+def _u32(h: np.ndarray, at: int) -> np.ndarray:
+    return (
+        (h[:, at].astype(np.int64) << 24) | (h[:, at + 1].astype(np.int64) << 16)
+        | (h[:, at + 2].astype(np.int64) << 8) | h[:, at + 3].astype(np.int64)
+    )
 
 
 def sdp_endpoints(dialogs: list[Dialog]) -> dict[tuple[str, int], list[_Endpoint]]:
@@ -117,18 +110,6 @@ def sdp_endpoints(dialogs: list[Dialog]) -> dict[tuple[str, int], list[_Endpoint
     return out
 
 
-def _match(udp: UdpTable, ep_index: np.ndarray, ep_frame: np.ndarray, which: str) -> np.ndarray:
-    """Index into the sorted endpoint table of the latest SDP endpoint before each packet, or -1."""
-    key = getattr(udp, which).astype(np.int64) * 65536 + getattr(udp, "sport" if which == "src" else "dport")
-    comp = (key << 32) | udp.frame.astype(np.int64)
-    ep_comp = (ep_index << 32) | ep_frame
-    pos = np.searchsorted(ep_comp, comp, side="left") - 1
-    ok = pos >= 0
-    pos_c = np.maximum(pos, 0)
-    ok &= (ep_comp[pos_c] >> 32) == key if len(ep_comp) else np.zeros(len(key), bool)
-    return np.where(ok, pos_c, -1)
-
-
 def find_streams(
     scan: CaptureScan,
     dialogs: list[Dialog],
@@ -138,117 +119,96 @@ def find_streams(
 ) -> tuple[list[RtpStream], dict[int, np.ndarray]]:
     """Every RTP stream, with Wireshark-exact statistics, its call and a MOS estimate.
 
-    Returns the streams and, when `keep_jitter`, per-stream (time, jitter) arrays.
+    Returns the streams and, when `keep_jitter`, per-stream [2, N] arrays (epoch s, jitter ms).
     """
+    # compiled kernels: imported here so that reading an index never loads numba
+    from voxops.analysis.rtpselect import select_rtp
+    from voxops.analysis.rtpstats import analyse, clock_rate
+
     udp = scan.udp
     if len(udp) == 0:
         return [], {}
-    f = decode_heads(udp)
-    is_rtp = (f["version"] == 2) & (udp.length >= 12) & ~((f["pt"] >= 72) & (f["pt"] <= 76))
-
-    # SDP endpoints as one sorted table: (address index, port) x setup frame
+    # SDP endpoints as one table sorted by (address:port, setup frame)
     addr_idx = {a: i for i, a in enumerate(udp.addresses)}
-    eps = sdp_endpoints(dialogs)
     rows: list[tuple[int, int, _Endpoint]] = []
-    for (addr, port), lst in eps.items():
+    for (addr, port), lst in sdp_endpoints(dialogs).items():
         if addr in addr_idx:
             rows += [(addr_idx[addr] * 65536 + port, e.frame, e) for e in lst]
     rows.sort(key=lambda r: (r[0], r[1]))
-    ep_key = np.array([r[0] for r in rows], np.int64)
+    ep_key_rows = np.array([r[0] for r in rows], np.int64)
+    ep_keys, ep_first = np.unique(ep_key_rows, return_index=True)
+    ep_first = np.r_[ep_first, len(rows)].astype(np.int64)
     ep_frame = np.array([r[1] for r in rows], np.int64)
     ep_obj = [r[2] for r in rows]
 
-    by_src = _match(udp, ep_key, ep_frame, "src")
-    by_dst = _match(udp, ep_key, ep_frame, "dst")
-    ep_of = np.where(by_src >= 0, by_src, by_dst)
-    sdp_rtp = is_rtp & (ep_of >= 0)
-    selected = sdp_rtp.copy()
-    if heuristic:
-        pt = f["pt"]
-        plausible = is_rtp & ~sdp_rtp & ((pt <= 34) | (pt >= 96))
-        selected |= plausible
-    idx = np.flatnonzero(selected)
+    idx, ep_sel, stream, n_streams, ssrc_changes = select_rtp(
+        udp.src, udp.sport, udp.dst, udp.dport, udp.frame, udp.length, udp.head,
+        ep_keys.astype(np.int64), ep_first, ep_frame, heuristic,
+    )
     if len(idx) == 0:
         return [], {}
-
-    # stream = (src, sport, dst, dport, ssrc)
-    src_ep = udp.src[idx].astype(np.int64) * 65536 + udp.sport[idx]
-    dst_ep = udp.dst[idx].astype(np.int64) * 65536 + udp.dport[idx]
-    _, flow = np.unique(np.stack([src_ep, dst_ep], axis=1), axis=0, return_inverse=True)
-    flow = flow.reshape(-1).astype(np.int64)
-    ssrc = f["ssrc"][idx]
-    _, stream = np.unique((flow << 32) | ssrc, return_inverse=True)
-    stream = stream.reshape(-1)
-    n_streams = int(stream.max()) + 1
     counts = np.bincount(stream, minlength=n_streams)
     from_sdp = np.zeros(n_streams, bool)
-    from_sdp[stream[sdp_rtp[idx]]] = True
+    from_sdp[stream[ep_sel >= 0]] = True
     keep_stream = from_sdp | (counts >= MIN_HEURISTIC_PACKETS)
     if not keep_stream.all():
+        renumber = np.cumsum(keep_stream) - 1
         keep = keep_stream[stream]
-        idx, stream, flow, ssrc = idx[keep], stream[keep], flow[keep], ssrc[keep]
-        _, stream = np.unique(stream, return_inverse=True)
-        stream = stream.reshape(-1)
-        n_streams = int(stream.max()) + 1 if len(stream) else 0
+        idx, ep_sel = idx[keep], ep_sel[keep]
+        stream = renumber[stream[keep]]
+        ssrc_changes, from_sdp = ssrc_changes[keep_stream], from_sdp[keep_stream]
+        n_streams = int(keep_stream.sum())
     if n_streams == 0:
         return [], {}
 
-    pts = f["pt"][idx]
-    ep_sel = ep_of[idx]
-    # the SDP of a stream: the one its first packet matched
-    order = np.argsort(stream, kind="stable")
-    starts = np.r_[0, np.flatnonzero(np.diff(stream[order])) + 1]
-    first_of = order[starts]
+    pts = (udp.head[idx, 1] & 0x7F).astype(np.int64)
+    first_of = np.full(n_streams, len(idx), np.int64)
+    np.minimum.at(first_of, stream, np.arange(len(idx)))
+    last_of = np.zeros(n_streams, np.int64)
+    np.maximum.at(last_of, stream, np.arange(len(idx)))
     stream_ep = ep_sel[first_of]
+    stream_ssrc = _u32(udp.head[idx[first_of]], 8)  # the SDP of a stream: the one its first packet matched
 
     # per-packet clock rate: static table, or the stream's SDP rtpmap for dynamic types
-    clock = np.zeros(len(idx), np.int64)
-    static = pts < 96
-    lut = np.zeros(128, np.int64)
-    for k in range(96):
-        lut[k] = clock_rate(k)
-    clock[static] = lut[pts[static]]
-    dyn = np.flatnonzero(~static)
+    lut = np.array([clock_rate(k) for k in range(128)], np.int64)
+    clock = lut[pts]
+    dyn = np.flatnonzero(pts >= 96)
     if len(dyn):
         ep_pkt = stream_ep[stream[dyn]]
-        for e in np.unique(ep_pkt[ep_pkt >= 0]).tolist():
-            rtpmap = ep_obj[e].rtpmap
-            for p in np.unique(pts[dyn][ep_pkt == e]).tolist():
-                enc = rtpmap.get(p)
-                rate = clock_rate(p, enc[0], enc[1]) if enc else 0
-                sel = dyn[(ep_pkt == e) & (pts[dyn] == p)]
-                clock[sel] = rate
+        for e, p in {(int(a), int(b)) for a, b in zip(ep_pkt.tolist(), pts[dyn].tolist(), strict=True) if a >= 0}:
+            enc = ep_obj[e].rtpmap.get(p)
+            clock[dyn[(ep_pkt == e) & (pts[dyn] == p)]] = clock_rate(p, enc[0], enc[1]) if enc else 0
 
     t0 = _capture_start(scan)
-    ts_abs = udp.ts[idx]
-    stats = analyse(
-        stream, (ts_abs - t0) * 1000.0, f["seq"][idx], f["ts"][idx], pts, f["marker"][idx],
-        clock, udp.frame[idx], keep_jitter=keep_jitter, jitter_buffer_ms=JITTER_BUFFER_MS,
-    )
+    stats = analyse(stream, idx, udp.ts, udp.frame, udp.head, clock, n_streams, t0=t0,
+                    keep_jitter=keep_jitter, jitter_buffer_ms=JITTER_BUFFER_MS)
     views = far_end_views(collect_reports(scan.rtcp)) if scan.rtcp else {}
-    ssrc_changes = _ssrc_changes(flow, ssrc, stream, n_streams)
+    pt_hist = np.bincount(stream * 128 + pts, minlength=n_streams * 128).reshape(n_streams, 128)
+    main_pts = pt_hist.argmax(axis=1)
+    if keep_jitter:
+        order = np.argsort(stream, kind="stable")
+        bounds = np.searchsorted(stream[order], np.arange(n_streams + 1))
 
     out: list[RtpStream] = []
     jitter: dict[int, np.ndarray] = {}
+    addrs = udp.addresses
     for k in range(n_streams):
-        rows_k = order[starts[k]: starts[k + 1] if k + 1 < n_streams else len(order)]
-        i0 = int(idx[rows_k[0]])
-        pt_counts = Counter(pts[rows_k].tolist())
-        main_pt = pt_counts.most_common(1)[0][0]
+        i0, i1 = int(idx[first_of[k]]), int(idx[last_of[k]])
+        main_pt = int(main_pts[k])
         e = int(stream_ep[k])
         endpoint = ep_obj[e] if e >= 0 else None
         codec = _codec_name(main_pt, endpoint.rtpmap if endpoint else {})
         st = stats[k]
-        ssrc_k = int(ssrc[rows_k[0]])
+        ssrc_k = int(stream_ssrc[k])
         rtcp = _rtcp_summary(views.get(ssrc_k), st.clock_rate)
         mos = _mos(codec, main_pt, st.lost + st.jitter_buffer_discards, st.expected, st.seq_errors, rtcp)
         out.append(
             RtpStream(
-                src=f"{udp.addresses[int(udp.src[i0])]}:{int(udp.sport[i0])}",
-                dst=f"{udp.addresses[int(udp.dst[i0])]}:{int(udp.dport[i0])}",
+                src=f"{addrs[int(udp.src[i0])]}:{int(udp.sport[i0])}",
+                dst=f"{addrs[int(udp.dst[i0])]}:{int(udp.dport[i0])}",
                 ssrc=ssrc_k,
-                payload_type=int(main_pt),
-                payload_types=sorted(pt_counts),
+                payload_type=main_pt,
+                payload_types=np.flatnonzero(pt_hist[k]).tolist(),
                 codec=codec,
                 clock_rate=st.clock_rate,
                 packets=st.packets,
@@ -267,11 +227,11 @@ def find_streams(
                 max_jitter_ms=round(st.max_jitter_ms, 6),
                 jitter_buffer_discards=st.jitter_buffer_discards,
                 start=float(udp.ts[i0]),
-                end=float(udp.ts[int(idx[rows_k[-1]])]),
+                end=float(udp.ts[i1]),
                 start_rel=round(float(udp.ts[i0] - t0), 6),
-                end_rel=round(float(udp.ts[int(idx[rows_k[-1]])] - t0), 6),
+                end_rel=round(float(udp.ts[i1] - t0), 6),
                 first_frame=int(udp.frame[i0]),
-                last_frame=int(udp.frame[int(idx[rows_k[-1]])]),
+                last_frame=int(udp.frame[i1]),
                 call_id=endpoint.call_id if endpoint else None,
                 found_by="sdp" if e >= 0 else "heuristic",
                 mos=mos.mos if mos else None,
@@ -281,7 +241,7 @@ def find_streams(
             )
         )
         if keep_jitter:
-            jitter[k] = np.stack([udp.ts[idx[rows_k]], st.jitter_ms])
+            jitter[k] = np.stack([udp.ts[idx[order[bounds[k]:bounds[k + 1]]]], st.jitter_ms])
     return out, jitter
 
 
@@ -290,17 +250,6 @@ def _capture_start(scan: CaptureScan) -> float:
     if scan.sip:
         candidates.append(min(p.ts for p in scan.sip[:50]))
     return min(candidates) if candidates else 0.0
-
-
-def _ssrc_changes(flow: np.ndarray, ssrc: np.ndarray, stream: np.ndarray, n: int) -> np.ndarray:
-    """Per stream: how often the SSRC changed on its 5-tuple (in packet order)."""
-    order = np.argsort(flow, kind="stable")
-    fl, ss = flow[order], ssrc[order]
-    change = np.r_[False, (fl[1:] == fl[:-1]) & (ss[1:] != ss[:-1])]
-    per_flow = np.bincount(fl[change], minlength=int(flow.max()) + 1)
-    out = np.zeros(n, np.int64)
-    out[stream] = per_flow[flow]
-    return out
 
 
 def _codec_name(pt: int, rtpmap: dict[int, tuple[str, int, int]]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -142,3 +143,21 @@ def test_transcoding_and_loss_scenarios_carry_what_they_claim(scenarios, tmp_pat
     assert any("16 (16.0%)" in line for line in lossy)
     one_way = [line for line in streams("one-way-audio").splitlines() if "g711U" in line]
     assert len(one_way) == 1
+
+
+@pytest.mark.parametrize("runbook_id", sorted(SCENARIO_CODES))
+def test_diagnose_points_scenario_at_its_runbook(scenarios, tmp_path, cli, runbook_id) -> None:
+    # The docs show each capture as the picture of its runbook: `voxops diagnose` must
+    # agree, i.e. report at least one finding whose runbook is that one.
+    commands = getattr(typer.main.get_command(app), "commands", {})
+    if "diagnose" not in commands:
+        pytest.skip("no `voxops diagnose` in this tree")
+    pcap = scenarios.build(runbook_id, tmp_path)
+    spec = REPO / "inventories" / "local"
+    code, out, err = cli(
+        "diagnose", scenarios.call_id(runbook_id), "--pcap", pcap, "--spec", spec,
+        "--format", "json",
+    )  # fmt: skip
+    assert code in (0, 1), err
+    findings = json.loads(out)["findings"]
+    assert runbook_id in {f["runbook"] for f in findings}, findings

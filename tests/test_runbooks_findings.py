@@ -69,9 +69,9 @@ def test_front_matter_codes_are_no_typos(catalogue, books) -> None:
 
 def test_lookup_by_a_code_only_the_catalogue_knows(books) -> None:
     # A code declared in code but absent from every front matter still finds its runbook.
-    FindingCode("lookup-probe-only-code", Severity.info, "trunk-down", "lookup test")
+    FindingCode("xqzw-vukj-hgf", Severity.info, "trunk-down", "lookup test")
     try:
-        hits = runbooks.search("lookup-probe-only-code")
+        hits = runbooks.search("xqzw-vukj-hgf")
         assert [h.runbook.id for h in hits] == ["trunk-down"]
     finally:
-        del CATALOGUE["lookup-probe-only-code"]
+        del CATALOGUE["xqzw-vukj-hgf"]

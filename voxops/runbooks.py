@@ -215,20 +215,23 @@ def search(query: str, runbooks: tuple[Runbook, ...] | None = None) -> list[Matc
             )
     if exact:
         return sorted(exact, key=lambda x: (-x.score, x.runbook.id))
-    catalogued = _catalogue_runbook(q, books)
-    if catalogued is not None:
-        return [Match(runbook=catalogued, score=9.0, reason=f"finding code {q}")]
     known = _all_words(books)
     scored = [Match(runbook=rb, score=_text_score(q, rb, known), reason="text") for rb in books]
     hits = [s for s in scored if s.score >= MATCH_THRESHOLD]
-    return sorted(hits, key=lambda x: (-x.score, x.runbook.id))
+    if hits:
+        return sorted(hits, key=lambda x: (-x.score, x.runbook.id))
+    # Last resort, slow (imports every module): a code declared in code only.
+    catalogued = _catalogue_runbook(q, books)
+    if catalogued is not None:
+        return [Match(runbook=catalogued, score=9.0, reason=f"finding code {q}")]
+    return []
 
 
 def _catalogue_runbook(code: str, books: tuple[Runbook, ...]) -> Runbook | None:
     """A finding code not listed in any front matter: ask the code catalogue itself.
 
-    Importing every module is slow, so this runs only for kebab-case queries that no
-    front matter answered.
+    Importing every module is slow, so this runs only for kebab-case queries that
+    neither front matter nor words answered.
     """
     if not re.match(KEBAB, code) or "-" not in code:
         return None

@@ -407,7 +407,44 @@ def runbooks_index() -> str:
             f"| [{_cell(m.title)}]({m.id}.md) | {m.severity.value} | {_codes(m.sip_codes)}"
             f" | {_cell(m.symptoms[0])} |"
         )
+    out.append(RUNBOOK_COMMAND)
     return "\n".join(out) + "\n"
+
+
+RUNBOOK_COMMAND = """
+## In a terminal: `voxops runbook`
+
+```sh
+voxops runbook 503                  # by SIP code: the runbook about it first
+voxops runbook trunk-down           # by finding code or runbook id
+voxops runbook pdd                  # by metric
+voxops runbook one way audo         # by words, typos forgiven (quotes optional)
+voxops runbook --list               # every runbook (also with no query)
+voxops runbook 503 --format markdown > incident.md
+voxops runbook 503 --open           # this site's page for it
+```
+
+How a query is answered, in order: a runbook id; a finding code listed in a runbook's
+front matter; a SIP code (a runbook listing the code first in `sip_codes` ranks above
+one listing it later; the others are shown under *See also*); a metric; a finding code declared anywhere in voxops; then words,
+matched against id, title, finding codes and metrics (strongly) and symptoms (weakly),
+each word forgiven a typo or a plural. Nothing close enough: exit code 2 and the
+nearest runbooks as a hint.
+
+`--format json` prints the front matter fields (`id`, `title`, `symptoms`, `sip_codes`,
+`metrics`, `findings`, `severity`) plus `matched_by` (why it matched), `related` (other
+runbooks that matched) and `body` (the Markdown). With `--list` it prints a list of the
+front matter objects. `--open` opens `$VOXOPS_DOCS_URL/runbooks/ID/` or, when that is
+unset, the page of a site built in the checkout (`mkdocs build`).
+
+## Writing a runbook
+
+A runbook is `runbooks/ID.md`: YAML front matter (the fields above; `id` equals the file
+name), then `## Confirm`, `## Mitigate` (or `## Fix`), `## Verify`, `## Escalate`.
+Commands first, in `sh` blocks; every `voxops ...` line shown is checked against the
+real command tree by the test suite, and lines stay under 77 characters so they paste
+as one command from an 80-column terminal.
+"""
 
 
 # ---------------------------------------------------------------- diagnostics

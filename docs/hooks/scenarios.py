@@ -41,25 +41,22 @@ class Call:
     packets: list[Datagram] = field(default_factory=list)
     cseq: int = 1
     _branch: int = 0
+    # (from, to, cseq, method) -> Via branch of that client transaction on that hop
+    _tx: dict[tuple[Addr, Addr, int, str], str] = field(default_factory=dict)
+    _final: dict[tuple[Addr, Addr, int], int] = field(default_factory=dict)
 
     def send(self, t: float, src: Addr, dst: Addr, text: str, body: str = "") -> None:
         head = text.strip("\n").replace("\n", "\r\n")
         msg = f"{head}\r\nContent-Length: {len(body)}\r\n\r\n{body}"
         self.packets.append(Datagram(t, src, dst, msg.encode()))
 
-    def branch(self) -> str:
-        self._branch += 1
-        return f"z9hG4bK{self.call_id[:6]}{self._branch}"
-
-    def headers(self, method: str, src: Addr, cseq: int | None = None) -> str:
+    def _dialog_headers(self, method: str, cseq: int, to_tag: bool) -> str:
+        tag = f";tag=b{self.call_id[:4]}" if to_tag else ""
         return (
-            f"Via: SIP/2.0/UDP {src[0]}:{src[1]};branch={self.branch()}\n"
             f"From: <sip:+15550100@{self.caller[0]}>;tag=a{self.call_id[:4]}\n"
-            f"To: <sip:+15550199@{SBC[0]}>\n"
+            f"To: <sip:+15550199@{SBC[0]}>{tag}\n"
             f"Call-ID: {self.call_id}\n"
-            f"CSeq: {cseq or self.cseq} {method}\n"
-            f"Contact: <sip:{src[0]}:{src[1]}>\n"
-            "User-Agent: voxops-docs\n"
+            f"CSeq: {cseq} {method}\n"
         )
 
     def request(
@@ -72,9 +69,24 @@ class Call:
         extra: str = "",
         cseq: int | None = None,
     ) -> None:
+        seq = cseq or self.cseq
+        # The ACK of a non-2xx final response belongs to the INVITE transaction (RFC 3261
+        # 17.1.1.3): same branch. Every other request starts a transaction of its own.
+        final = self._final.get((src, dst, seq), 0)
+        if method == "ACK" and final >= 300:
+            branch = self._tx[(src, dst, seq, "INVITE")]
+        else:
+            self._branch += 1
+            branch = f"z9hG4bK{self.call_id[:6]}{self._branch}"
+        self._tx[(src, dst, seq, method)] = branch
         ctype = "Content-Type: application/sdp\n" if body else ""
-        first = f"{method} sip:+15550199@{dst[0]}:{dst[1]} SIP/2.0\n"
-        self.send(t, src, dst, first + self.headers(method, src, cseq) + extra + ctype, body)
+        text = (
+            f"{method} sip:+15550199@{dst[0]}:{dst[1]} SIP/2.0\n"
+            f"Via: SIP/2.0/UDP {src[0]}:{src[1]};branch={branch}\n"
+            + self._dialog_headers(method, seq, to_tag=method in ("ACK", "BYE"))
+            + f"Contact: <sip:{src[0]}:{src[1]}>\nUser-Agent: voxops-docs\n"
+        )
+        self.send(t, src, dst, text + extra + ctype, body)
 
     def response(
         self,
@@ -88,15 +100,15 @@ class Call:
         extra: str = "",
         cseq: int | None = None,
     ) -> None:
+        seq = cseq or self.cseq
+        branch = self._tx[(dst, src, seq, method)]  # the request went dst -> src
+        if code >= 200 and method == "INVITE":
+            self._final[(dst, src, seq)] = code
         ctype = "Content-Type: application/sdp\n" if body else ""
-        to_tag = f";tag=b{self.call_id[:4]}" if code > 100 else ""
         text = (
             f"SIP/2.0 {code} {reason}\n"
-            f"Via: SIP/2.0/UDP {dst[0]}:{dst[1]};branch={self.branch()}\n"
-            f"From: <sip:+15550100@{self.caller[0]}>;tag=a{self.call_id[:4]}\n"
-            f"To: <sip:+15550199@{SBC[0]}>{to_tag}\n"
-            f"Call-ID: {self.call_id}\n"
-            f"CSeq: {cseq or self.cseq} {method}\n"
+            f"Via: SIP/2.0/UDP {dst[0]}:{dst[1]};branch={branch}\n"
+            + self._dialog_headers(method, seq, to_tag=code > 100)
         )
         self.send(t, src, dst, text + extra + ctype, body)
 

@@ -34,7 +34,7 @@ def lab_processes(run_dir: Path) -> list[int]:
     return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lab_dir(tmp_path_factory):
     need_lab_peers()
     from voxops.lab.stack import Lab
@@ -42,11 +42,9 @@ def lab_dir(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("lab")
     lab = Lab(run_dir)
     try:
-        lab.up(SPEC, use_standin=STANDIN)
+        lab.up(SPEC)
         yield run_dir
     finally:
         lab.down()
     assert lab_processes(run_dir) == []
 
-
-STANDIN = True

@@ -10,9 +10,6 @@ from voxops.cli.common import FORMAT_OPTION, TextJson, emit_json
 from voxops.errors import ExitCode
 
 DIR_OPTION = typer.Option(Path("lab"), "--dir", help="Run directory: state, pid files, logs, captures, reports.")
-STANDIN_OPTION = typer.Option(
-    False, "--standin", help="Run the SBC from the lab's minimal config and SIPp agents instead of `voxops deploy`."
-)
 
 
 def _default_spec() -> Path:
@@ -24,14 +21,13 @@ def _default_spec() -> Path:
 def up(
     spec: Path = typer.Argument(None, help="Topology spec (default: inventories/local)."),
     run_dir: Path = DIR_OPTION,
-    standin: bool = STANDIN_OPTION,
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """Deploy the spec onto this machine, start carrier simulators and a capture."""
     from voxops.lab.stack import Lab
     from voxops.lab.views import print_status
 
-    status = Lab(run_dir).up(spec or _default_spec(), use_standin=standin)
+    status = Lab(run_dir).up(spec or _default_spec())
     emit_json(status) if fmt is TextJson.json else print_status(status)
     return ExitCode.OK
 
@@ -79,14 +75,13 @@ def drill(
     rate: float = typer.Option(4.0, "--rate", min=0.1, max=1000, help="New calls per second while the fault is on."),
     hold: float = typer.Option(2.0, "--hold", min=0, max=600, help="Seconds each call is held."),
     run_dir: Path = DIR_OPTION,
-    standin: bool = STANDIN_OPTION,
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """Inject a fault while calls run; measure the spec's promises; pass or fail (exit 1)."""
     from voxops.lab.drill import Load, run_drill
     from voxops.lab.report import render_text
 
-    report = run_drill(run_dir, name, spec=spec, load=Load(rate=rate, hold_s=hold), use_standin=standin)
+    report = run_drill(run_dir, name, spec=spec, load=Load(rate=rate, hold_s=hold))
     emit_json(report) if fmt is TextJson.json else print(render_text(report), end="")
     return ExitCode.OK if report.passed else ExitCode.FINDINGS
 
@@ -95,14 +90,13 @@ def demo(
     spec: Path = typer.Argument(None, help="Topology spec (default: inventories/local)."),
     drill_name: str = typer.Option("trunk-down", "--drill", help="The drill to run."),
     run_dir: Path = DIR_OPTION,
-    standin: bool = STANDIN_OPTION,
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """End to end: lab up, calls, one drill, the report, lab down."""
     from voxops.lab.demo import run_demo
     from voxops.lab.views import print_demo
 
-    report = run_demo(run_dir, spec or _default_spec(), drill=drill_name, use_standin=standin)
+    report = run_demo(run_dir, spec or _default_spec(), drill=drill_name)
     emit_json(report) if fmt is TextJson.json else print_demo(report)
     return ExitCode.OK if report.passed else ExitCode.FINDINGS
 

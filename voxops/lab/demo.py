@@ -38,11 +38,11 @@ def place_lab_calls(lab: Lab, *, count: int, rate: float, duration_s: float, nod
         )  # fmt: skip
 
 
-def run_demo(run_dir: Path, spec: Path, *, drill: str = "trunk-down", count: int = 10, use_standin: bool = False) -> DemoReport:
+def run_demo(run_dir: Path, spec: Path, *, drill: str = "trunk-down", count: int = 10) -> DemoReport:
     lab = Lab(run_dir)
     with sigterm_interrupts():
         try:
-            status = lab.up(spec, use_standin=use_standin)
+            status = lab.up(spec)
             calls = place_lab_calls(lab, count=count, rate=5, duration_s=2)
             report = run_drill(run_dir, drill, load=Load(rate=4, hold_s=2))
             capture = lab.state().capture

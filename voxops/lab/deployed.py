@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voxops.errors import CommandFailed
-from voxops.lab.consult import available
 from voxops.lab.state import ProcessInfo
 from voxops.lab.supervisor import pid_alive, terminate
 from voxops.proc import run, which
@@ -35,16 +34,12 @@ def pid_of(pidfile: str | Path) -> int | None:
 def deploy_stack(lab: Lab, topology: Topology, spec: Path) -> list[ProcessInfo]:
     prefix = lab.dir.sub("deploy")
     voxops = [sys.executable, "-m", "voxops"]
-    if available("deploy"):
-        argv = [*voxops, "deploy", str(spec), "-i", str(data_dir("inventories") / "local"), "--prefix", str(prefix)]
-        cp = run(argv, timeout=600, check=False)
-    else:  # a build without the deploy command: the same rendered files, started the same way
-        argv = [*voxops, "render", str(spec), "-o", str(prefix), "--prefix", str(prefix)]
-        cp = run(argv, timeout=120, check=False)
+    argv = [*voxops, "deploy", str(spec), "-i", str(data_dir("inventories") / "local"), "--prefix", str(prefix)]
+    cp = run(argv, timeout=600, check=False)
     (lab.dir.logs / "deploy.log").write_bytes(cp.stdout + cp.stderr)
     if cp.returncode != 0:
         tail = (cp.stdout + cp.stderr).decode(errors="replace").strip().splitlines()[-3:]
-        raise CommandFailed(f"`voxops {argv[3]}` exited {cp.returncode}: {' | '.join(tail)}")
+        raise CommandFailed(f"`voxops deploy` exited {cp.returncode}: {' | '.join(tail)} (log: {lab.dir.logs / 'deploy.log'})")
     infos = []
     for node in topology.sbc.nodes:
         base = prefix / node.name

@@ -36,7 +36,7 @@ def _answers(address: str, port: int) -> bool:
 
 
 def split_vantages(ctx) -> None:  # type: ignore[no-untyped-def]
-    from voxops.lab.drills import _calls_check, _probe_names
+    from voxops.lab.drills import calls_check, probe_names
 
     vantages = ctx.topology.dns.vantages
     if len(vantages) < 2:
@@ -62,8 +62,8 @@ def split_vantages(ctx) -> None:  # type: ignore[no-untyped-def]
             dns={"vantages": [v.model_dump(mode="json") for v in vantages],
                  "records": [r.model_dump(mode="json") for r in records]},
         )  # fmt: skip
-    _probe_names(ctx, ["dns"], {"dns-split", "dns-mismatch", "dns-disagreement"}, "dns-propagation")
+    probe_names(ctx, ["dns"], {"dns-split", "dns-mismatch", "dns-disagreement"}, "dns-propagation")
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
-    _calls_check(ctx, batch.failed, batch.placed, "calls through the SBC are not affected")
+    calls_check(ctx, batch.failed, batch.placed, "calls through the SBC are not affected")
     ctx.call_id = batch.answered_call_ids[-1] if batch.answered_call_ids else None

@@ -109,7 +109,6 @@ def run_drill(
     spec: Path | None = None,
     up_spec: Path | None = None,
     load: Load | None = None,
-    use_standin: bool = False,
 ) -> DrillReport:
     from voxops.lab.drills import DRILLS
 
@@ -124,7 +123,7 @@ def run_drill(
     with sigterm_interrupts():
         try:
             if ephemeral:
-                lab.up(up_spec or spec or _default_spec(), use_standin=use_standin)
+                lab.up(up_spec or spec or _default_spec())
             state = lab.state()
             topology = load_spec(Path(state.spec))
             promise_spec = spec or Path(state.spec)

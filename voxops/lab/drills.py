@@ -77,14 +77,14 @@ def _bring_back(ctx: DrillContext, process: str, dest: str) -> None:
     )
 
 
-def _calls_check(ctx: DrillContext, batch_failed: int, placed: int, what: str) -> None:
+def calls_check(ctx: DrillContext, batch_failed: int, placed: int, what: str) -> None:
     ctx.check(
         "calls failed during the fault", batch_failed == 0, f"{batch_failed} of {placed}",
         f"0 ({what})", value=batch_failed, limit=0,
     )  # fmt: skip
 
 
-def _probe_names(
+def probe_names(
     ctx: DrillContext, command: list[str], codes: set[str], runbook: str, extra: list[str] | None = None
 ) -> None:
     from voxops.lab.consult import probe_findings
@@ -123,11 +123,11 @@ def trunk_down(ctx: DrillContext) -> None:
     _dispatcher_detection(ctx, trunk.name, host.address, host.port)
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
-    _calls_check(ctx, batch.failed, batch.placed, "failover to the next carrier")
+    calls_check(ctx, batch.failed, batch.placed, "failover to the next carrier")
     dead = calls_seen(ctx.lab.carrier_log(trunk.name))
     rerouted = [c for c in batch.answered_call_ids if c not in dead]
     ctx.call_id = rerouted[-1] if rerouted else _last(batch.answered_call_ids)
-    _probe_names(ctx, ["probe"], {"trunk-down"}, "trunk-down", ["--once", "--target", trunk.name])
+    probe_names(ctx, ["probe"], {"trunk-down"}, "trunk-down", ["--once", "--target", trunk.name])
 
 
 def agent_down(ctx: DrillContext) -> None:
@@ -147,7 +147,7 @@ def agent_down(ctx: DrillContext) -> None:
     _dispatcher_detection(ctx, agent.name, agent.host, agent.sip_port, crash=True)
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
-    _calls_check(ctx, batch.failed, batch.placed, "retried on the next agent")
+    calls_check(ctx, batch.failed, batch.placed, "retried on the next agent")
     ctx.call_id = _last(batch.answered_call_ids)
     ctx.runbook = "agent-pool-saturated"
 
@@ -191,9 +191,9 @@ def sbc_node_down(ctx: DrillContext) -> None:
     )  # fmt: skip
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
-    _calls_check(ctx, batch.failed, batch.placed, f"{survivor.name} carries the calls")
+    calls_check(ctx, batch.failed, batch.placed, f"{survivor.name} carries the calls")
     ctx.call_id = _last(batch.answered_call_ids)
-    _probe_names(ctx, ["probe"], {"sbc-node-down"}, "sbc-failover", ["--once", "--target", victim.name])
+    probe_names(ctx, ["probe"], {"sbc-node-down"}, "sbc-failover", ["--once", "--target", victim.name])
 
 
 def overload(ctx: DrillContext) -> None:

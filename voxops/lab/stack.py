@@ -14,7 +14,6 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from voxops.errors import EnvironmentProblem, InvalidInput
-from voxops.lab import standin
 from voxops.lab.capture import start_capture
 from voxops.lab.scenarios import CarrierMode
 from voxops.lab.sipp import carrier_argv, write_carrier_scenario
@@ -25,7 +24,6 @@ from voxops.spec.models import Topology
 # RTP port ranges per role, so SIPp instances sharing an address never collide.
 RTP_CARRIER = 20000
 RTP_INBOUND_CALLER = 21000
-RTP_AGENT = 22000
 RTP_OUTBOUND_CALLER = 23000
 CALLER_PORT = 5099  # the callers' SIP port (on a carrier or agent address)
 
@@ -185,7 +183,7 @@ class Lab:
 
     # --- up / down / status ------------------------------------------------------------
 
-    def up(self, spec: Path, *, use_standin: bool = False) -> LabStatus:
+    def up(self, spec: Path) -> LabStatus:
         if self.is_up():
             raise InvalidInput(
                 f"a lab is already up in {self.dir.root}", hint="stop it with `voxops lab down`"
@@ -195,7 +193,7 @@ class Lab:
         state = LabState(
             spec=str(spec.resolve()),
             run_dir=str(self.dir.root),
-            sbc="standin" if use_standin else "deploy",
+            sbc="deploy",
             started_at=time.time(),
         )
         try:
@@ -210,11 +208,7 @@ class Lab:
                 self.start_process(info)
                 state.processes[info.name] = info
                 self.dir.save(state)
-            if use_standin:
-                infos = self._standin_sbc(topology) + self._standin_agents(topology)
-            else:
-                infos = self._deployed(topology, spec)
-            for info in infos:
+            for info in self._deployed(topology, spec):
                 if info.argv:
                     self.start_process(info)
                 state.processes[info.name] = info
@@ -279,34 +273,6 @@ class Lab:
                     )  # fmt: skip
                 )
         return infos
-
-    def _standin_sbc(self, topology: Topology) -> list[ProcessInfo]:
-        from voxops.proc import which
-
-        sbc_dir = self.dir.sub("sbc")
-        dlist = sbc_dir / "dispatcher.list"
-        dlist.write_text(standin.dispatcher_list(topology))
-        infos = []
-        for node in topology.sbc.nodes:
-            cfg = sbc_dir / f"{node.name}.cfg"
-            cfg.write_text(
-                standin.kamailio_cfg(topology, node, dispatcher=dlist, ctl=sbc_dir / f"{node.name}.ctl")
-            )
-            _, address, port = node.sockets()[0]
-            argv = [which("kamailio"), "-DD", "-E", "-f", str(cfg)]
-            ctl = str(sbc_dir / f"{node.name}.ctl")
-            infos.append(ProcessInfo(name=node.name, role="sbc", address=address, port=port, argv=argv, ctl=ctl))
-        return infos
-
-    def _standin_agents(self, topology: Topology) -> list[ProcessInfo]:
-        scen = write_carrier_scenario(self.dir.root, CarrierMode.answer)
-        return [
-            ProcessInfo(
-                name=a.name, role="agent", address=a.host, port=a.sip_port, mode="answer",
-                argv=carrier_argv(scen, a.host, a.sip_port, RTP_AGENT, self.carrier_log(a.name)),
-            )  # fmt: skip
-            for a in topology.agents.instances
-        ]
 
     def _deployed(self, topology: Topology, spec: Path) -> list[ProcessInfo]:
         from voxops.lab.deployed import deploy_stack

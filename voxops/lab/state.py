@@ -32,7 +32,7 @@ class LabState(BaseModel):
 
     spec: str
     run_dir: str
-    sbc: str = Field(description="how the SBC and agents run: deploy or standin")
+    sbc: str = Field(description="how the SBC nodes and agents were started (deploy)")
     started_at: float
     processes: dict[str, ProcessInfo] = Field(default_factory=dict)
     capture: str | None = None

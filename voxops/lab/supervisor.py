@@ -223,7 +223,8 @@ def _signals_deferred() -> Iterator[None]:
 
 @contextlib.contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """Make SIGTERM behave like Ctrl-C so that every `finally` and `with` cleans up."""
+    """Make SIGTERM (and SIGINT, even when inherited as ignored) raise KeyboardInterrupt,
+    so that every `finally` and `with` of a drill cleans up."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -233,8 +234,9 @@ def sigterm_interrupts() -> Iterator[None]:
     def _raise(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
-    old = signal.signal(signal.SIGTERM, _raise)
+    old = {s: signal.signal(s, _raise) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)

@@ -62,7 +62,7 @@ def _tcp_open(address: str, port: int) -> bool:
 
 
 def expiring_endpoint(ctx) -> None:  # type: ignore[no-untyped-def]
-    from voxops.lab.drills import _calls_check, _probe_names
+    from voxops.lab.drills import calls_check, probe_names
 
     node = ctx.topology.sbc.nodes[0]
     address = node.address
@@ -82,8 +82,8 @@ def expiring_endpoint(ctx) -> None:  # type: ignore[no-untyped-def]
     ]  # fmt: skip
     ctx.promise_spec = derived_spec(ctx.promise_spec, ctx.out / "spec", tls_endpoints=endpoints)
     ctx.figures["days_left"] = EXPIRES_IN_DAYS
-    _probe_names(ctx, ["certs"], {"cert-expiry"}, "cert-expiry")
+    probe_names(ctx, ["certs"], {"cert-expiry"}, "cert-expiry")
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
-    _calls_check(ctx, batch.failed, batch.placed, "calls over UDP are not affected")
+    calls_check(ctx, batch.failed, batch.placed, "calls over UDP are not affected")
     ctx.call_id = batch.answered_call_ids[-1] if batch.answered_call_ids else None

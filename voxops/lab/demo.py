@@ -43,8 +43,12 @@ def run_demo(run_dir: Path, spec: Path, *, drill: str = "trunk-down", count: int
     with sigterm_interrupts():
         try:
             status = lab.up(spec)
-            calls = place_lab_calls(lab, count=count, rate=5, duration_s=2)
-            report = run_drill(run_dir, drill, load=Load(rate=4, hold_s=2))
+            # within capacity: these calls show the happy path (overload is a drill of its own)
+            topology = lab.topology()
+            pool = sum(a.max_calls for a in topology.agents.instances)
+            count = min(count, pool, topology.sbc.admission.max_concurrent_calls if topology.sbc.admission else pool)
+            calls = place_lab_calls(lab, count=count, rate=2, duration_s=1)
+            report = run_drill(run_dir, drill, load=Load(rate=2, hold_s=2))
             capture = lab.state().capture
         finally:
             lab.down()

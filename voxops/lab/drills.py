@@ -116,7 +116,8 @@ def trunk_down(ctx: DrillContext) -> None:
     carrier, trunk = ctx.topology.trunks()[0]
     host = trunk.hosts[0]
     promise_s, _ = _ping_promise(ctx.promise)
-    count = max(4, int(ctx.load.rate * (promise_s * 2 + 4)))
+    # calls cover the whole fault: until the slowest node can have marked the trunk down
+    count = max(4, int(ctx.load.rate * (promise_s + ctx.topology.sbc.failover_timeout_ms / 1000 + 4)))
     ctx.fault = f"{trunk.name} ({host.address}:{host.port}) stops answering, calls going out"
     calls = ctx.calls(inbound=False, count=count)
     time.sleep(1.0)
@@ -140,7 +141,7 @@ def agent_down(ctx: DrillContext) -> None:
     # no more calls at once than the surviving agents can hold: this drill is not overload
     surviving = sum(a.max_calls for a in others)
     rate = min(ctx.load.rate, max(0.2, surviving / (ctx.load.hold_s + 1.0) / 2))
-    count = max(4, int(rate * (promise_s * 2 + 4)))
+    count = max(4, int(rate * (promise_s + ctx.topology.sbc.failover_timeout_ms / 1000 + 4)))
     ctx.fault = f"{agent.name} ({agent.host}:{agent.sip_port}) crashes (SIGKILL), calls coming in"
     calls = ctx.calls(inbound=True, count=count, rate=rate)
     time.sleep(1.0)

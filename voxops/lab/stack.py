@@ -164,6 +164,25 @@ class Lab:
         state.processes[name] = info
         self.dir.save(state)
 
+    def wait_dispatchers_active(self, topology: Topology) -> None:
+        """Until every SBC node probes every carrier and agent active (the agents start after
+        the SBC, so a node may have counted them as missed pings first)."""
+        from voxops.lab.faults import dispatcher_flags, wait_for
+
+        ping = topology.trunks()[0][1].options_ping
+        ctls = [p.ctl for p in self.state().processes.values() if p.role == "sbc" and p.ctl]
+        pending: dict[str, list[str]] = {}
+
+        def all_active() -> bool:
+            for ctl in ctls:
+                flags = dispatcher_flags(ctl)
+                pending[ctl] = [d for d, f in flags.items() if not f.startswith("A")] if flags else ["(no answer)"]
+            return not any(pending.values())
+
+        if wait_for(all_active, timeout_s=ping.interval_s * (ping.success_threshold + 2) + 10, step_s=0.25) is None:
+            late = sorted({d for ds in pending.values() for d in ds})
+            raise EnvironmentProblem(f"the SBC does not see {', '.join(late)} as active", hint="see the logs in " + str(self.dir.logs))
+
     def carrier_log(self, name: str) -> Path:
         """Where a SIPp simulator logs the Call-ID of every INVITE it receives."""
         return self.dir.logs / f"{name}.calls"
@@ -213,6 +232,7 @@ class Lab:
                     self.start_process(info)
                 state.processes[info.name] = info
                 self.dir.save(state)
+            self.wait_dispatchers_active(topology)
         except BaseException:
             self.down()
             raise

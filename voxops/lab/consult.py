@@ -77,12 +77,12 @@ def probe_findings(command: list[str], spec: Path, extra: list[str] | None = Non
     return findings_in(data), None
 
 
-def ladder_png(pcap: Path, call_id: str, out: Path) -> str | None:
+def ladder_png(pcap: Path, call_id: str, out: Path, spec: Path) -> str | None:
     """Draw the call's SIP ladder as PNG with `voxops ladder`; the path, or None."""
     if not available("ladder"):
         return None
     cp = run(
-        [sys.executable, "-m", "voxops", "ladder", str(pcap), "--call-id", call_id, "--format", "png", "--output", str(out)],
+        [sys.executable, "-m", "voxops", "ladder", str(pcap), "--call-id", call_id, "--format", "png", "--output", str(out), "--spec", str(spec)],
         timeout=120,
         check=False,
     )

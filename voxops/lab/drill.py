@@ -154,7 +154,7 @@ def run_drill(
     if ctx.call_id and ctx.capture.exists():
         from voxops.lab.consult import ladder_png
 
-        report.ladder = ladder_png(ctx.capture, ctx.call_id, out / "ladder.png")
+        report.ladder = ladder_png(ctx.capture, ctx.call_id, out / "ladder.png", Path(state.spec))
     (out / "report.json").write_text(report.model_dump_json(indent=2) + "\n")
     (out / "report.txt").write_text(render_text(report))
     return report

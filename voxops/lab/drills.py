@@ -26,7 +26,9 @@ def _sbc_ctls(ctx: DrillContext) -> dict[str, str]:
     return {p.address or "": p.ctl for p in state.processes.values() if p.role == "sbc" and p.ctl}
 
 
-def _dispatcher_detection(ctx: DrillContext, process: str, address: str, port: int, *, crash: bool = False) -> None:
+def _dispatcher_detection(
+    ctx: DrillContext, process: str, address: str, port: int, *, crash: bool = False
+) -> set[str]:
     """Stop a dispatcher destination, stand a silent peer in its place, and time how long
     each SBC node takes from the first unanswered ping to marking it inactive."""
     promise_s, promise_text = _ping_promise(ctx.promise)
@@ -53,6 +55,7 @@ def _dispatcher_detection(ctx: DrillContext, process: str, address: str, port: i
                 worst = took if worst is None else max(worst, took)
                 ctx.figures[f"detection_s.{node}"] = round(took, 3)
                 ctx.figures[f"fault_to_detection_s.{node}"] = round(detected[node] - t_fault, 3)
+        invited = peer.invited_calls()
     if worst is None:
         ctx.check(
             "detection time", False, "not detected", f"<= {promise_s:g} s ({promise_text})",
@@ -65,6 +68,8 @@ def _dispatcher_detection(ctx: DrillContext, process: str, address: str, port: i
             value=round(worst, 3), limit=promise_s,
         )  # fmt: skip
     ctx.figures["fault_at"] = t_fault
+    ctx.figures["calls_sent_to_the_dead_peer"] = len(invited)
+    return invited
 
 
 def _bring_back(ctx: DrillContext, process: str, dest: str) -> None:
@@ -121,13 +126,13 @@ def trunk_down(ctx: DrillContext) -> None:
     ctx.fault = f"{trunk.name} ({host.address}:{host.port}) stops answering, calls going out"
     calls = ctx.calls(inbound=False, count=count)
     time.sleep(1.0)
-    _dispatcher_detection(ctx, trunk.name, host.address, host.port)
+    invited = _dispatcher_detection(ctx, trunk.name, host.address, host.port)
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
     calls_check(ctx, batch.failed, batch.placed, "failover to the next carrier")
-    dead = calls_seen(ctx.lab.carrier_log(trunk.name))
-    rerouted = [c for c in batch.answered_call_ids if c not in dead]
-    ctx.call_id = rerouted[-1] if rerouted else _last(batch.answered_call_ids)
+    # the ladder shows a call that met the dead trunk and was rerouted
+    rerouted = [c for c in batch.answered_call_ids if c in invited]
+    ctx.call_id = rerouted[0] if rerouted else _last(batch.answered_call_ids)
     probe_names(ctx, ["probe"], {"trunk-down"}, "trunk-down", ["--once", "--target", trunk.name])
 
 
@@ -145,11 +150,12 @@ def agent_down(ctx: DrillContext) -> None:
     ctx.fault = f"{agent.name} ({agent.host}:{agent.sip_port}) crashes (SIGKILL), calls coming in"
     calls = ctx.calls(inbound=True, count=count, rate=rate)
     time.sleep(1.0)
-    _dispatcher_detection(ctx, agent.name, agent.host, agent.sip_port, crash=True)
+    invited = _dispatcher_detection(ctx, agent.name, agent.host, agent.sip_port, crash=True)
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
     calls_check(ctx, batch.failed, batch.placed, "retried on the next agent")
-    ctx.call_id = _last(batch.answered_call_ids)
+    rerouted = [c for c in batch.answered_call_ids if c in invited]
+    ctx.call_id = rerouted[0] if rerouted else _last(batch.answered_call_ids)
     ctx.runbook = "agent-pool-saturated"
 
 

@@ -18,6 +18,7 @@ class Datagram:
     at: float
     source: str
     first_line: str
+    call_id: str | None = None
 
 
 @dataclass
@@ -64,8 +65,11 @@ class SilentPeer:
                 continue
             except OSError:
                 return
-            line = data.split(b"\r\n", 1)[0].decode(errors="replace")
-            self.received.append(Datagram(time.time(), src[0], line))
+            text = data.decode(errors="replace")
+            found = _CALL_ID_RE.search(text)
+            self.received.append(
+                Datagram(time.time(), src[0], text.split("\r\n", 1)[0], found.group(1) if found else None)
+            )
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -74,6 +78,10 @@ class SilentPeer:
         if self._sock is not None:
             self._sock.close()
 
+    def invited_calls(self) -> set[str]:
+        """Call-IDs of the INVITEs that reached the silent peer (calls that had to fail over)."""
+        return {d.call_id for d in list(self.received) if d.first_line.startswith("INVITE") and d.call_id}
+
     def first_options(self, after: float, source: str | None = None) -> float | None:
         for d in list(self.received):
             if d.at >= after and d.first_line.startswith("OPTIONS") and source in (None, d.source):
@@ -81,6 +89,7 @@ class SilentPeer:
         return None
 
 
+_CALL_ID_RE = re.compile(r"^(?:Call-ID|i)\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 _DEST_RE = re.compile(r"URI:\s*sip:([0-9.]+):?(\d+)?[^\n]*\n\s*FLAGS:\s*(\w+)")
 
 

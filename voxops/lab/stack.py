@@ -86,9 +86,9 @@ def udp_port_free(address: str, port: int) -> bool:
 
 def sip_answers(address: str, port: int, timeout_s: float = 0.5) -> bool:
     """True when address:port answers a SIP OPTIONS (any response)."""
-    from voxops.lab.options import send_options
+    from voxops.probes.sip_options import send_options
 
-    return send_options(address, port, timeout_s=timeout_s) is not None
+    return send_options(address, port, timeout=timeout_s, user_agent="voxops-lab").code is not None
 
 
 class Lab:

@@ -43,4 +43,4 @@ def test_a_drill_killed_midway_cleans_up_and_restores_the_lab(cli, lab_dir, sig)
     assert not any(pid_alive(pid) for pid in started.values()), started
     assert list(drill_pids.glob("*.pid")) == []
     code, out, _ = cli("lab", "status", "--dir", str(lab_dir), "--format", "json")
-    assert code == 0, "the carrier the drill stopped was not started again"
+    assert code == 0, f"a lab process the drill stopped was not started again: {out}"

@@ -34,8 +34,9 @@ def _dispatcher_detection(
     promise_s, promise_text = _ping_promise(ctx.promise)
     ctls = _sbc_ctls(ctx)
     dest = f"{address}:{port}"
-    ctx.lab.stop_process(process, crash=crash)
+    # the way back is registered before the fault: an interrupt may land in between
     ctx.restore.append(lambda: _bring_back(ctx, process, dest))
+    ctx.lab.stop_process(process, crash=crash)
     t_fault = time.time()
     with SilentPeer(address, port) as peer:
         detected: dict[str, float] = {}
@@ -172,8 +173,8 @@ def sbc_node_down(ctx: DrillContext) -> None:
     count = max(4, int(ctx.load.rate * 4))
     calls = ctx.calls(inbound=True, count=count, node=0)
     time.sleep(1.0)
-    ctx.lab.stop_process(victim.name)
     ctx.restore.append(lambda: ctx.lab.restart(victim.name))
+    ctx.lab.stop_process(victim.name)
     t_fault = time.time()
     # a carrier pinging the pair with the spec's OPTIONS policy
     interval = ctx.promise.trunks()[0][1].options_ping.interval_s
@@ -254,8 +255,8 @@ def _media_fault(ctx: DrillContext, mode: CarrierMode, codes: set[str], runbook:
     on it, then ask `voxops diagnose` about that call."""
     carrier, trunk = ctx.topology.trunks()[0]
     ctx.fault = f"{trunk.name} answers in mode {mode.value}"
-    ctx.lab.set_carrier_mode(trunk.name, mode)
     ctx.restore.append(lambda: ctx.lab.set_carrier_mode(trunk.name, CarrierMode.answer))
+    ctx.lab.set_carrier_mode(trunk.name, mode)
     hit = None
     for _ in range(10):
         batch = ctx.calls(inbound=False, count=1, rate=1, hold_s=max(1.0, ctx.load.hold_s)).wait()

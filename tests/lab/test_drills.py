@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.lab.conftest import SPEC
 
-FAST = ["--rate", "2", "--hold", "1"]
+FAST = ["--rate", "2", "--hold", "1", "--no-ladder"]
 
 
-def _drill(cli, lab_dir, name, *extra):
-    code, out, err = cli("lab", "drill", name, "--dir", str(lab_dir), "--format", "json", *FAST, *extra)
+def _drill(cli, lab_dir, name, *extra, fast=FAST):
+    code, out, err = cli("lab", "drill", name, "--dir", str(lab_dir), "--format", "json", *fast, *extra)
     assert out, err
     return code, json.loads(out)
 
@@ -35,13 +36,15 @@ def test_calls_are_answered_through_the_sbc(cli, lab_dir):
 
 @pytest.mark.parametrize("name", ["trunk-down", "agent-down"])
 def test_dispatcher_drills_detect_within_the_promise_and_lose_no_call(cli, lab_dir, name):
-    code, report = _drill(cli, lab_dir, name)
+    code, report = _drill(cli, lab_dir, name, fast=FAST[:-1])  # with the ladder picture
     checks = {c["name"]: c for c in report["checks"]}
     detection = checks["detection time"]
     assert detection["passed"] and 0 < detection["value"] <= detection["limit"] == 4.0
     assert checks["calls failed during the fault"]["value"] == 0
     assert report["passed"] and code == 0, report
     assert report["capture"] and report["call_id"]
+    assert Path(report["ladder"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Path(report["report"]).exists() and Path(report["capture"]).stat().st_size > 0
 
 
 def test_sbc_node_down_keeps_calls_on_the_surviving_node(cli, lab_dir):

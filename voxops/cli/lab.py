@@ -74,6 +74,7 @@ def drill(
     spec: Path = typer.Option(None, "--spec", help="Check the promises of this spec instead of the running one's."),
     rate: float = typer.Option(4.0, "--rate", min=0.1, max=1000, help="New calls per second while the fault is on."),
     hold: float = typer.Option(2.0, "--hold", min=0, max=600, help="Seconds each call is held."),
+    ladder: bool = typer.Option(True, "--ladder/--no-ladder", help="Draw the representative call's ladder (PNG)."),
     run_dir: Path = DIR_OPTION,
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
@@ -81,7 +82,7 @@ def drill(
     from voxops.lab.drill import Load, run_drill
     from voxops.lab.report import render_text
 
-    report = run_drill(run_dir, name, spec=spec, load=Load(rate=rate, hold_s=hold))
+    report = run_drill(run_dir, name, spec=spec, load=Load(rate=rate, hold_s=hold), ladder=ladder)
     emit_json(report) if fmt is TextJson.json else print(render_text(report), end="")
     return ExitCode.OK if report.passed else ExitCode.FINDINGS
 

@@ -109,6 +109,7 @@ def run_drill(
     spec: Path | None = None,
     up_spec: Path | None = None,
     load: Load | None = None,
+    ladder: bool = True,
 ) -> DrillReport:
     from voxops.lab.drills import DRILLS
 
@@ -151,7 +152,7 @@ def run_drill(
         findings=ctx.findings, runbook=ctx.runbook, call_id=ctx.call_id, capture=str(ctx.capture),
         report=str(out / "report.json"),
     )  # fmt: skip
-    if ctx.call_id and ctx.capture.exists():
+    if ladder and ctx.call_id and ctx.capture.exists():
         from voxops.lab.consult import ladder_png
 
         report.ladder = ladder_png(ctx.capture, ctx.call_id, out / "ladder.png", Path(state.spec))

@@ -208,3 +208,21 @@ def permissive_registrar(host: str, port: int, workdir: Path) -> Iterator[subpro
             "-timeout", "120s"]
     with running(argv, lambda _: wait_options(host, port), cwd=workdir) as proc:
         yield proc
+
+
+@contextlib.contextmanager
+def knot(host: str, port: int, zone: str, records: str, workdir: Path, ttl: int = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """knotd, authoritative for `zone` with the given record lines, in the foreground."""
+    run = workdir / f"knot-{host}-{port}"
+    run.mkdir(parents=True)
+    (run / "zone").write_text(
+        f"$ORIGIN {zone}.\n$TTL {ttl}\n@ SOA ns hostmaster 1 3600 600 86400 {ttl}\n@ NS ns\nns A {host}\n{records}\n"
+    )
+    (run / "knot.conf").write_text(
+        f'server:\n  rundir: "{run}"\n  listen: {host}@{port}\n'
+        f'database:\n  storage: "{run}/db"\n'
+        f'zone:\n  - domain: {zone}\n    storage: "{run}"\n    file: "zone"\n'
+    )
+    argv = [need_tool("knotd"), "-c", str(run / "knot.conf")]
+    with running(argv, lambda proc: _wait_dns(host, port, proc), stderr=subprocess.PIPE) as proc:
+        yield proc

@@ -33,18 +33,21 @@ def _write(directory: Path, stem: str, cert: x509.Certificate, key: ec.EllipticC
     return Issued(cert, key, cert_path, key_path)
 
 
-def make_ca(directory: Path, stem: str) -> Issued:
+def make_ca(directory: Path, stem: str, *, issuer: Issued | None = None, days_left: float = 3650) -> Issued:
+    """A self-signed root, or an intermediate CA when `issuer` is given."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
+    subject = _name(f"{stem} CA")
     cert = (
-        x509.CertificateBuilder().subject_name(_name(f"{stem} CA")).issuer_name(_name(f"{stem} CA"))
+        x509.CertificateBuilder().subject_name(subject)
+        .issuer_name(issuer.cert.subject if issuer else subject)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=30)).not_valid_after(now + timedelta(days=3650))
+        .not_valid_before(now - timedelta(days=30)).not_valid_after(now + timedelta(days=days_left))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                      content_commitment=False, key_encipherment=False, data_encipherment=False,
                                      key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-        .sign(key, hashes.SHA256())
+        .sign(issuer.key if issuer else key, hashes.SHA256())
     )
     return _write(directory, stem, cert, key)
 

@@ -122,3 +122,21 @@ def test_mutual_tls_client_certificates(tmp_path, cli):
         assert json.loads(good_out)["endpoints"][0]["client_accepted"] is True
         assert bad_code == 1
         assert [f["code"] for f in json.loads(bad_out)["findings"]] == ["tls-client-cert-rejected"], bad_out
+
+
+def test_an_expiring_intermediate_in_the_chain_is_found(tmp_path, cli):
+    root = make_ca(tmp_path, "root")
+    intermediate = make_ca(tmp_path, "intermediate", issuer=root, days_left=3)
+    leaf = make_leaf(tmp_path, "leaf", intermediate, [NAME], days_left=300)
+    port = port_on(HOST)
+    spec = write_spec(tmp_path, tls_endpoints=[{"name": "chained", "host": HOST, "port": port, "server_name": NAME,
+                                                "ca": root.cert_path.name}])
+    with tls_server(HOST, port, leaf.cert_path, leaf.key_path, "-cert_chain", str(intermediate.cert_path)):
+        code, out, _ = cli("certs", spec, "--format", "json")
+    report = json.loads(out)
+    endpoint = report["endpoints"][0]
+    assert [c["subject"] for c in endpoint["chain"]] == [f"CN={NAME}", "CN=intermediate CA"]
+    assert endpoint["trusted"] is True  # leaf -> intermediate (sent) -> root (the spec's CA)
+    assert code == 1
+    assert [(f["code"], f["severity"], f["evidence"]["position"]) for f in report["findings"]] == [
+        ("cert-expiring", "critical", 1)]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.probes.peers import addr, blackhole, dnsmasq, port_on
+from tests.probes.peers import addr, blackhole, dnsmasq, knot, port_on
 from tests.probes.specs import write_spec
 
 SRV = "_sip._udp.sbc.probe.test"
@@ -20,16 +20,17 @@ RECORDS = [
 
 
 @pytest.fixture
-def split_dns():
-    """a: the intended zone plus an SRV to a target without address; b: the stale zone
-    (sbc-1 at a decommissioned IP, no sbc-2, TTL 3600); c: a resolver that never answers."""
+def split_dns(tmp_path):
+    """a (knot): the intended zone plus an SRV to a target without address; b (dnsmasq): the
+    stale zone (sbc-1 at a decommissioned IP, no sbc-2, TTL 3600); c: never answers."""
     a_host, b_host, c_host = addr(41), addr(42), addr(43)
     a_port, b_port = port_on(a_host), port_on(b_host)
+    zone = "\n".join([
+        f"sbc-1 A {addr(31)}", f"sbc-2 A {addr(32)}",
+        "_sip._udp.sbc SRV 10 50 5060 sbc-1", "_sip._udp.sbc SRV 20 50 5060 ghost",
+    ])
     with (
-        dnsmasq(a_host, a_port, f"--host-record=sbc-1.probe.test,{addr(31)}",
-                f"--host-record=sbc-2.probe.test,{addr(32)}",
-                f"--srv-host={SRV},sbc-1.probe.test,5060,10,50", f"--srv-host={SRV},ghost.probe.test,5060,20,50",
-                ttl=30),
+        knot(a_host, a_port, "probe.test", zone, tmp_path, ttl=30),
         dnsmasq(b_host, b_port, f"--host-record=sbc-1.probe.test,{addr(99)}",
                 f"--srv-host={SRV},sbc-1.probe.test,5060,10,50", ttl=3600),
         blackhole(c_host) as (c_port, _),

@@ -1,1 +1,1 @@
-"""voxops.probes"""
+"""Live checks at the network edge: SIP OPTIONS, multi-vantage DNS, TLS certificates, scanner exposure."""

@@ -9,10 +9,10 @@ from typing import Protocol, TypeVar
 import typer
 from pydantic import BaseModel
 
-from voxops.cli.common import TextJson, emit_json
 from voxops.errors import VoxopsError
 from voxops.findings import Finding, Severity
 from voxops.probes.verdict import PerfDatum, exit_code, nagios_line, nagios_unknown
+from voxops.views.output import TextJson, emit_json
 
 NAGIOS_OPTION = typer.Option(
     False, "--nagios", help="Nagios plugin output: OK/WARNING/CRITICAL/UNKNOWN with perfdata, exit 0/1/2/3."

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from voxops.cli.common import TextJson
 from voxops.findings import Finding, Severity
 from voxops.probes.monitor import Monitor, State, TargetStatus, findings_of, targets_of
 from voxops.probes.output import emit_check
@@ -17,6 +16,7 @@ from voxops.probes.prometheus import write_textfile
 from voxops.probes.verdict import PerfDatum, exit_code
 from voxops.probes.views import console, print_findings, probe_table
 from voxops.spec.loader import load_topology
+from voxops.views.output import TextJson
 
 
 class ProbeReport(BaseModel):

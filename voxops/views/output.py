@@ -1,0 +1,31 @@
+"""Output formats and the JSON emitter shared by every command and view."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class TextJson(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def emit_json(data: Any) -> None:
+    """Results go to stdout; JSON is the pydantic model dumped, stable and documented."""
+    if isinstance(data, BaseModel):
+        text = data.model_dump_json(indent=2)
+    elif isinstance(data, list) and data and isinstance(data[0], BaseModel):
+        text = "[\n" + ",\n".join(d.model_dump_json(indent=2) for d in data) + "\n]"
+    else:
+        text = json.dumps(data, indent=2, default=str)
+    sys.stdout.write(text + "\n")
+
+
+def warn(message: str) -> None:
+    """Progress, warnings and logs go to stderr so stdout stays parseable."""
+    print(f"voxops: warning: {message}", file=sys.stderr)

@@ -37,6 +37,7 @@ _INVITE = """
   <recv response="486" optional="true" next="refused"/>
   <recv response="488" optional="true" next="refused"/>
   <recv response="503" optional="true" next="refused"/>
+  <recv response="500" optional="true" next="refused"/>
   <recv response="200" rtd="true" rrs="true"/>
 """
 
@@ -139,5 +140,30 @@ def ivr_caller(path: Path, *, info_digits: str = "") -> Path:
         body += _in_dialog("INFO", 2 + i, f"Signal={digit}\n      Duration=160", "application/dtmf-relay")
         body += '<recv response="200"/><pause milliseconds="100"/>'
     body += _BYE_FROM_AGENT + _REFUSED
+    path.write_text(_wrap(body))
+    return path
+
+
+def canceller(path: Path) -> Path:
+    """INVITE, CANCEL once it rings: expects 200 to the CANCEL and 487 to the INVITE."""
+    invite = _INVITE.split('<recv response="100"')[0]
+    body = invite + '<recv response="100" optional="true"/><recv response="180"/>'
+    body += """
+  <send>
+    <![CDATA[
+      CANCEL sip:agent@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      From: sipp <sip:caller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:agent@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 CANCEL
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+  <recv response="487"/>
+"""
+    body += _REFUSED.replace('<label id="refused"/>', "")
     path.write_text(_wrap(body))
     return path

@@ -18,7 +18,7 @@ from tests.agent.peers import (
     start_agent,
     ulaw_frame,
 )
-from tests.agent.scenarios import caller
+from tests.agent.scenarios import caller, canceller
 from tests.conftest import free_port, need_tool
 
 pytestmark = pytest.mark.slow
@@ -75,6 +75,9 @@ def test_call_is_answered_and_echo_returns_callers_audio(tmp_path: Path, agent: 
 def test_one_call_over_capacity_gets_486(tmp_path: Path, agent: AgentProc) -> None:
     cap = int(agent.metric("voxops_agent_capacity_calls") or 0)
     run = sipp(tmp_path, caller(tmp_path / "caller.xml"), agent, "127.0.6.12", calls=cap + 1, rate=50, hold_ms=3000)
+    agent.wait_for(lambda: agent.metric("voxops_agent_calls_active") == cap, what="capacity reached")
+    code, body = agent.readyz()
+    assert code == 503 and f"at capacity: {cap}/{cap} calls" in body["reasons"]
     messages = run.wait()
     assert responses(messages, 200) == cap
     assert responses(messages, 486) == 1
@@ -121,3 +124,27 @@ def test_hold_and_resume_by_reinvite(tmp_path: Path, agent: AgentProc) -> None:
     directions = [next(ln.strip() for ln in a.splitlines() if ln.strip() in modes) for a in answers]
     assert directions == ["a=sendrecv", "a=recvonly", "a=sendrecv"]  # answer, hold, resume
     assert responses(messages, 200, "BYE") == 1
+
+
+@pytest.mark.parametrize("agent", [{"ring_ms": 3000}], indirect=True)
+def test_cancel_while_ringing(tmp_path: Path, agent: AgentProc) -> None:
+    run = sipp(tmp_path, canceller(tmp_path / "cancel.xml"), agent, "127.0.6.17")
+    messages = run.wait()
+    assert run.proc.returncode == 0, messages[-2000:]
+    assert responses(messages, 200, "CANCEL") == 1
+    assert responses(messages, 487) == 1
+    assert responses(messages, 200) == 0
+    agent.wait_for(lambda: agent.metric("voxops_agent_calls_active") == 0, what="no call left")
+    assert agent.metric('voxops_agent_calls_total{result="failed"}') == 1
+    time.sleep(3.2)  # past the ring time: the cancelled call must not be answered late
+    assert agent.metric('voxops_agent_calls_total{result="answered"}') == 0
+
+
+@pytest.mark.parametrize("agent", [{"pipeline": "tests.agent.pipelines:FailsFirstOpen"}], indirect=True)
+def test_pipeline_error_refuses_that_call_only(tmp_path: Path, agent: AgentProc) -> None:
+    run = sipp(tmp_path, caller(tmp_path / "caller.xml"), agent, "127.0.6.18", calls=2, limit=1, hold_ms=200)
+    messages = run.wait()
+    assert responses(messages, 500) == 1
+    assert responses(messages, 200) == 1
+    assert agent.proc.poll() is None
+    assert "model not loaded yet" in agent.log.read_text()

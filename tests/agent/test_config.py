@@ -71,3 +71,36 @@ def test_bad_config_names_the_field(tmp_path: Path, text: str, where: str) -> No
     path.write_text(text)
     with pytest.raises(InvalidInput, match=where):
         load_agent_config(path)
+
+
+def test_agent_config_command_prints_loadable_yaml(cli, tmp_path: Path) -> None:
+    code, out, _ = cli("agent", "config", str(REPO / "inventories" / "local"), "--instance", "agent-2")
+    assert code == 0
+    path = tmp_path / "agent-2.yaml"
+    path.write_text(out)
+    cfg = load_agent_config(path)
+    assert cfg.name == "agent-2" and cfg.health.port == 8082
+
+
+def test_agent_config_command_unknown_instance_exits_2(cli) -> None:
+    code, _, err = cli("agent", "config", str(REPO / "inventories" / "local"), "--instance", "agent-9")
+    assert code == 2 and "no agent instance 'agent-9'" in err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--dependency", "no-equals-sign"], "expected NAME=URL"), (["--pipeline", "x y"], "pipeline")],
+)
+def test_quick_start_flags_are_validated(cli, args: list[str], message: str) -> None:
+    code, _, err = cli("agent", "run", *args)
+    assert code == 2 and message in err
+
+
+def test_quick_start_flags_override_the_file(tmp_path: Path) -> None:
+    from voxops.agent.runner import build_config
+
+    path = tmp_path / "a.yaml"
+    path.write_text("name: a1\nmax_calls: 2\nsip: {address: 127.0.6.1, port: 5070}\n")
+    cfg = build_config(path, sip_port=5080, dependencies=["asr=http://127.0.6.2:9/health"])
+    assert (cfg.name, cfg.max_calls, cfg.sip.address, cfg.sip.port) == ("a1", 2, "127.0.6.1", 5080)
+    assert [(d.name, d.url) for d in cfg.dependencies] == [("asr", "http://127.0.6.2:9/health")]

@@ -18,7 +18,7 @@ from tests.conftest import REPO, free_port, need_tool
 from tests.render.specs import spec, write_spec
 from voxops.deploy.gate import sip_options
 from voxops.deploy.runner import deploy
-from voxops.render.engine import plan, render_all
+from voxops.render.engine import plan, render_all, resolve_secrets
 from voxops.spec.loader import load_topology
 
 NODES = ("127.0.5.1", "127.0.5.2")
@@ -27,7 +27,7 @@ NODES = ("127.0.5.1", "127.0.5.2")
 def _inventory(path: Path, prefix: Path) -> Path:
     inv = {"all": {
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                 "voxops_prefix": str(prefix)},
+                 "voxops_prefix": str(prefix), "voxops_run_agents": True},
         "children": {"sbc": {"hosts": {"sbc-1": {}, "sbc-2": {}}},
                      "agents": {"hosts": {"agent-1": {}}},
                      "monitoring": {"hosts": {"monitoring": {}}}},
@@ -50,19 +50,27 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def lab(tmp_path: Path):
+def lab(tmp_path: Path, monkeypatch):
     need_tool("kamailio")
     need_tool("promtool")
     prefix = tmp_path / "prefix"
     ports = [free_port(a) for a in NODES]
     data = spec()
     data["agents"]["instances"] = data["agents"]["instances"][:1]
+    agent = data["agents"]["instances"][0]
+    agent["sip_port"], agent["health_port"] = free_port(agent["host"]), free_port(agent["host"])
+    agent["max_calls"] = 2
+    data["agents"]["drain_timeout_s"] = 2
+    data["carriers"][1]["trunks"][0]["credentials"] = {"username": "acme", "password": {"env": "VOXOPS_TEST_PW"}}
+    monkeypatch.setenv("VOXOPS_TEST_PW", "first-s3cret")
+    # readiness also looks at host CPU: on a loaded test machine that alone would fail the gate
+    data["agents"]["health"] = {"max_cpu_percent": 100, "max_memory_percent": 100}
     for node, port in zip(data["sbc"]["nodes"], ports, strict=True):
         node["listen"][0]["port"] = port
         node["metrics_port"] = free_port(node["address"])
     yield data, ports, prefix, _inventory(tmp_path / "inventory", prefix)
-    for node in ("sbc-1", "sbc-2"):
-        pidfile = prefix / node / "run" / "kamailio.pid"
+    for node, name in (("sbc-1", "kamailio"), ("sbc-2", "kamailio"), ("agent-1", "agent")):
+        pidfile = prefix / node / "run" / f"{name}.pid"
         if pidfile.exists():
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pidfile.read_text()), signal.SIGTERM)
@@ -85,15 +93,21 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     assert report.total_changed > 0
     assert "sbc-1: gate on SIP OPTIONS 200: ok" in log and "sbc-2: gate on SIP OPTIONS 200: ok" in log
     assert log.index("sbc-1: gate") < log.index("sbc-2: configs")  # one node at a time
+    assert "agent-1: gate on /readyz 200: ok" in log
+    agent_pid = int((prefix / "agent-1" / "run" / "agent.pid").read_text())
+    assert _alive(agent_pid)
     pids = {n: _pid(prefix, n) for n in ("sbc-1", "sbc-2")}
     for addr, port in zip(NODES, ports, strict=True):
         assert sip_options(addr, port) == 200
     cfg = prefix / "sbc-1" / "etc" / "kamailio.cfg"
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o640
+    creds = prefix / "sbc-1" / "etc" / "credentials.cfg"
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600 and "first-s3cret" in creds.read_text()
+    assert "first-s3cret" not in log
 
     # What Ansible's template module wrote is byte-identical to `voxops render`.
     topo, _ = load_topology(tmp_path / "topology.yaml")
-    jobs = plan(topo, str(prefix))
+    jobs = plan(topo, str(prefix), resolve_secrets(topo, tmp_path))
     render_all(jobs, tmp_path / "rendered")
     for job in jobs:
         assert (prefix / job.dest).read_bytes() == (tmp_path / "rendered" / job.dest).read_bytes(), job.dest
@@ -102,12 +116,16 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     report, log = _deploy(data, tmp_path, inv)
     assert report.rc == 0 and report.total_changed == 0, log
     assert {n: _pid(prefix, n) for n in pids} == pids
+    assert _alive(agent_pid) and int((prefix / "agent-1" / "run" / "agent.pid").read_text()) == agent_pid
 
     # --check --diff: shows the change, changes nothing.
     before = cfg.read_bytes(), (prefix / "sbc-1" / "etc" / "dispatcher.list").read_bytes()
     data["carriers"][0]["trunks"][0]["weight"] = 70
+    os.environ["VOXOPS_TEST_PW"] = "second-s3cret"  # the secret changes too: its diff stays hidden
     report, log = _deploy(data, tmp_path, inv, check=True, diff=True)
+    os.environ["VOXOPS_TEST_PW"] = "first-s3cret"
     assert report.rc == 0, log
+    assert "s3cret" not in log + "".join(report.diffs)
     assert report.total_changed > 0
     assert any("-1 sip:127.0.5.11:5060 0 0 rweight=60" in d and "+1 sip:127.0.5.11:5060 0 0 rweight=70" in d
                for d in report.diffs)

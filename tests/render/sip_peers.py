@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from voxops.probes.sip_options import send_options
+
 UAC_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="voxops-uac">
   <send retrans="500"><![CDATA[
@@ -205,20 +207,26 @@ def wait_udp_listening(ip: str, port: int, timeout: float = 10) -> None:
 
 
 def options_ping(ip: str, port: int, timeout: float = 1.0) -> int | None:
+    return send_options(ip, port, "udp", timeout=timeout, bind="127.0.5.250").code
+
+
+def flood_options(ip: str, port: int, source: str, *, count: int) -> int:
+    """Send `count` OPTIONS back to back from one address; how many replies came back."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.5.250", 0))
+        s.bind((source, 0))
         lport = s.getsockname()[1]
-        msg = (f"OPTIONS sip:{ip}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.5.250:{lport};branch=z9hG4bK{time.time_ns()}\r\n"
-               f"From: <sip:probe@127.0.5.250>;tag=1\r\nTo: <sip:{ip}:{port}>\r\nCall-ID: {time.time_ns()}@t\r\n"
-               "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
-        s.sendto(msg.encode(), (ip, port))
-        s.settimeout(timeout)
-        try:
-            data = s.recv(65535)
-        except OSError:
-            return None
-    m = re.match(rb"SIP/2.0 (\d{3})", data)
-    return int(m.group(1)) if m else None
+        for i in range(count):
+            s.sendto((f"OPTIONS sip:{ip}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {source}:{lport};branch=z9hG4bKfl{i}\r\n"
+                      f"From: <sip:flood@{source}>;tag=f{i}\r\nTo: <sip:{ip}:{port}>\r\nCall-ID: flood{i}@{source}\r\n"
+                      "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), (ip, port))
+        s.settimeout(1.0)
+        replies = 0
+        while True:
+            try:
+                s.recv(65535)
+            except OSError:
+                return replies
+            replies += 1
 
 
 def scrape(ip: str, port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -240,13 +248,15 @@ def metric(samples: dict, name: str, **labels: str) -> float:
 
 
 class FakeCarrier:
-    """A carrier that answers OPTIONS with 200 and every INVITE with 503 (then absorbs the ACK)."""
+    """A carrier that answers OPTIONS with 200 and every INVITE with 503 (then absorbs the
+    ACK), or, with silent=True, never answers an INVITE at all."""
 
-    def __init__(self, ip: str, port: int) -> None:
+    def __init__(self, ip: str, port: int, *, silent: bool = False) -> None:
+        self.silent = silent
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((ip, port))
         self.sock.settimeout(0.2)
-        self.invites = 0
+        self._branches: set[str] = set()
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._serve, daemon=True)
         self._t.start()
@@ -262,13 +272,21 @@ class FakeCarrier:
             if method not in ("OPTIONS", "INVITE"):
                 continue
             if method == "INVITE":
-                self.invites += 1
+                # count transactions, not retransmissions: the top Via branch names one
+                via = re.search(r"(?im)^via:[^\r\n]*branch=([^;\r\n]+)", text)
+                self._branches.add(via.group(1) if via else text)
+                if self.silent:
+                    continue
             head = [ln for ln in text.split("\r\n") if re.match(r"(?i)^(via|from|to|call-id|cseq):", ln)]
             code = "200 OK" if method == "OPTIONS" else "503 Service Unavailable"
             reply = f"SIP/2.0 {code}\r\n" + "\r\n".join(
                 ln + (";tag=fake" if ln.lower().startswith("to:") and "tag=" not in ln else "") for ln in head
             ) + "\r\nContent-Length: 0\r\n\r\n"
             self.sock.sendto(reply.encode(), addr)
+
+    @property
+    def invites(self) -> int:
+        return len(self._branches)
 
     def stop(self) -> None:
         self._stop.set()

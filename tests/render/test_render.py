@@ -141,3 +141,11 @@ def test_cli_render_and_check(cli, tmp_path: Path) -> None:
     bad.write_text("version: 1\nname: x\n")
     code, _, err = cli("render", bad, "-o", tmp_path / "x")
     assert code == 2
+
+
+def test_no_plain_listener_on_the_address_facing_a_tls_only_carrier(tmp_path: Path) -> None:
+    data = tls_spec({"certificate": "/x.crt", "key": "/x.key", "ca": "/ca.crt"}, mutual=False)
+    data["sbc"]["nodes"][0]["listen"].append({"transport": "udp", "port": 5062, "address": "127.0.5.5"})
+    del data["carriers"][0]["trunks"][0]["credentials"]
+    with pytest.raises(SpecError, match="also listens in the clear"):
+        plan(load_topology(write_spec(data, tmp_path / "s.yaml"))[0], str(tmp_path))

@@ -12,6 +12,7 @@ from tests.render.sip_peers import (
     FakeCarrier,
     count_invites,
     count_responses,
+    flood_options,
     metric,
     options_ping,
     run_uac,
@@ -20,6 +21,7 @@ from tests.render.sip_peers import (
     start_uas,
     wait_udp_listening,
 )
+from voxops.probes.sip_options import send_options
 from voxops.render.engine import plan, render_all
 from voxops.spec.loader import load_topology_text
 
@@ -72,6 +74,10 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
         procs.append(sbc)
         wait_udp_listening(SBC, ports["ps"])
         assert options_ping(SBC, ports["ps"]) == 200  # health reply to OPTIONS for the SBC itself
+        # a known scanner gets no answer at all; a flood from one unknown address is cut off
+        assert send_options(SBC, ports["ps"], user_agent="friendly-scanner", timeout=0.5).code is None
+        replies = flood_options(SBC, ports["ps"], "127.0.5.251", count=200)
+        assert 40 <= replies < 200, replies  # flood_limit_per_ip 30/s: pike cuts the burst off
         time.sleep(INTERVAL_S * 1.5)  # first ping round: both carriers up
 
         # 1. Calls are spread by weight (75 / 25).
@@ -96,14 +102,26 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
 
         # 3. Carrier B comes back answering pings but failing every INVITE with 503:
         # failure_route retries each such call through A, so no call is lost.
-        fake = FakeCarrier(CAR_B, ports["pb"])
+        fake = failing = FakeCarrier(CAR_B, ports["pb"])
         time.sleep(INTERVAL_S * 2.5)  # pinged back up
         before_a = count_invites(tmp_path / "uas-a.msg")
         rc, _ = run_uac(sipp, target, CALLER, ports["pc"], tmp_path, "uac-failover", calls=40, rate=20, limit=4)
         assert rc == 0
-        retried = fake.invites
+        retried = failing.invites
         assert count_invites(tmp_path / "uas-a.msg") - before_a == 40
         assert retried >= 1  # B really took calls and failed them
+        fake.stop()
+
+        # 3b. Carrier B pinged up but silent on INVITEs: each branch times out after
+        # failover_timeout_ms, the call goes on through A; still no call lost.
+        fake = silent = FakeCarrier(CAR_B, ports["pb"], silent=True)
+        time.sleep(INTERVAL_S * 2.5)
+        before_a = count_invites(tmp_path / "uas-a.msg")
+        rc, _ = run_uac(sipp, target, CALLER, ports["pc"], tmp_path, "uac-timeout", calls=20, rate=10, limit=4)
+        assert rc == 0
+        assert count_invites(tmp_path / "uas-a.msg") - before_a == 20
+        timed_out = silent.invites
+        assert timed_out >= 1
 
         # 4. Over the admission limit (5 concurrent calls) the SBC answers 486.
         rc, busy_log = run_uac(sipp, target, CALLER, ports["pc"], tmp_path, "uac-busy", calls=8, rate=100,
@@ -113,11 +131,12 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
 
         # 5. The SBC's own metrics count exactly what was sent.
         m = scrape(SBC, ports["pm"])
-        retried = fake.invites  # the admission calls may have tried B first too
-        answered_a = got_a + 40 + 5
+        timed_out = silent.invites  # the admission calls may have tried B first too
+        answered_a = got_a + 40 + 20 + 5
         assert metric(m, "voxops_sbc_invite_attempts_total", trunk=TRUNK_A) == answered_a
         assert metric(m, "voxops_sbc_invite_answers_total", trunk=TRUNK_A) == answered_a
-        assert metric(m, "voxops_sbc_invite_attempts_total", trunk=TRUNK_B) == got_b + retried
+        assert metric(m, "voxops_sbc_invite_attempts_total", trunk=TRUNK_B) == got_b + retried + timed_out
+        assert metric(m, "voxops_sbc_invite_responses_total", trunk=TRUNK_B, code="408") == timed_out
         assert metric(m, "voxops_sbc_invite_answers_total", trunk=TRUNK_B) == got_b
         assert metric(m, "voxops_sbc_invite_responses_total", trunk=TRUNK_B, code="503") == retried
         assert metric(m, "voxops_sbc_invite_responses_total", trunk=TRUNK_A, code="200") == answered_a

@@ -10,8 +10,11 @@ on some other thread.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import time
+import traceback
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +24,20 @@ from voxops.agent.pipeline import Session
 
 if TYPE_CHECKING:
     from voxops.agent.service import Agent
+
+
+def guarded(method: Callable[..., None]) -> Callable[..., None]:
+    """pjsua2 callbacks: an exception must never unwind into pjsua's C++ (it would abort)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any) -> None:
+        try:
+            method(self, *args)
+        except Exception:  # noqa: BLE001
+            print(f"voxops agent: error in {method.__name__}:", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+
+    return wrapper
 
 
 class CallMode(StrEnum):
@@ -86,6 +103,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
 
     # --- pjsua2 callbacks (SIP thread) ------------------------------------------------
 
+    @guarded
     def onCallState(self, prm: Any) -> None:  # noqa: N802
         info = self.getInfo()
         if info.state == pj.PJSIP_INV_STATE_CONFIRMED and not self.confirmed:
@@ -95,6 +113,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             self.ended = True
             self.agent.on_disconnected(self, info.lastStatusCode)
 
+    @guarded
     def onCallMediaState(self, prm: Any) -> None:  # noqa: N802
         if self.session is None or self.ended:
             return
@@ -114,6 +133,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             with contextlib.suppress(pj.Error):
                 self.codec = self.getStreamInfo(index).codecName
 
+    @guarded
     def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802
         method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc2833"
         self.agent.on_dtmf(self, str(prm.digit), method)
@@ -183,5 +203,6 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         super().__init__()
         self.agent = agent
 
+    @guarded
     def onIncomingCall(self, prm: Any) -> None:  # noqa: N802
         self.agent.on_incoming(self, prm.callId)

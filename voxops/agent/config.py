@@ -128,6 +128,9 @@ class AgentConfig(_Model):
     max_calls: Annotated[int, Field(ge=1, le=1000)] = 4
     codecs: CodecConfig = Field(default_factory=CodecConfig)
     pipeline: Annotated[str, Field(pattern=PIPELINE_PATTERN)] = "echo"
+    ring_ms: Annotated[int, Field(ge=0, le=60_000)] = Field(
+        default=0, description="Time between 180 Ringing and 200 OK (0 answers at once)."
+    )
     echo_delay_ms: Annotated[int, Field(ge=0, le=5000)] = 200
     greeting_wav: FilePath | None = Field(
         default=None, description="What the prompt pipeline plays (16-bit mono PCM WAV at clock_rate)."

@@ -77,6 +77,7 @@ class Agent:
         self._ended: list[Any] = []
         self._requests: collections.deque[tuple[str, str]] = collections.deque()
         self._by_sip_id: dict[str, Any] = {}
+        self._to_answer: list[tuple[float, Any]] = []
         self._drain_requested = threading.Event()
         self._latency_ewma = 0.0
         self.ep: Any = None
@@ -144,12 +145,26 @@ class Agent:
             )
             call.mode = CallMode.ivr
         else:
-            session = self.pipeline.open(context)
+            try:
+                session = self.pipeline.open(context)
+            except Exception as exc:  # noqa: BLE001 - user code: refuse this call, keep serving
+                print(f"voxops agent: pipeline open failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+                call.respond(500, "Pipeline Error")
+                self.metrics.calls_total.inc(result="failed")
+                return
             call.mode = CallMode.pipeline
         call.session = session
         self._by_sip_id[call.sip_call_id] = call
         self._set_active(self.state.active_calls + 1)
         call.respond(180)
+        if self.config.ring_ms:
+            self._to_answer.append((time.monotonic() + self.config.ring_ms / 1000, call))
+        else:
+            self._answer(call)
+
+    def _answer(self, call: Any) -> None:
+        if call.ended:  # CANCELled while ringing: pjsua already answered 487
+            return
         call.respond(200)
         self.metrics.setup_seconds.observe(time.monotonic() - call.received_at)
 
@@ -241,8 +256,10 @@ class Agent:
                 tick = getattr(call.session, "tick", None)
                 if tick is not None and call.confirmed and not call.ended:
                     tick()
-            self._reap()
             now = time.monotonic()
+            while self._to_answer and self._to_answer[0][0] <= now:
+                self._answer(self._to_answer.pop(0)[1])
+            self._reap()
             if now >= next_stats:
                 self._sample_stats()
                 next_stats = now + STATS_INTERVAL_S
@@ -266,6 +283,7 @@ class Agent:
         """Release ended calls here, on the SIP thread, never in a GC finaliser."""
         while self._ended:
             call = self._ended.pop()
+            self._to_answer = [(due, c) for due, c in self._to_answer if c is not call]
             self.metrics.rtp_received_total.inc(call.rx_packets)
             call.release()
             for key, value in list(self.calls.items()):

@@ -6,9 +6,6 @@ Run by the playbooks as `python -m voxops.deploy.gate sip HOST PORT` (exit 0 whe
 from __future__ import annotations
 
 import argparse
-import re
-import secrets
-import socket
 import sys
 import time
 import urllib.error
@@ -16,33 +13,10 @@ import urllib.request
 
 
 def sip_options(host: str, port: int, *, timeout: float = 1.0) -> int | None:
-    """Send one OPTIONS over UDP; the reply's status code, or None when nothing came back."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as s:
-        s.connect((host, port))
-        local, lport = s.getsockname()[:2]
-        tag = secrets.token_hex(6)
-        uri_host = f"[{host}]" if ":" in host else host
-        via_host = f"[{local}]" if ":" in local else local
-        msg = (
-            f"OPTIONS sip:{uri_host}:{port} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP {via_host}:{lport};branch=z9hG4bK{tag}\r\n"
-            f"Max-Forwards: 70\r\nFrom: <sip:gate@{via_host}>;tag={tag}\r\nTo: <sip:{uri_host}:{port}>\r\n"
-            f"Call-ID: {tag}@voxops-gate\r\nCSeq: 1 OPTIONS\r\nUser-Agent: voxops-deploy-gate\r\n"
-            "Content-Length: 0\r\n\r\n"
-        )
-        s.settimeout(timeout)
-        s.send(msg.encode())
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            try:
-                data = s.recv(65535)
-            except OSError:
-                return None
-            m = re.match(rb"SIP/2\.0 (\d{3}) ", data)
-            if m and int(m.group(1)) >= 200:
-                return int(m.group(1))
-    return None
+    """One OPTIONS over UDP; the final reply's status code, or None when nothing came back."""
+    from voxops.probes.sip_options import send_options
+
+    return send_options(host, port, "udp", timeout=timeout, user_agent="voxops-deploy-gate").code
 
 
 def http_status(url: str, *, timeout: float = 2.0) -> int | None:

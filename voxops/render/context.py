@@ -197,6 +197,12 @@ def node_context(topo: Topology, node: SbcNode, prefix: str) -> dict[str, Any]:
                     [f"sbc.nodes[{node.name}]: trunk {carrier.name}/{trunk.name} is reached over "
                      f"{h.transport.value} but the node has no {h.transport.value} listener"]
                 )
+    if any(t.require_tls for _, t in topo.trunks()) and "tls" in by_proto:
+        tls_addr = next(s["address"] for s in sockets if s["proto"] == "tls")
+        plain = [f"{s['proto']} {s['port']}" for s in sockets if s["proto"] != "tls" and s["address"] == tls_addr]
+        if plain:
+            raise SpecError([f"sbc.nodes[{node.name}]: a trunk requires TLS, but the address of the TLS "
+                             f"listener also listens in the clear ({', '.join(plain)})"])
     if topo.sbc.tls is None and "tls" in by_proto:
         raise SpecError([f"sbc.nodes[{node.name}]: a tls listener needs sbc.tls (certificate and key)"])
     if node.metrics_port is not None and any(

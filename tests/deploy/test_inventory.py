@@ -1,0 +1,48 @@
+"""`voxops deploy` refuses an inventory that does not match the spec before Ansible runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import REPO
+from voxops.deploy.runner import host_plans, read_inventory
+from voxops.render.engine import plan
+from voxops.spec.loader import load_topology
+
+
+def _inv(path: Path, groups: dict, prefix: str | None = "/srv/voxops") -> Path:
+    vars_ = {"voxops_prefix": prefix} if prefix else {}
+    path.write_text(yaml.safe_dump({"all": {"vars": vars_, "children": {
+        g: {"hosts": {h: {} for h in hosts}} for g, hosts in groups.items()}}}))
+    return path
+
+
+def test_shipped_inventories_name_every_host_of_their_spec() -> None:
+    for name in ("local", "production"):
+        topo, _ = load_topology(REPO / "inventories" / name)
+        inv = read_inventory(REPO / "inventories" / name)
+        assert sorted(inv.groups["sbc"]) == sorted(n.name for n in topo.sbc.nodes)
+        assert sorted(inv.groups["agents"]) == sorted(a.name for a in topo.agents.instances)
+        assert inv.groups["monitoring"] and inv.prefix and inv.prefix.startswith("/")
+
+
+def test_missing_host_and_relative_prefix_are_refused(cli, tmp_path: Path) -> None:
+    spec = REPO / "inventories" / "local"
+    bad = _inv(tmp_path / "a.yml", {"sbc": ["sbc-1"], "agents": ["agent-1", "agent-2"], "monitoring": ["m"]})
+    code, _, err = cli("deploy", spec, "-i", bad)
+    assert code == 2 and "sbc-2" in err
+    rel = _inv(tmp_path / "b.yml", {"sbc": ["sbc-1", "sbc-2"], "agents": ["agent-1", "agent-2"],
+                                    "monitoring": ["m"]}, prefix="relative/dir")
+    code, _, err = cli("deploy", spec, "-i", rel)
+    assert code == 2 and "voxops_prefix" in err
+
+
+def test_host_plans_carry_each_hosts_gate() -> None:
+    topo, _ = load_topology(REPO / "inventories" / "local")
+    plans = host_plans(topo, plan(topo, "/srv/voxops"))
+    assert plans["sbc-2"]["gate"] == {"address": "127.0.9.2", "port": 5060}
+    assert plans["agent-1"]["gate"] == {"url": "http://127.0.9.21:8081/readyz"}
+    assert [j["dest"] for j in plans["sbc-1"]["jobs"]] == ["sbc-1/etc/kamailio.cfg", "sbc-1/etc/dispatcher.list"]
+    assert {j["host"] for j in plans["monitoring"]["jobs"]} == {"monitoring"}

@@ -81,11 +81,14 @@ def pct(values: list[float], p: float) -> float:
     return values[k]
 
 
-def run_sipp(tmp: Path, target: str, scenario: Path, *, calls: int, limit: int, hold_ms: int, tag: str) -> str:
+def run_sipp(tmp: Path, target: str, scenario: Path, *, calls: int, limit: int, hold_ms: int, tag: str,
+             rate: tuple[int, int] = (20, 1000)) -> str:
+    """SIPp as the caller; `rate` = (calls, per milliseconds)."""
     messages = tmp / f"{tag}.log"
     media_port = free_port(SIPP_IP)
     argv = ["sipp", target, "-sf", str(scenario), "-i", SIPP_IP, "-p", str(free_port(SIPP_IP)),
-            "-mi", SIPP_IP, "-mp", str(media_port), "-m", str(calls), "-l", str(limit), "-r", "20",
+            "-mi", SIPP_IP, "-mp", str(media_port), "-m", str(calls), "-l", str(limit),
+            "-r", str(rate[0]), "-rp", str(rate[1]),
             "-d", str(hold_ms), "-nostdin", "-trace_msg", "-message_file", str(messages),
             "-timeout", f"{hold_ms // 1000 * calls + 120}s",
             "-key", "pt", "0", "-key", "codec", "PCMU", "-key", "rtpport", str(media_port)]
@@ -101,13 +104,16 @@ def capacity_phase(tmp: Path, agent: AgentProc, cap: int, duration: int, hold_s:
     rss_start = proc.memory_info().rss
     cpu_start = sum(proc.cpu_times()[:2])
     t0 = time.monotonic()
+    # offered load = capacity: `cap` new calls per call duration, never more than `cap` open
     log = run_sipp(tmp, f"{AGENT_IP}:{agent.sip_port}", scenario, calls=calls, limit=cap,
-                   hold_ms=hold_s * 1000, tag="capacity")
+                   hold_ms=hold_s * 1000, tag="capacity", rate=(cap, hold_s * 1000 + 200))
     wall = time.monotonic() - t0
     cpu = sum(proc.cpu_times()[:2]) - cpu_start
     rss_end = proc.memory_info().rss
     time.sleep(1.5)  # the last calls' RTP counts land at their final stats sample
     rtp = agent.metric("voxops_agent_rtp_received_packets_total") or 0.0
+    left_up = agent.metric("voxops_agent_calls_active") or 0.0
+    timeouts = agent.metric("voxops_agent_media_timeouts_total") or 0.0
     ok = responses(log, 200)
     times = setup_times(log)
     call_seconds = ok * hold_s
@@ -116,7 +122,8 @@ def capacity_phase(tmp: Path, agent: AgentProc, cap: int, duration: int, hold_s:
         "answered_pct": 100 * ok / calls if calls else 0, "p50_ms": pct(times, 50), "p99_ms": pct(times, 99),
         "cpu_s": cpu, "cpu_pct_per_call": 100 * cpu / call_seconds if call_seconds else float("nan"),
         "cpu_ms_per_call": 1000 * cpu / ok if ok else float("nan"),
-        "rtp_per_call": rtp / ok if ok else 0.0,
+        "rtp_per_call": rtp / ok if ok else 0.0, "left_up": left_up, "media_timeouts": timeouts,
+        "no_final": calls - ok - responses(log, 486),
         "rss_start_mb": rss_start / 2**20, "rss_end_mb": rss_end / 2**20,
     }
 
@@ -137,7 +144,8 @@ def peer_phase(tmp: Path, cap: int, duration: int, hold_s: int) -> dict[str, flo
         time.sleep(0.5)
         scenario = caller(tmp / "peer.xml")
         calls = max(cap, int(duration / (hold_s + 0.2)) * cap)
-        log = run_sipp(tmp, f"{UAS_IP}:{port}", scenario, calls=calls, limit=cap, hold_ms=hold_s * 1000, tag="peer")
+        log = run_sipp(tmp, f"{UAS_IP}:{port}", scenario, calls=calls, limit=cap, hold_ms=hold_s * 1000, tag="peer",
+                       rate=(cap, hold_s * 1000 + 200))
     finally:
         uas.terminate()
         try:
@@ -169,7 +177,8 @@ def main() -> int:
         peer = peer_phase(tmp, args.capacity, min(duration, 60), args.hold)
     print(f"agent capacity {args.capacity} calls, echo pipeline, G.711 RTP both ways, {args.hold}s calls")
     print(f"capacity phase ({cap['wall_s']:.0f}s): {cap['answered']}/{cap['calls']} answered "
-          f"({cap['answered_pct']:.1f}%), 486: {cap['busy']}")
+          f"({cap['answered_pct']:.1f}%), 486: {cap['busy']}, no final answer: {cap['no_final']}; "
+          f"afterwards: {cap['left_up']:.0f} calls up, {cap['media_timeouts']:.0f} media timeouts")
     print(f"  INVITE->200 p50 {cap['p50_ms']:.1f} ms, p99 {cap['p99_ms']:.1f} ms "
           f"(SIPp UAS same load: p50 {peer['p50_ms']:.1f} ms, p99 {peer['p99_ms']:.1f} ms; "
           f"ratio p50 {cap['p50_ms'] / peer['p50_ms']:.1f}x)")

@@ -18,7 +18,7 @@ from tests.agent.peers import (
     start_agent,
     ulaw_frame,
 )
-from tests.agent.scenarios import caller, canceller
+from tests.agent.scenarios import caller, canceller, ivr_caller
 from tests.conftest import free_port, need_tool
 
 pytestmark = pytest.mark.slow
@@ -148,3 +148,14 @@ def test_pipeline_error_refuses_that_call_only(tmp_path: Path, agent: AgentProc)
     assert responses(messages, 200) == 1
     assert agent.proc.poll() is None
     assert "model not loaded yet" in agent.log.read_text()
+
+
+@pytest.mark.parametrize("agent", [{"media_timeout_s": 2}], indirect=True)
+def test_call_without_rtp_is_hung_up_after_media_timeout(tmp_path: Path, agent: AgentProc) -> None:
+    started = time.monotonic()
+    run = sipp(tmp_path, ivr_caller(tmp_path / "silent.xml"), agent, "127.0.6.19")  # sends no RTP
+    messages = run.wait()
+    assert run.proc.returncode == 0, messages[-2000:]
+    assert "BYE sip:" in messages and time.monotonic() - started < 8
+    assert agent.metric("voxops_agent_media_timeouts_total") == 1
+    assert agent.metric("voxops_agent_calls_active") == 0

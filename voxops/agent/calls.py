@@ -100,6 +100,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         self.ended = False
         self.on_hold = False
         self.rx_packets = 0
+        self.last_rx_at: float | None = None
 
     # --- pjsua2 callbacks (SIP thread) ------------------------------------------------
 

@@ -143,6 +143,9 @@ class AgentConfig(_Model):
         default=None,
         description="Send new calls to the IVR while the pipeline's recent latency exceeds this.",
     )
+    media_timeout_s: Annotated[int, Field(ge=0, le=3600)] = Field(
+        default=60, description="Hang up a call that received no RTP for this long (0: never; not while on hold)."
+    )
     dependencies: list[DependencyConfig] = Field(default_factory=list)
     dependency_check_interval_s: Annotated[float, Field(gt=0, le=300)] = 2.0
     ivr: IvrConfig = Field(default_factory=IvrConfig)

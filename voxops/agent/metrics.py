@@ -170,6 +170,9 @@ class AgentMetrics:
         self.rtp_received_total = Counter(
             "voxops_agent_rtp_received_packets_total", "RTP packets received, counted when each call ends."
         )
+        self.media_timeouts_total = Counter(
+            "voxops_agent_media_timeouts_total", "Calls hung up because no RTP arrived for media_timeout_s."
+        )
         self.ivr_callbacks_total = Counter(
             "voxops_agent_ivr_callbacks_total", "Callback requests stored by the IVR."
         )

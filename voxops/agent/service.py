@@ -295,10 +295,21 @@ class Agent:
             del call
 
     def _sample_stats(self) -> None:
+        now = time.monotonic()
         for call in list(self._by_sip_id.values()):
             if not call.confirmed or call.ended:
                 continue
+            seen = call.rx_packets
             stats = call.stream_stats()
+            if call.rx_packets != seen or call.on_hold or call.last_rx_at is None:
+                call.last_rx_at = now
+            elif self.config.media_timeout_s and now - call.last_rx_at > self.config.media_timeout_s:
+                # a caller that vanished without BYE would hold a slot (of only 4) forever
+                print(f"voxops agent: no RTP for {self.config.media_timeout_s}s: hanging up {call.sip_call_id}",
+                      file=sys.stderr)
+                self.metrics.media_timeouts_total.inc()
+                call.end()
+                continue
             if stats is None:
                 continue
             loss, jitter, delay_ms = stats

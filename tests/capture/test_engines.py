@@ -33,3 +33,18 @@ def test_engines_agree_on_sip_and_rtp():
     native = records(path, Engine.native)
     assert len(native[1]) == 286
     assert records(path, Engine.tshark) == native
+
+
+def test_sip_over_tls_needs_the_tshark_engine_and_a_key_log(cli):
+    need_tool("tshark")
+    path, keys = DATA / "tls.pcap", DATA / "tls.keys"
+    native = load_capture(path)
+    assert native.sip == [] and "TLS stream" in native.warnings[0]  # the native engine cannot decrypt
+    result = load_capture(path, engine=Engine.tshark, tls_keylog=keys)
+    assert [p.msg.summary for p in result.sip] == [
+        "INVITE", "100 Trying", "180 Ringing", "200 OK", "ACK", "BYE", "200 OK"]
+    assert {p.transport for p in result.sip} == {"tls"}
+    code, out, _ = cli("calls", path, "--engine", "tshark", "--tls-keylog", keys, "-f", "json")
+    assert code == 0 and '"final_status": 200' in out
+    code, _, err = cli("calls", path, "--tls-keylog", keys)
+    assert code == 2 and "--engine tshark" in err

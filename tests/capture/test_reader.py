@@ -197,3 +197,18 @@ def test_chunk_boundaries_do_not_lose_records(tmp_path, monkeypatch):
     assert result.packets == 50
     assert len(result.sip) + len(result.udp) == 50
     assert result.udp.frame.tolist() == list(range(6, 51, 6))
+
+
+def test_ipv6_rtp_rows_come_from_the_fast_path_with_addresses(tmp_path):
+    path = tmp_path / "v6rtp.pcap"
+    with PcapWriter(path) as w:
+        for i in range(5):
+            w.write(1700000000 + i / 50, udp_frame("2001:db8::10", 4000, "2001:db8::20", 4002, RTP))
+            w.write(1700000000 + i / 50, udp_frame("10.0.0.1", 4000, "10.0.0.2", 4002, RTP))
+        w.write(1700000001, udp_frame("2001:db8::20", 4002, "2001:db8::10", 4000, RTP[:5]))
+    udp = scan(path).udp
+    pairs = [(udp.addresses[s], udp.addresses[d]) for s, d in zip(udp.src, udp.dst, strict=True)]
+    assert pairs == [("2001:db8::10", "2001:db8::20"), ("10.0.0.1", "10.0.0.2")] * 5 + [("2001:db8::20", "2001:db8::10")]
+    assert udp.frame.tolist() == list(range(1, 12))
+    assert udp.length.tolist() == [len(RTP)] * 10 + [5]
+    assert udp.head[-1].tobytes() == RTP[:5] + bytes(7)

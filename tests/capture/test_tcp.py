@@ -68,10 +68,13 @@ def test_out_of_order_segments_are_reordered(tmp_path):
 def test_stream_joined_midway_resynchronises_on_a_start_line(tmp_path):
     tail = b"ength: 0\r\n\r\n"
     path = tmp_path / "mid.pcap"
+    bye, ok = request("BYE", "mid@x"), request("INFO", "mid@x", cseq=3)
+    first = b"an earlier message, its body and the end of its " * 3 + tail
     with PcapWriter(path) as w:
-        w.write(1.0, tcp_frame(*A, *B, 777, b"garbage from an earlier message" + tail))
-        w.write(2.0, tcp_frame(*A, *B, 777 + 31 + len(tail), request("BYE", "mid@x")))
-    assert [p.msg.method for p in scan(path).sip] == ["BYE"]
+        w.write(1.0, tcp_frame(*A, *B, 777, first))
+        w.write(2.0, tcp_frame(*A, *B, 777 + len(first), bye))
+        w.write(3.0, tcp_frame(*A, *B, 777 + len(first) + len(bye), ok))
+    assert [p.msg.method for p in scan(path).sip] == ["BYE", "INFO"]
 
 
 def test_sip_over_websocket(tmp_path):
@@ -85,6 +88,16 @@ def test_sip_over_websocket(tmp_path):
     write_stream(path, [(True, 0, upgrade, 0x18), (True, len(upgrade), frame, 0x18)])
     result = scan(path)
     assert [(p.msg.call_id, p.transport) for p in result.sip] == [("ws@x", "ws")]
+
+
+def test_a_stream_that_is_not_sip_is_dropped_after_a_sniff(tmp_path):
+    from voxops.capture.reassembly import SNIFF_BYTES, TcpReassembler
+
+    r = TcpReassembler()
+    for i in range(SNIFF_BYTES // 1000 + 2):
+        assert r.add(("a", 1, "b", 2), 1000 * i, False, False, b"x" * 1000, i) == []
+    stream = r.streams[("a", 1, "b", 2)]
+    assert stream.is_sip is False and not stream.buf
 
 
 def test_tls_stream_is_left_alone(tmp_path):

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from voxops.errors import CaptureError, InvalidInput
 
 if TYPE_CHECKING:
-    from voxops.capture.records import CaptureScan
+    import numpy as np
+
+    from voxops.capture.records import CaptureScan, UdpTable
 
 
 class Engine(StrEnum):
@@ -26,6 +28,7 @@ def load_capture(
     tls_keylog: Path | None = None,
     media: bool = True,
     warn: Callable[[str], None] | None = None,
+    udp_keep: Callable[[UdpTable], np.ndarray] | None = None,
 ) -> CaptureScan:
     """Scan a capture with the chosen engine; both return the same records."""
     path = Path(path)
@@ -36,7 +39,10 @@ def load_capture(
     if engine is Engine.tshark:
         from voxops.capture.tshark import scan_tshark
 
-        return scan_tshark(path, tls_keylog=tls_keylog, media=media, warn=warn)
+        result = scan_tshark(path, tls_keylog=tls_keylog, media=media, warn=warn)
+        if udp_keep is not None:
+            result.udp = result.udp.select(udp_keep(result.udp))
+        return result
     from voxops.capture.scanner import scan
 
-    return scan(path, warn=warn, media=media)
+    return scan(path, warn=warn, media=media, udp_keep=udp_keep)

@@ -1,18 +1,20 @@
 """The hot path: record walking and UDP classification compiled with numba.
 
-Measured on this machine (benchmarks/capture.py, 1M-packet RTP-heavy capture): a
-pure-Python record loop with struct.unpack_from walks about 1.5 M records/s before
-doing any decoding; these kernels walk and classify more than 20 M records/s, so the
-scan is bound by reading the file. Every read is bounds-checked by hand (numba does
-not), and the fuzz tests drive these kernels with hostile bytes.
+Measured on the development machine (2 shared cores) on the 1M-packet capture of
+benchmarks/capture.py, CPU time: a pure-Python loop with struct.unpack_from only
+walking the record headers does 1.3 M records/s; `walk_pcap` below does 8 M records/s
+while also recording offsets, lengths and timestamps. Every read is bounds-checked by
+hand (numba does not), and the fuzzers drive these kernels with hostile bytes.
 
 Classification of one frame (`classify`):
   KIND_DROP  not IPv4/IPv6 over a link layer we know, or neither UDP nor TCP,
              or a TCP segment with no payload and no SYN/FIN/RST;
   KIND_UDP   a plain IPv4 UDP datagram that is neither SIP-looking nor RTCP: the
              columns are filled here and Python never touches the frame;
-  KIND_SLOW  everything else (fragments, IPv6, TCP, PPPoE, possible SIP, RTCP):
-             decoded by `layers.py` in Python.
+  KIND_UDP6  the same over IPv6 without extension headers (addresses read by the
+             caller from the IP header offset);
+  KIND_SLOW  everything else (fragments, extension headers, TCP, PPPoE, possible
+             SIP, RTCP): decoded by `layers.py` in Python.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from voxops.capture.kinds import (
     KIND_DROP,
     KIND_SLOW,
     KIND_UDP,
+    KIND_UDP6,
     STATUS_BLOCK,
     STATUS_CORRUPT,
     STATUS_FULL,
@@ -34,8 +37,7 @@ from voxops.capture.kinds import (
 SIGNATURES = {
     "walk_pcap": "i8(u1[:], i8, i8, i8, i8, i8, i8[:], i8[:], f8[:], i8[:])",
     "walk_pcapng": "i8(u1[:], i8, i8, i8, i8[:], f8[:], f8[:], i8, i8, i8[:], i8[:], f8[:], i8[:], i8[:])",
-    "classify": "i8(u1[:], i8[:], i8[:], i4[:], u1[:], u4[:], u4[:], i8[:], i8[:], i8[:], i8[:])",
-    "gather_heads": "i8(u1[:], i8[:], i8[:], u1[:, :])",
+    "classify": "i8(u1[:], i8[:], i8[:], i4[:], u1[:], u4[:], u4[:], i8[:], i8[:], i8[:], u1[:, :], i8[:])",
 }
 
 
@@ -207,8 +209,10 @@ def _link_ip(buf, o, end, link):
     return -1
 
 
-def classify(buf, off, caplen, link, kind, src, dst, sport, dport, poff, plen):
-    """Classify frames (see module doc); KIND_UDP rows get addresses, ports and payload span."""
+def classify(buf, off, caplen, link, kind, src, dst, sport, dport, plen, head, ipoff):
+    """Classify frames (see module doc); KIND_UDP rows get addresses, ports, payload length
+    and the first payload bytes (zero-padded), read while the frame is in cache."""
+    width = head.shape[1]
     n = off.shape[0]
     for i in range(n):
         o = off[i]
@@ -221,22 +225,35 @@ def classify(buf, off, caplen, link, kind, src, dst, sport, dport, poff, plen):
         if p < 0 or p + 20 > end:
             continue
         ver = buf[p] >> 4
-        if ver != 4:
-            if ver != 6:
-                kind[i] = KIND_DROP
+        if ver == 4:
+            ihl = np.int64(buf[p] & 0x0F) * 4
+            if ihl < 20 or p + ihl > end:
+                continue
+            total = _u16be(buf, p + 2)
+            ip_end = p + total if total >= ihl else end
+            if ip_end > end:
+                ip_end = end
+            frag = _u16be(buf, p + 6)
+            if (frag & 0x3FFF) != 0:  # MF set or a non-zero offset
+                continue
+            proto = buf[p + 9]
+            t = p + ihl
+        elif ver == 6:
+            if p + 40 > end:
+                continue
+            proto = buf[p + 6]
+            if proto != 17:
+                if proto == 58 or proto == 59:  # ICMPv6, no next header
+                    kind[i] = KIND_DROP
+                continue  # TCP and extension headers: the Python path
+            payload = _u16be(buf, p + 4)
+            ip_end = p + 40 + payload if payload else end  # 0 = jumbogram
+            if ip_end > end:
+                ip_end = end
+            t = p + 40
+        else:
+            kind[i] = KIND_DROP
             continue
-        ihl = np.int64(buf[p] & 0x0F) * 4
-        if ihl < 20 or p + ihl > end:
-            continue
-        total = _u16be(buf, p + 2)
-        ip_end = p + total if total >= ihl else end
-        if ip_end > end:
-            ip_end = end
-        frag = _u16be(buf, p + 6)
-        if (frag & 0x3FFF) != 0:  # MF set or a non-zero offset
-            continue
-        proto = buf[p + 9]
-        t = p + ihl
         if proto == 6:
             if t + 20 > ip_end:
                 kind[i] = KIND_DROP
@@ -260,24 +277,20 @@ def classify(buf, off, caplen, link, kind, src, dst, sport, dport, poff, plen):
             continue  # might be SIP: the Python parser decides
         if d + 2 <= d_end and (b0 & 0xC0) == 0x80 and 200 <= buf[d + 1] <= 204:
             continue  # RTCP: kept whole
-        kind[i] = KIND_UDP
-        src[i] = _u32(buf, p + 12, True)
-        dst[i] = _u32(buf, p + 16, True)
+        ipoff[i] = p
+        if ver == 6:
+            kind[i] = KIND_UDP6  # addresses are gathered from ipoff by the caller
+        else:
+            kind[i] = KIND_UDP
+            src[i] = _u32(buf, p + 12, True)
+            dst[i] = _u32(buf, p + 16, True)
         sport[i] = _u16be(buf, t)
         dport[i] = _u16be(buf, t + 2)
-        poff[i] = d
-        plen[i] = d_end - d
-    return 0
-
-
-def gather_heads(buf, poff, plen, head):
-    """First 12 payload bytes of each row, zero-padded."""
-    width = head.shape[1]
-    for r in range(poff.shape[0]):
-        o = poff[r]
-        m = min(plen[r], width)
+        m = d_end - d
+        plen[i] = m
+        m = min(m, width)
         for k in range(m):
-            head[r, k] = buf[o + k]
+            head[i, k] = buf[d + k]
         for k in range(m, width):
-            head[r, k] = 0
+            head[i, k] = 0
     return 0

@@ -17,6 +17,7 @@ MAX_DATAGRAM = 65535 + 8
 MAX_STREAMS = 4096
 MAX_STREAM_BUFFER = 2 * sipmod.MAX_MESSAGE
 MAX_OUT_OF_ORDER = 64
+SNIFF_BYTES = 16 * 1024  # a stream with no SIP start line in its first 16 kB is not SIP
 
 
 @dataclass(slots=True)
@@ -89,6 +90,7 @@ class TcpReassembler:
 
     def __init__(self) -> None:
         self.streams: OrderedDict[tuple, _Stream] = OrderedDict()
+        self.tls_streams = 0
 
     def add(self, key: tuple, seq: int, syn: bool, fin_or_rst: bool, data: bytes,
             frame: int = 0) -> list[tuple[bytes, str, tuple[int, ...]]]:
@@ -106,7 +108,12 @@ class TcpReassembler:
             st.next_seq = (seq + 1) & 0xFFFFFFFF
             st.buf.clear()
             st.ooo.clear()
+            st.is_sip, st.transport, st.ws_head_done = None, "tcp", False  # a new connection
             seq = st.next_seq  # data on a SYN (TCP fast open) follows the SYN's sequence number
+        if st.is_sip is False:  # not SIP (or TLS): keep no bytes of it
+            if fin_or_rst:
+                self.streams.pop(key, None)
+            return []
         if data:
             if st.next_seq is None:
                 st.next_seq = seq
@@ -175,11 +182,15 @@ class TcpReassembler:
                 st.transport = "ws"
             elif head[:1] in (b"\x16", b"\x17", b"\x14", b"\x15") and head[1:2] == b"\x03":
                 st.is_sip = False  # TLS: only the tshark engine can decrypt it
+                self.tls_streams += 1
+            elif st.buf[:2] == b"\r\n" or _START.search(bytes(st.buf[:SNIFF_BYTES])):
+                st.is_sip = True  # a start line anywhere: streams joined mid-message count too
+            elif len(st.buf) >= SNIFF_BYTES:
+                st.is_sip = False  # another protocol: stop buffering it
+                st.buf.clear()
+                return out
             else:
-                st.is_sip = _START.match(bytes(st.buf[:2100])) is not None or st.buf[:2] == b"\r\n"
-                if not st.is_sip and len(st.buf) < 64:
-                    st.is_sip = None
-                    return out
+                return out
         if st.transport == "ws":
             return _ws_messages(st)
         while st.buf:

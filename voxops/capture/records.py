@@ -112,8 +112,9 @@ class UdpTableBuilder:
             for name, dt in _COLUMNS.items()
         }
         head = np.concatenate([c["head"] for c in self.chunks]).astype(np.uint8, copy=False)
-        order = np.argsort(cols["frame"], kind="stable")
-        if len(order) and not np.all(order[:-1] < order[1:]):
+        frames = cols["frame"]
+        if len(frames) > 1 and not bool(np.all(frames[1:] > frames[:-1])):
+            order = np.argsort(frames, kind="stable")
             cols = {k: v[order] for k, v in cols.items()}
             head = head[order]
         self.chunks = []

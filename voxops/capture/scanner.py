@@ -18,6 +18,7 @@ from voxops.capture.records import (
     CaptureScan,
     SipPacket,
     UdpPacket,
+    UdpTable,
     UdpTableBuilder,
     is_rtcp,
 )
@@ -26,9 +27,13 @@ from voxops.capture.sip import parse_sip
 _SIP_FIRST = frozenset(range(65, 91)) | frozenset(range(97, 123))
 
 
+UdpFilter = Callable[[UdpTable], np.ndarray]
+
+
 class _Scanner:
-    def __init__(self, media: bool) -> None:
+    def __init__(self, media: bool, udp_keep: UdpFilter | None = None) -> None:
         self.media = media
+        self.udp_keep = udp_keep
         self.addresses: list[str] = []
         self.addr_index: dict[str, int] = {}
         self.v4_index: dict[int, int] = {}
@@ -64,35 +69,53 @@ class _Scanner:
         dst = np.zeros(n, np.uint32)
         sport = np.zeros(n, np.int64)
         dport = np.zeros(n, np.int64)
-        poff = np.zeros(n, np.int64)
         plen = np.zeros(n, np.int64)
-        self.kernels.classify(b.buf, b.off, b.caplen, b.link, kind, src, dst, sport, dport, poff, plen)
-        if self.media:
-            fast = np.flatnonzero(kind == fp.KIND_UDP)
-            if fast.size:
-                self._fast_rows(b, fast, src, dst, sport, dport, poff, plen)
-        for i in np.flatnonzero(kind == fp.KIND_SLOW).tolist():
+        head = np.empty((n, HEAD_BYTES), np.uint8)
+        ipoff = np.zeros(n, np.int64)
+        self.kernels.classify(b.buf, b.off, b.caplen, b.link, kind, src, dst, sport, dport, plen,
+                              head, ipoff)
+        slow = np.flatnonzero(kind == fp.KIND_SLOW).tolist()
+        for i in slow:
             self.frame(b.first_frame + i, float(b.ts[i]), int(b.link[i]), b.data(i))
+        if not self.media:
+            return
+        v4 = np.flatnonzero(kind == fp.KIND_UDP)
+        v6 = np.flatnonzero(kind == fp.KIND_UDP6)
+        src_idx = np.zeros(n, np.int32)
+        dst_idx = np.zeros(n, np.int32)
+        if v4.size:
+            uniq, inverse = np.unique(np.concatenate([src[v4], dst[v4]]), return_inverse=True)
+            mapped = np.array([self.v4(int(u)) for u in uniq.tolist()], np.int32)[inverse.reshape(-1)]
+            src_idx[v4], dst_idx[v4] = mapped[: v4.size], mapped[v4.size :]
+        if v6.size:
+            # 16-byte source and destination addresses, interned once per distinct value
+            at = ipoff[v6][:, None] + 8 + np.arange(32)
+            raw = b.buf[at]
+            keys = np.ascontiguousarray(np.concatenate([raw[:, :16], raw[:, 16:]])).view("V16").ravel()
+            uniq, inverse = np.unique(keys, return_inverse=True)
+            lut = [self.address(socket.inet_ntop(socket.AF_INET6, u.tobytes())) for u in uniq]
+            mapped = np.array(lut, np.int32)[inverse.reshape(-1)]
+            src_idx[v6], dst_idx[v6] = mapped[: v6.size], mapped[v6.size :]
+        fast = np.flatnonzero((kind == fp.KIND_UDP) | (kind == fp.KIND_UDP6))
+        cols = {
+            "frame": fast.astype(np.int64) + b.first_frame,
+            "ts": b.ts[fast],
+            "src": src_idx[fast],
+            "dst": dst_idx[fast],
+            "sport": sport[fast],
+            "dport": dport[fast],
+            "length": plen[fast],
+            "head": head[fast],
+        }
+        if self.rows:  # this batch's slow-path datagrams, merged in frame order
+            cols = _merge(cols, self._take_rows())
+        self._add(cols)
 
-    def _fast_rows(self, b: Batch, fast: np.ndarray, src: np.ndarray, dst: np.ndarray,
-                   sport: np.ndarray, dport: np.ndarray, poff: np.ndarray, plen: np.ndarray) -> None:
-        m = fast.size
-        head = np.empty((m, HEAD_BYTES), np.uint8)
-        self.kernels.gather_heads(b.buf, poff[fast], plen[fast], head)
-        keys = np.concatenate([src[fast], dst[fast]])
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        lut = np.array([self.v4(int(u)) for u in uniq.tolist()], np.int32)
-        mapped = lut[inverse.reshape(-1)]
-        self.table.add(
-            frame=fast.astype(np.int64) + b.first_frame,
-            ts=b.ts[fast],
-            src=mapped[:m],
-            dst=mapped[m:],
-            sport=sport[fast],
-            dport=dport[fast],
-            length=plen[fast],
-            head=head,
-        )
+    def _add(self, cols: dict[str, np.ndarray]) -> None:
+        if self.udp_keep is not None and len(cols["frame"]):
+            keep = self.udp_keep(UdpTable(**cols, addresses=self.addresses))
+            cols = {k: v[keep] for k, v in cols.items()}
+        self.table.add(**cols)
 
     def frame(self, frame: int, ts: float, link: int, data: bytes) -> None:
         """The complete path for one frame (everything the fast path hands over)."""
@@ -140,20 +163,23 @@ class _Scanner:
              data[:HEAD_BYTES].ljust(HEAD_BYTES, b"\0"))
         )
 
+    def _take_rows(self) -> dict[str, np.ndarray]:
+        cols = list(zip(*self.rows, strict=True))
+        self.rows = []
+        return {
+            "frame": np.array(cols[0], np.int64),
+            "ts": np.array(cols[1], np.float64),
+            "src": np.array(cols[2], np.int32),
+            "dst": np.array(cols[3], np.int32),
+            "sport": np.array(cols[4], np.int64),
+            "dport": np.array(cols[5], np.int64),
+            "length": np.array(cols[6], np.int64),
+            "head": np.frombuffer(b"".join(cols[7]), np.uint8).reshape(-1, HEAD_BYTES),
+        }
+
     def finish(self, warnings: list[str]) -> CaptureScan:
         if self.rows:
-            cols = list(zip(*self.rows, strict=True))
-            self.table.add(
-                frame=np.array(cols[0], np.int64),
-                ts=np.array(cols[1], np.float64),
-                src=np.array(cols[2], np.int32),
-                dst=np.array(cols[3], np.int32),
-                sport=np.array(cols[4], np.int64),
-                dport=np.array(cols[5], np.int64),
-                length=np.array(cols[6], np.int64),
-                head=np.frombuffer(b"".join(cols[7]), np.uint8).reshape(-1, HEAD_BYTES),
-            )
-            self.rows = []
+            self._add(self._take_rows())
         return CaptureScan(
             sip=self.sip,
             udp=self.table.build(self.addresses),
@@ -165,17 +191,26 @@ class _Scanner:
         )
 
 
+def _merge(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Two frame-ordered column sets as one (both runs sorted: a stable sort is linear)."""
+    order = np.argsort(np.concatenate([a["frame"], b["frame"]]), kind="stable")
+    return {k: np.concatenate([a[k], b[k]])[order] for k in a}
+
+
 def scan(
     path: str | Path,
     *,
     warn: Callable[[str], None] | None = None,
     media: bool = True,
+    udp_keep: UdpFilter | None = None,
 ) -> CaptureScan:
     """Read a pcap / pcapng / gzip capture in one streaming pass.
 
     `warn(msg)` is called for each truncated or corrupt record (the message names the
     record number); what was read before stays. `media=False` skips the UDP table and
-    RTCP (signalling only: less memory, a little faster).
+    RTCP (signalling only: less memory, a little faster). `udp_keep(table)` returns
+    the rows (mask or indexes) of each chunk of the UDP table to keep: memory then
+    grows with what is kept, not with the capture.
     """
     warnings: list[str] = []
 
@@ -184,11 +219,14 @@ def scan(
         if warn is not None:
             warn(message)
 
-    scanner = _Scanner(media)
+    scanner = _Scanner(media, udp_keep)
     unsupported: set[int] = set()
     for batch in read_batches(Path(path), note):
         scanner.batch(batch)
         for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - unsupported:
             unsupported.add(link)
             note(f"record {batch.first_frame}: link type {link} is not supported; its frames are skipped")
+    if scanner.tcp.tls_streams:
+        note(f"{scanner.tcp.tls_streams} TLS stream(s) are encrypted: SIP inside them is not read "
+             "(use --engine tshark --tls-keylog FILE)")
     return scanner.finish(warnings)

@@ -22,12 +22,11 @@ def register(app: typer.Typer) -> None:
         """Cut one call (all legs: SIP, every fragment and segment, its RTP and RTCP) into a pcap."""
         from voxops.analysis.ladder import call_frames
         from voxops.capture.cutter import copy_frames
-        from voxops.capture.engines import load_capture
-        from voxops.views.ladder import pick_dialogs
+        from voxops.capture.engines import Engine
+        from voxops.views.ladder import load_call
 
-        capture = load_capture(pcap, warn=warn)
-        dialogs = pick_dialogs(capture.sip, call_id, correlate)
-        written = copy_frames(pcap, call_frames(dialogs, capture.udp), output)
+        dialogs, udp = load_call(pcap, call_id, correlate, engine=Engine.native, tls_keylog=None, warn=warn)
+        written = copy_frames(pcap, call_frames(dialogs, udp), output)
         ids = ", ".join(d.call_id for d in dialogs)
         typer.echo(f"{output}: {written} frames of {ids}", err=True)
         return ExitCode.OK

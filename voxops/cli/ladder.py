@@ -10,7 +10,7 @@ import typer
 
 from voxops.cli import _capture_opts as opts
 from voxops.cli.common import warn
-from voxops.errors import ExitCode
+from voxops.errors import ExitCode, InvalidInput
 from voxops.views.ladder import LadderFormat
 
 
@@ -28,21 +28,21 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Draw the SIP ladder of a call, with SDP summaries and its RTP streams."""
         from voxops.analysis.ladder import build_ladder
-        from voxops.capture.engines import load_capture
-        from voxops.views.ladder import host_names, pick_dialogs, render_ladder
+        from voxops.views.ladder import host_names, load_call, render_ladder
 
         names = host_names(spec)
-        capture = load_capture(pcap, engine=engine, tls_keylog=opts.keylog_path(tls_keylog), warn=warn)
-        dialogs = pick_dialogs(capture.sip, call_id, correlate)
-        model = build_ladder(dialogs, udp=capture.udp, names=names)
+        dialogs, udp = load_call(pcap, call_id, correlate, engine=engine,
+                                 tls_keylog=opts.keylog_path(tls_keylog), warn=warn)
+        model = build_ladder(dialogs, udp=udp, names=names)
         colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         rendered = render_ladder(model, fmt, colour=colour)
         if output is not None:
             data = rendered if isinstance(rendered, bytes) else rendered.encode()
-            output.write_bytes(data)
+            try:
+                output.write_bytes(data)
+            except OSError as exc:
+                raise InvalidInput(f"{output}: cannot write: {exc.strerror}") from exc
         elif isinstance(rendered, bytes):
-            from voxops.errors import InvalidInput
-
             raise InvalidInput("--format png writes binary data: give -o FILE.png")
         else:
             sys.stdout.write(rendered)

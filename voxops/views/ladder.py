@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING, assert_never
 from voxops.errors import InvalidInput
 
 if TYPE_CHECKING:  # the CLI imports this module for LadderFormat: keep numpy out of --help
+    from collections.abc import Callable
+
     from voxops.analysis.dialogs import Dialog
     from voxops.analysis.ladder import Ladder
-    from voxops.capture.records import SipPacket
+    from voxops.capture.engines import Engine
+    from voxops.capture.records import SipPacket, UdpTable
 
 
 class LadderFormat(StrEnum):
@@ -52,7 +55,8 @@ def host_names(spec: Path | None) -> dict[str, str]:
     from voxops.spec.loader import load_topology
 
     topology, _ = load_topology(spec)
-    return dict(topology.addresses())
+    # trunk hosts come as "carrier/trunk": a ladder column is the carrier
+    return {addr: name.split("/", 1)[0] for addr, name in topology.addresses().items()}
 
 
 def pick_dialogs(sip: Sequence[SipPacket], call_ids: Sequence[str],
@@ -87,3 +91,30 @@ def pick_dialogs(sip: Sequence[SipPacket], call_ids: Sequence[str],
             raise InvalidInput(f"--call-id {want!r} {problem}", hint="`voxops calls CAPTURE --all` lists them")
         chosen.append(hits[0])
     return dialogs_for(dialogs, chosen)
+
+
+def load_call(
+    pcap: Path,
+    call_ids: Sequence[str],
+    correlate: Sequence[str],
+    *,
+    engine: Engine,
+    tls_keylog: Path | None,
+    warn: Callable[[str], None],
+) -> tuple[list[Dialog], UdpTable]:
+    """The chosen call's dialogs and RTP/RTCP rows.
+
+    Natively in two passes: signalling first, then only the UDP rows between the
+    media addresses of the call's SDP are kept, so memory does not grow with the
+    capture. The tshark engine is slow enough that one pass is better.
+    """
+    from voxops.analysis.ladder import media_rows
+    from voxops.capture.engines import Engine, load_capture
+
+    one_pass = engine is Engine.tshark
+    capture = load_capture(pcap, engine=engine, tls_keylog=tls_keylog, media=one_pass, warn=warn)
+    dialogs = pick_dialogs(capture.sip, call_ids, correlate)
+    if one_pass:
+        return dialogs, capture.udp.select(media_rows(dialogs, capture.udp))
+    media = load_capture(pcap, engine=engine, udp_keep=lambda table: media_rows(dialogs, table))
+    return dialogs, media.udp

@@ -9,6 +9,8 @@ and, for the proxied cases, kamailio (kamailio.cfg here) in the middle:
   tcp_proxy.pcap    the same path over TCP, 2 answered calls
   ipv6.pcap         SIPp [::1]:5071 -> SIPp [::1]:5072 over UDP, 2 answered calls
   fragmented.pcap   MTU 1500 and an INVITE with a 3 kB SDP: IPv4 fragments, 2 calls
+  tls.pcap          one call over TLS (127.0.3.1 -> 127.0.3.3:5061) between two small
+                    Python peers; tls.keys is their key log (for --engine tshark)
 """
 
 from __future__ import annotations
@@ -179,14 +181,87 @@ def fragmented(workdir: Path, procs: list) -> None:
                             "-s", "agent"], padding=45)
 
 
+TLS_CALL = [
+    ("c", "INVITE sip:agent@127.0.3.3:5061;transport=tls SIP/2.0", "1 INVITE", False),
+    ("s", "SIP/2.0 100 Trying", "1 INVITE", False),
+    ("s", "SIP/2.0 180 Ringing", "1 INVITE", True),
+    ("s", "SIP/2.0 200 OK", "1 INVITE", True),
+    ("c", "ACK sip:agent@127.0.3.3:5061;transport=tls SIP/2.0", "1 ACK", True),
+    ("c", "BYE sip:agent@127.0.3.3:5061;transport=tls SIP/2.0", "2 BYE", True),
+    ("s", "SIP/2.0 200 OK", "2 BYE", True),
+]
+
+
+def tls_message(first: str, cseq: str, tag: bool) -> bytes:
+    return (f"{first}\r\nVia: SIP/2.0/TLS 127.0.3.1:5062;branch=z9hG4bK-tls-{cseq.split()[0]}\r\n"
+            "From: <sip:+15550100@127.0.3.1>;tag=tlsfrom\r\n"
+            f"To: <sip:agent@127.0.3.3>{';tag=tlsto' if tag else ''}\r\n"
+            f"Call-ID: tls-call-1@127.0.3.1\r\nCSeq: {cseq}\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+def tls_peer(role: str, workdir: str) -> None:
+    """One side of the TLS call (run inside the namespace by tls())."""
+    import socket
+    import ssl
+
+    wd = Path(workdir)
+    if role == "server":
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(wd / "cert.pem", wd / "key.pem")
+        ctx.keylog_filename = str(wd / "keys")
+        with socket.create_server(("127.0.3.3", 5061)) as srv:
+            conn, _ = srv.accept()
+            with ctx.wrap_socket(conn, server_side=True) as tls_sock:
+                _converse(tls_sock, "s")
+    else:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # tshark decrypts 1.2 from a key log reliably
+        ctx.keylog_filename = str(wd / "keys")
+        raw = socket.create_connection(("127.0.3.3", 5061), source_address=("127.0.3.1", 5062))
+        with ctx.wrap_socket(raw) as tls_sock:
+            _converse(tls_sock, "c")
+
+
+def _converse(sock, me: str) -> None:  # type: ignore[no-untyped-def]
+    for who, first, cseq, tag in TLS_CALL:
+        msg = tls_message(first, cseq, tag)
+        if who == me:
+            time.sleep(0.05)
+            sock.sendall(msg)
+        else:
+            got = b""
+            while len(got) < len(msg):
+                got += sock.recv(65536)
+
+
+def tls(workdir: Path, procs: list) -> None:
+    sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=agent.test",
+       "-keyout", str(workdir / "key.pem"), "-out", str(workdir / "cert.pem"))
+    me = str(Path(__file__).resolve())
+    start(procs, [sys.executable, me, "--tls-peer", "server", str(workdir)])
+    sh(*ns(sys.executable, me, "--tls-peer", "client", str(workdir)), timeout=30)
+    time.sleep(0.5)
+    shutil.copy(workdir / "keys", HERE / "tls.keys")
+
+
 def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--tls-peer":
+        tls_peer(sys.argv[2], sys.argv[3])
+        return 0
     if os.geteuid() != 0:
         print("run as root (network namespace and capture)", file=sys.stderr)
         return 3
+    only = sys.argv[1:]
+    if only == ["tls"]:
+        record("tls.pcap", "pcap", tls)
+        return 0
     record("udp_proxy.pcapng", "pcapng", proxied("udp", ["agent", "agent", "busy", "agent", "nobody"]))
     record("tcp_proxy.pcap", "pcap", proxied("tcp", ["agent", "agent"]))
     record("ipv6.pcap", "pcap", ipv6)
     record("fragmented.pcap", "pcap", fragmented)
+    record("tls.pcap", "pcap", tls)
     return 0
 
 

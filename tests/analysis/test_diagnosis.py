@@ -36,6 +36,9 @@ def test_clean_call_has_no_finding():
     assert result.codecs.negotiated == "PCMU/8000"
     assert result.codecs.seen_forward == result.codecs.seen_reverse == [0]
     assert len(result.streams) == 2
+    (hop, answers), = result.answered_by.items()
+    assert hop.startswith("127.0.4.2:") and hop.endswith("(carrier-a/a-main)")
+    assert answers == ["100 Trying", "180 Ringing", "200 OK"]
 
 
 @pytest.mark.parametrize(

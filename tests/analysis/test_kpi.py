@@ -52,7 +52,16 @@ def test_window_below_asr_slo_is_flagged():
     assert [w.start for w in ws] == [0, 300]
     assert ws[0].breaches == []
     assert ws[1].ratios.asr == 50.0
-    assert any("asr" in b for b in ws[1].breaches)
+    assert [(b.trunk, b.kpi, b.value) for b in ws[1].breaches] == [(None, "asr", 50.0), ("c/t1", "asr", 50.0)]
+
+
+def test_a_bad_trunk_is_flagged_inside_a_healthy_window():
+    good = [_call(i, 200, start=10.0, trunk="a") for i in range(30)]
+    bad = [_call(100 + i, 503, start=20.0, trunk="b") for i in range(2)]
+    (w,) = windows(good + bad, Policy())
+    assert w.ratios.asr == 93.75
+    assert [(b.trunk, b.value) for b in w.breaches] == [("b", 0.0)]
+    assert w.trunks["a"].asr == 100.0
 
 
 def test_503_spike_on_one_trunk():

@@ -18,10 +18,13 @@ def test_trunk_kpis_from_spec(cli):
         assert key in r
     assert (r["calls"], r["seizures"], r["answered"]) == (14, 14, 8)
     assert r["asr"] == 57.14 and r["isa"] == 42.86
+    assert r["trunks"]["carrier-b/b-main"]["asr"] == 0.0 and r["trunks"]["carrier-a/a-main"]["asr"] == 100.0
     assert r["response_codes"]["carrier-b/b-main"] == {"INVITE 503": 6}
     assert r["response_codes"]["carrier-a/a-main"] == {"BYE 200": 8, "INVITE 200": 8}
     assert [s["trunk"] for s in r["spikes_503"]] == ["carrier-b/b-main"]
     assert len(r["slo_breaches"]) == 1
+    assert {(b["trunk"], b["kpi"]) for b in r["slo_breaches"][0]["breaches"]} == {
+        (None, "asr"), ("carrier-b/b-main", "asr")}
     assert {f["code"] for f in r["findings"]} == {"asr-below-slo", "trunk-503-spike"}
     assert set(r["pdd_ms"]) == {"count", "p50", "p95", "max"}
 

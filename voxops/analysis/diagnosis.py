@@ -96,6 +96,7 @@ class CallDiagnosis(BaseModel):
     duration_s: float | None
     auth_challenges: int
     retransmissions: int
+    answered_by: dict[str, list[str]] = Field(description="responses to the INVITE(s), by the hop that sent them")
     hops: list[Hop]
     codecs: Codecs
     streams: list[RtpStream]
@@ -210,12 +211,24 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
         duration_s=main.duration_s,
         auth_challenges=challenges,
         retransmissions=n_retrans,
+        answered_by=_answered_by(dialogs, policy),
         hops=hops,
         codecs=codecs,
         streams=mine,
         findings=findings,
         verdict=verdict,
     )
+
+
+def _answered_by(dialogs: list[Dialog], policy: Policy) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for d in dialogs:
+        for tx in d.transactions:
+            if tx.method != "INVITE":
+                continue
+            for r in tx.responses:
+                out.setdefault(_hop_name(r, policy, True), []).append(r.msg.summary)
+    return out
 
 
 def _first_codec(media: SdpMedia | None, view: SdpView | None) -> str | None:
@@ -298,10 +311,12 @@ def _sdp_findings(o_view: SdpView | None, o_media: SdpMedia | None, a_view: SdpV
                                        where=f"frame {view.frame}", direction=view.direction))
         if view.srtp:
             out.append(F.SRTP_MEDIA(f"{role} uses SRTP: payload types are not visible", where=f"frame {view.frame}"))
-        if _is_private(view.address):
+        # a private c= behind a public signalling address: the far end's NAT was not fixed up
+        # (both private is one LAN, not a NAT problem)
+        if _is_private(view.address) and not _is_private(view.sender.rsplit(":", 1)[0]):
             out.append(F.PRIVATE_MEDIA_ADDRESS(
-                f"{role} advertises private media address {view.address}:{view.port}"
-                " (far end behind NAT without SDP fix-up)", where=f"frame {view.frame}",
+                f"{role} advertises private media address {view.address}:{view.port} but was sent from "
+                f"{view.sender} (far end behind NAT without SDP fix-up)", where=f"frame {view.frame}",
                 address=view.address, sender=view.sender))
     if o_view and a_view and o_view.ptime and a_view.ptime and o_view.ptime != a_view.ptime:
         out.append(F.PTIME_MISMATCH(f"offer ptime {o_view.ptime:g} ms, answer {a_view.ptime:g} ms",

@@ -64,13 +64,28 @@ class Ratios(BaseModel):
     acd_s: float | None
 
 
+class Breach(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    trunk: str | None = Field(description="null: all trunks together")
+    kpi: str = Field(description="asr | pdd_p95")
+    value: float
+    limit: float
+
+    def __str__(self) -> str:
+        who = f"{self.trunk} " if self.trunk else ""
+        if self.kpi == "asr":
+            return f"{who}ASR {self.value}% < {self.limit:g}%"
+        return f"{who}PDD p95 {self.value:g} ms > {self.limit:g} ms"
+
+
 class Window(BaseModel):
     model_config = ConfigDict(extra="forbid")
     start: float
     end: float
     ratios: Ratios
     pdd_ms: Percentiles
-    breaches: list[str] = Field(default_factory=list)
+    trunks: dict[str, Ratios] = Field(default_factory=dict)
+    breaches: list[Breach] = Field(default_factory=list)
 
 
 class Spike(BaseModel):
@@ -166,12 +181,19 @@ def windows(calls: list[CallRecord], policy: Policy) -> list[Window]:
         r = ratios(group, count_487=policy.ner_counts_487)
         ok, _ = setup_pdds(group)
         pdd = percentiles(ok)
+        by_trunk: dict[str, list[CallRecord]] = defaultdict(list)
+        for c in group:
+            by_trunk[c.trunk or "unknown"].append(c)
+        trunks = {t: ratios(cs, count_487=policy.ner_counts_487) for t, cs in sorted(by_trunk.items())}
         breaches = []
-        if r.asr is not None and r.asr < policy.asr_alert_percent:
-            breaches.append(f"asr {r.asr}% < {policy.asr_alert_percent}%")
+        # the whole window, then each trunk: one bad trunk can hide in a healthy total
+        for trunk, tr in [(None, r), *trunks.items()]:
+            if tr.asr is not None and tr.asr < policy.asr_alert_percent:
+                breaches.append(Breach(trunk=trunk, kpi="asr", value=tr.asr, limit=policy.asr_alert_percent))
         if pdd.p95 is not None and pdd.p95 > policy.pdd_max_ms:
-            breaches.append(f"pdd p95 {pdd.p95} ms > {policy.pdd_max_ms:g} ms")
-        out.append(Window(start=key * size, end=(key + 1) * size, ratios=r, pdd_ms=pdd, breaches=breaches))
+            breaches.append(Breach(trunk=None, kpi="pdd_p95", value=pdd.p95, limit=policy.pdd_max_ms))
+        out.append(Window(start=key * size, end=(key + 1) * size, ratios=r, pdd_ms=pdd, trunks=trunks,
+                          breaches=breaches))
     return out
 
 

@@ -19,8 +19,8 @@ below are Wireshark's, including its quirks:
 - Lost = (last seq + 65536 * cycles) - first seq + 1 - packets (negative with duplicates).
 - Sequence errors: +1 for each jump or late/duplicate packet.
 
-One pass over every packet of every stream, compiled with numba: per-stream state
-arrays hold what Wireshark keeps in its tap_rtp_stat_t.
+One pass over every packet of every stream (rtpkernels.analyse_packets, compiled):
+per-stream state arrays hold what Wireshark keeps in its tap_rtp_stat_t.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
 # ui/tap-rtp-analysis.c clock_map: static payload types with a defined sampling clock.
 STATIC_CLOCK = {
@@ -91,98 +90,6 @@ class StreamStats:
         return 100.0 * self.lost / self.expected if self.expected > 0 else 0.0
 
 
-@njit(cache=True, nogil=True)
-def _kernel(stream, rows, arrival_s, t0, frames, head, clock, jb_ms, jit_out, ri, rf):  # noqa: C901
-    # ri columns: 0 packets, 1 start_seq, 2 stop_seq, 3 seq_num, 4 first_ts, 5 cycles, 6 under,
-    # 7 errors, 8 markers, 9 discards, 10 max_frame, 11 last_pt, 12 last_clock
-    # rf columns: 0 time, 1 last_nominal, 2 delta, 3 jitter, 4 max_delta, 5 min_delta,
-    # 6 mean_delta, 7 max_jitter, 8 min_jitter, 9 mean_jitter
-    for i in range(stream.shape[0]):
-        k = stream[i]
-        row = rows[i]
-        cur = (arrival_s[row] - t0) * 1000.0
-        s = (np.int64(head[row, 2]) << 8) | np.int64(head[row, 3])
-        tsv = (np.int64(head[row, 4]) << 24) | (np.int64(head[row, 5]) << 16) | (np.int64(head[row, 6]) << 8) \
-            | np.int64(head[row, 7])
-        p = np.int64(head[row, 1] & 0x7F)
-        mark = head[row, 1] >= 128
-        nr = ri[k, 0]
-        if nr == 0:
-            ri[k, 1] = s
-            ri[k, 2] = s
-            ri[k, 3] = s
-            ri[k, 4] = tsv
-            ri[k, 11] = p
-            ri[k, 12] = clock[i]
-            rf[k, 0] = cur
-            rf[k, 5] = -1.0
-            rf[k, 8] = -1.0
-            ri[k, 0] = 1
-            if mark:
-                ri[k, 8] += 1
-            jit_out[i] = 0.0
-            continue
-        first_ts = ri[k, 4]
-        if first_ts <= tsv:
-            in_time = tsv - first_ts < 0x80000000
-        else:  # the timestamp wrapped past 2^32
-            in_time = (0xFFFFFFFF - first_ts) + tsv < 0x80000000
-        start_seq = ri[k, 1]
-        wrapped = s < start_seq or (s == 0 and ri[k, 2] == 65535)
-        if wrapped and in_time and ri[k, 6] == 0:
-            ri[k, 5] += 1
-            ri[k, 6] = 1
-        elif s > start_seq and in_time and ri[k, 6] == 1:
-            ri[k, 6] = 0
-        seq_num = ri[k, 3]
-        if in_time and (seq_num + 1 == s or (seq_num == 65535 and s == 0)):
-            ri[k, 3] = s
-        elif in_time and (seq_num + 1 < s or seq_num - s > 0xFF00):
-            ri[k, 3] = s
-            ri[k, 7] += 1
-        elif seq_num + 1 > s:
-            ri[k, 7] += 1
-        is_cn = p == 13 or p == 19
-        follow_cn = ri[k, 11] == 13 or ri[k, 11] == 19
-        ri[k, 11] = p
-        ck = clock[i]
-        diff = 0.0
-        if in_time:
-            if ck != 0:
-                ri[k, 12] = ck
-                nominal = ((tsv - first_ts) & 0xFFFFFFFF) / (ck // 1000)
-                diff = abs(cur - (rf[k, 0] + nominal - rf[k, 1]))
-                if diff > jb_ms:
-                    ri[k, 9] += 1
-                rf[k, 3] = (15.0 * rf[k, 3] + diff) / 16.0
-                rf[k, 2] = cur - rf[k, 0]
-                rf[k, 1] = nominal
-            else:
-                rf[k, 2] = cur - rf[k, 0]
-        if mark:
-            ri[k, 8] += 1
-        if not mark and not is_cn and in_time and not follow_cn:
-            delta = rf[k, 2]
-            if delta > rf[k, 4]:
-                rf[k, 4] = delta
-                ri[k, 10] = frames[row]
-            if rf[k, 5] == -1.0 or delta < rf[k, 5]:
-                rf[k, 5] = delta
-            rf[k, 6] = (rf[k, 6] * (nr - 1) + delta) / nr
-            if ck != 0:
-                j = rf[k, 3]
-                if j > rf[k, 7]:
-                    rf[k, 7] = j
-                rf[k, 9] = (rf[k, 9] * (nr - 1) + j) / nr
-                if rf[k, 8] == -1.0 or j < rf[k, 8]:
-                    rf[k, 8] = j
-        if in_time:
-            rf[k, 0] = cur
-        ri[k, 2] = s
-        ri[k, 0] = nr + 1
-        jit_out[i] = rf[k, 3]
-
-
 def analyse(
     stream: np.ndarray,
     rows: np.ndarray,
@@ -208,7 +115,14 @@ def analyse(
     ri = np.zeros((n, 13), np.int64)
     rf = np.zeros((n, 10), np.float64)
     jit = np.zeros(len(stream), np.float64)
-    _kernel(stream, rows, arrival_s, float(t0), frames, head, clock, float(jitter_buffer_ms), jit, ri, rf)
+    from voxops.analysis.kernels import load
+
+    load().analyse_packets(
+        np.ascontiguousarray(stream, np.int64), np.ascontiguousarray(rows, np.int64),
+        np.ascontiguousarray(arrival_s, np.float64), float(t0), np.ascontiguousarray(frames, np.int64),
+        np.ascontiguousarray(head, np.uint8), np.ascontiguousarray(clock, np.int64), float(jitter_buffer_ms),
+        jit, ri, rf,
+    )
     dups = np.zeros(n, np.int64)
     suspects = np.flatnonzero(ri[:, 7] > 0)  # a duplicate always counts as a sequence error
     if len(suspects):

@@ -121,8 +121,7 @@ def find_streams(
 
     Returns the streams and, when `keep_jitter`, per-stream [2, N] arrays (epoch s, jitter ms).
     """
-    # compiled kernels: imported here so that reading an index never loads numba
-    from voxops.analysis.rtpselect import select_rtp
+    from voxops.analysis.kernels import load
     from voxops.analysis.rtpstats import analyse, clock_rate
 
     udp = scan.udp
@@ -141,10 +140,13 @@ def find_streams(
     ep_frame = np.array([r[1] for r in rows], np.int64)
     ep_obj = [r[2] for r in rows]
 
-    idx, ep_sel, stream, n_streams, ssrc_changes = select_rtp(
-        udp.src, udp.sport, udp.dst, udp.dport, udp.frame, udp.length, udp.head,
-        ep_keys.astype(np.int64), ep_first, ep_frame, heuristic,
+    c = np.ascontiguousarray
+    idx, ep_sel, stream, n_streams, ssrc_changes, first_of, last_of = load().select_rtp(
+        c(udp.src, np.int32), c(udp.sport, np.uint16), c(udp.dst, np.int32), c(udp.dport, np.uint16),
+        c(udp.frame, np.int64), c(udp.length, np.int32), c(udp.head, np.uint8),
+        c(ep_keys, np.int64), c(ep_first, np.int64), c(ep_frame, np.int64), bool(heuristic),
     )
+    n_streams = int(n_streams)
     if len(idx) == 0:
         return [], {}
     counts = np.bincount(stream, minlength=n_streams)
@@ -157,17 +159,15 @@ def find_streams(
         idx, ep_sel = idx[keep], ep_sel[keep]
         stream = renumber[stream[keep]]
         ssrc_changes, from_sdp = ssrc_changes[keep_stream], from_sdp[keep_stream]
+        position = np.cumsum(keep) - 1  # where each kept packet lands
+        first_of, last_of = position[first_of[keep_stream]], position[last_of[keep_stream]]
         n_streams = int(keep_stream.sum())
     if n_streams == 0:
         return [], {}
 
     pts = (udp.head[idx, 1] & 0x7F).astype(np.int64)
-    first_of = np.full(n_streams, len(idx), np.int64)
-    np.minimum.at(first_of, stream, np.arange(len(idx)))
-    last_of = np.zeros(n_streams, np.int64)
-    np.maximum.at(last_of, stream, np.arange(len(idx)))
-    stream_ep = ep_sel[first_of]
-    stream_ssrc = _u32(udp.head[idx[first_of]], 8)  # the SDP of a stream: the one its first packet matched
+    stream_ep = ep_sel[first_of]  # the SDP of a stream: the one its first packet matched
+    stream_ssrc = _u32(udp.head[idx[first_of]], 8)
 
     # per-packet clock rate: static table, or the stream's SDP rtpmap for dynamic types
     lut = np.array([clock_rate(k) for k in range(128)], np.int64)

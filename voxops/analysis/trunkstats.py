@@ -54,6 +54,7 @@ class StatsReport(BaseModel):
     ner_counts_487: bool
     pdd_ms: kpi.Percentiles
     pdd_failed_ms: kpi.Percentiles
+    trunks: dict[str, kpi.Ratios] = Field(description="the same ratios per trunk")
     response_codes: dict[str, dict[str, int]]
     retransmissions: dict[str, int]
     mos: MosSummary
@@ -62,6 +63,12 @@ class StatsReport(BaseModel):
     slo_breaches: list[kpi.Window]
     call_list: list[CallLine]
     findings: list[Finding]
+
+
+def _clock(ts: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _trunk(pkt_src: str, pkt_dst: str, policy: Policy) -> str:
@@ -106,10 +113,11 @@ def stats_report(capture: str, dialogs: list[Dialog], streams: list[RtpStream], 
     below = [c for c in with_mos if (c.mos or 0) < policy.mos_min]
     findings: list[Finding] = []
     for w in windows:
-        if w.ratios.asr is not None and w.ratios.asr < policy.asr_alert_percent:
-            findings.append(F.ASR_BELOW_SLO(
-                f"ASR {w.ratios.asr}% in the window starting {w.start:.0f} (alert below {policy.asr_alert_percent}%)",
-                where=f"window {w.start:.0f}-{w.end:.0f}", asr=w.ratios.asr, seizures=w.ratios.seizures))
+        for b in w.breaches:
+            if b.kpi == "asr":
+                findings.append(F.ASR_BELOW_SLO(
+                    f"{b} in the window starting {_clock(w.start)} UTC", where=f"window {w.start:.0f}-{w.end:.0f}",
+                    trunk=b.trunk, asr=b.value, seizures=(w.trunks[b.trunk] if b.trunk else w.ratios).seizures))
     if pdd.p95 is not None and pdd.p95 > policy.pdd_max_ms:
         findings.append(F.PDD_ABOVE_SLO(f"PDD p95 {pdd.p95} ms above {policy.pdd_max_ms:g} ms", p95=pdd.p95))
     for s in spikes:
@@ -132,6 +140,8 @@ def stats_report(capture: str, dialogs: list[Dialog], streams: list[RtpStream], 
         ner_counts_487=policy.ner_counts_487,
         pdd_ms=pdd,
         pdd_failed_ms=kpi.percentiles(failed_pdd),
+        trunks={t: kpi.ratios([c for c in records if (c.trunk or "unknown") == t], count_487=policy.ner_counts_487)
+                for t in sorted({c.trunk or "unknown" for c in records})},
         response_codes=kpi.response_codes(txs),
         retransmissions=kpi.retransmissions(txs),
         mos=MosSummary(method=METHOD, threshold=policy.mos_min, calls_with_media=len(with_mos), histogram=hist,

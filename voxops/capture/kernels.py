@@ -23,6 +23,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 _HERE = Path(__file__).resolve().parent
+_SOURCES = [_HERE / "fastpath.py", _HERE / "kinds.py"]
 _loaded: Any = None
 
 
@@ -31,25 +32,30 @@ def cache_dir() -> Path:
     return Path(base) / "voxops" if base else Path.home() / ".cache" / "voxops"
 
 
-def _module_name() -> str:
+def _module_name(sources: list[Path] | None = None, prefix: str = "_voxops_kernels_") -> str:
     digest = hashlib.sha256()
-    for name in ("fastpath.py", "kinds.py"):
-        digest.update((_HERE / name).read_bytes())
+    for source in sources or _SOURCES:
+        digest.update(source.read_bytes())
     digest.update(f"{metadata.version('numba')} {sys.version} {platform.machine()}".encode())
-    return f"_voxops_kernels_{digest.hexdigest()[:16]}"
+    return f"{prefix}{digest.hexdigest()[:16]}"
+
+
+def ahead_of_time(sources: list[Path], kernels: str, what: str, prefix: str) -> ModuleType | None:
+    """The ahead-of-time build of the kernel module `kernels` (keyed by `sources`), built
+    on first use; None where it cannot be built or VOXOPS_KERNELS=jit."""
+    name = _module_name(sources, prefix)
+    path = cache_dir() / (name + sysconfig.get_config_var("EXT_SUFFIX"))
+    if not path.exists() and os.environ.get("VOXOPS_KERNELS") != "jit":
+        _build(path, name, kernels, what)
+    return _import(path, name) if path.exists() else None
 
 
 def load() -> Any:
     """The kernels module: ahead-of-time build if possible, else numba JIT."""
     global _loaded
-    if _loaded is not None:
-        return _loaded
-    name = _module_name()
-    path = cache_dir() / (name + sysconfig.get_config_var("EXT_SUFFIX"))
-    if not path.exists() and os.environ.get("VOXOPS_KERNELS") != "jit":
-        _build(path, name)
-    module = _import(path, name) if path.exists() else None
-    _loaded = module if module is not None else jit_kernels()
+    if _loaded is None:
+        module = ahead_of_time(_SOURCES, "voxops.capture.fastpath", "capture", "_voxops_kernels_")
+        _loaded = module if module is not None else jit_kernels()
     return _loaded
 
 
@@ -75,15 +81,16 @@ def jit_kernels() -> SimpleNamespace:
     )
 
 
-def _build(path: Path, name: str) -> None:
+def _build(path: Path, name: str, kernels: str = "voxops.capture.fastpath", what: str = "capture") -> None:
+    """Compile the module `kernels` (its SIGNATURES) ahead of time into `path`."""
     from voxops.errors import VoxopsError
     from voxops.proc import run
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        print("voxops: compiling the capture kernels (once, about 15 s)", file=sys.stderr)
+        print(f"voxops: compiling the {what} kernels (once, about 15 s)", file=sys.stderr)
         with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-            run([sys.executable, "-m", "voxops.capture.kernels", tmp, name], timeout=900, check=True)
+            run([sys.executable, "-m", "voxops.capture.kernels", tmp, name, kernels], timeout=900, check=True)
             built = Path(tmp) / path.name
             if built.exists():
                 os.replace(built, path)  # atomic: concurrent scans never see half a file
@@ -91,21 +98,21 @@ def _build(path: Path, name: str) -> None:
         print(f"voxops: using the JIT instead ({exc})", file=sys.stderr)
 
 
-def _compile(out_dir: str, name: str) -> None:
+def _compile(out_dir: str, name: str, kernels: str = "voxops.capture.fastpath") -> None:
+    import importlib
     import warnings
 
     warnings.simplefilter("ignore")
     from numba.pycc import CC
 
-    from voxops.capture import fastpath
-
+    module = importlib.import_module(kernels)
     cc = CC(name)
     cc.output_dir = out_dir
     cc.verbose = False
-    for fn, signature in fastpath.SIGNATURES.items():
-        cc.export(fn, signature)(getattr(fastpath, fn))
+    for fn, signature in module.SIGNATURES.items():
+        cc.export(fn, signature)(getattr(module, fn))
     cc.compile()
 
 
 if __name__ == "__main__":
-    _compile(sys.argv[1], sys.argv[2])
+    _compile(*sys.argv[1:4])

@@ -44,6 +44,8 @@ def diagnosis_text(d: CallDiagnosis) -> str:
     status = f"{d.final_status} ({d.final_meaning})" if d.final_status else "no final response"
     out.append(f"  setup: {status}; PDD {_num(d.pdd_ms, '.0f')} ms; talk {_num(d.duration_s)} s; "
                f"{d.auth_challenges} auth challenge(s); {d.retransmissions} retransmission(s)")
+    for hop, answers in d.answered_by.items():
+        out.append(f"  {hop} answered: {', '.join(answers)}")
     out.append("  ladder:")
     for h in d.hops:
         again = "  (retransmission)" if h.retransmission else ""
@@ -118,15 +120,18 @@ def stats_text(r: StatsReport) -> str:
         f"  MOS ({r.mos.calls_with_media} call(s) with media): "
         + ", ".join(f"{k}: {v}" for k, v in r.mos.histogram.items())
         + f"; below {r.mos.threshold}: {len(r.mos.below_threshold)}",
-        "  response codes per trunk (per transaction):",
     ]
+    for trunk, t in r.trunks.items():
+        out.append(f"  {trunk}: {t.calls} call(s), ASR {_num(t.asr)}%, NER {_num(t.ner)}%, ISA {_num(t.isa)}%, "
+                   f"ACD {_num(t.acd_s)} s")
+    out.append("  response codes per trunk (per transaction):")
     for trunk, codes in r.response_codes.items():
         retrans = r.retransmissions.get(trunk, 0)
         out.append(f"    {trunk}: " + ", ".join(f"{k} x{v}" for k, v in codes.items())
                    + (f"; {retrans} retransmission(s)" if retrans else ""))
     out.append(f"  windows of {r.window_s} s:")
     for w in r.windows:
-        flag = "  << " + "; ".join(w.breaches) if w.breaches else ""
+        flag = "  << " + "; ".join(str(b) for b in w.breaches) if w.breaches else ""
         out.append(f"    {_clock(w.start)}  calls {w.ratios.calls:4d}  ASR {_num(w.ratios.asr):>5}%  "
                    f"PDD p95 {_num(w.pdd_ms.p95, '.0f'):>6} ms{flag}")
     for s in r.spikes_503:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,9 +24,12 @@ def write_stats_png(report: StatsReport, jitter: tuple[str, np.ndarray] | None, 
     starts = [w.start for w in report.windows]
     asr = [w.ratios.asr if w.ratios.asr is not None else float("nan") for w in report.windows]
     ax.bar(range(len(starts)), asr, color=["#c33" if w.breaches else "#3a3" for w in report.windows])
-    ax.set_title(f"ASR per {report.window_s} s window (%)")
+    ax.set_title(f"ASR per {report.window_s} s window (%), red: below the SLO")
     ax.set_ylim(0, 100)
-    ax.set_xlabel("window")
+    step = max(1, len(starts) // 8)
+    ax.set_xticks(range(0, len(starts), step))
+    ax.set_xticklabels([datetime.fromtimestamp(t, UTC).strftime("%H:%M") for t in starts[::step]])
+    ax.set_xlabel("window start (UTC)")
 
     ax = axes[0][1]
     pdds = [c.pdd_ms for c in report.call_list if c.pdd_ms is not None]
@@ -35,6 +39,7 @@ def write_stats_png(report: StatsReport, jitter: tuple[str, np.ndarray] | None, 
     ax = axes[1][0]
     mos = [c.mos for c in report.call_list if c.mos is not None]
     ax.plot(range(len(mos)), mos, "o", color="#639")
+    ax.set_xlabel("call")
     ax.axhline(report.mos.threshold, color="#c33", linestyle="--")
     ax.set_ylim(1, 4.6)
     ax.set_title("MOS per call (E-model)")

@@ -99,6 +99,10 @@ def _first(query: str) -> str:
         ("ivr overflow", "agent-pool-saturated"),
         ("Registration", "auth-failures"),
         ("lost packets", "packet-loss-low-mos"),
+        ("5xx", "503-spike"),
+        ("sip 503", "503-spike"),
+        ("we get lots of 486", "agent-pool-saturated"),
+        ("options", "trunk-down"),
         ("firewall", "one-way-audio"),
     ],
 )
@@ -182,9 +186,29 @@ def test_cli_open(cli, monkeypatch, tmp_path) -> None:
     assert out.strip() == opened[0]
 
 
-def test_cli_open_without_docs_is_environment_problem(cli, monkeypatch) -> None:
+@pytest.fixture
+def checkout(monkeypatch, tmp_path: Path):
+    """A checkout at tmp_path: the real runbooks, no built site unless the test adds one."""
+    (tmp_path / "runbooks").symlink_to(data_dir("runbooks"))
+    monkeypatch.setattr(runbooks, "data_dir", lambda name: tmp_path / name)
     monkeypatch.delenv("VOXOPS_DOCS_URL", raising=False)
-    monkeypatch.setattr(runbooks, "data_dir", lambda name: Path("/nonexistent") / name)
+    runbooks.load_all.cache_clear()
+    yield tmp_path
+    runbooks.load_all.cache_clear()
+
+
+def test_cli_open_without_docs_is_environment_problem(cli, checkout) -> None:
     code, _, err = cli("runbook", "503", "--open")
     assert code == 3
     assert "VOXOPS_DOCS_URL" in err
+
+
+def test_cli_open_uses_a_locally_built_site(cli, monkeypatch, checkout) -> None:
+    page = checkout / "site" / "runbooks" / "trunk-down" / "index.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html></html>")
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    code, _, _ = cli("runbook", "options-ping-disabled", "--open")
+    assert code == 0
+    assert opened == [page.as_uri()]

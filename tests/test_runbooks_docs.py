@@ -95,6 +95,7 @@ SCENARIO_CODES = {
     "trunk-down": "408",
     "codec-rejection-488": "488",
     "agent-pool-saturated": "486",
+    "asr-drop": "480",
     "auth-failures": "403",
 }
 

@@ -28,7 +28,8 @@ _WORD = re.compile(r"[a-z0-9.]+")
 # Words that say nothing about which runbook is meant.
 _STOPWORDS = frozenset(
     {"a", "an", "and", "are", "at", "by", "call", "calls", "for", "from", "in", "is", "it"}
-    | {"no", "not", "of", "on", "or", "our", "the", "to", "too", "with"}
+    | {"no", "not", "of", "on", "or", "our", "the", "to", "too", "with", "we", "get"}
+    | {"sip", "code", "codes", "response", "responses", "error", "errors", "lot", "lots"}
 )
 # Below this a free-text match is a guess, shown as a suggestion rather than an answer.
 MATCH_THRESHOLD = 0.72
@@ -78,12 +79,13 @@ class Runbook(BaseModel):
         return self.meta.id
 
     @cached_property
-    def vocabulary(self) -> tuple[set[str], set[str]]:
-        """(strong, weak) words: id/title/findings weigh more than symptom prose."""
+    def vocabulary(self) -> tuple[tuple[set[str], float], ...]:
+        """Words and their weight: what the runbook is about weighs more than prose."""
         m = self.meta
-        strong = set(_words(" ".join([m.id, m.title, *m.findings, *m.metrics])))
-        weak = set(_words(" ".join(m.symptoms))) | {str(c) for c in m.sip_codes}
-        return strong, weak - strong
+        title = set(_words(f"{m.id} {m.title}"))
+        tags = set(_words(" ".join([*m.findings, *m.metrics]))) - title
+        prose = set(_words(" ".join(m.symptoms))) | {str(c) for c in m.sip_codes}
+        return (title, 1.0), (tags, 0.9), (prose - title - tags, 0.8)
 
     def markdown(self) -> str:
         """Title plus body, without front matter: pasteable into an incident channel."""
@@ -146,15 +148,11 @@ def _words(text: str) -> list[str]:
     ]
 
 
-def _vocabulary(rb: Runbook) -> tuple[set[str], set[str]]:
-    return rb.vocabulary
-
-
 def _all_words(books: tuple[Runbook, ...]) -> set[str]:
     words: set[str] = set()
     for rb in books:
-        strong, weak = _vocabulary(rb)
-        words |= strong | weak
+        for vocab, _weight in rb.vocabulary:
+            words |= vocab
     return words
 
 
@@ -183,10 +181,9 @@ def _text_score(query: str, rb: Runbook, known: set[str] | None = None) -> float
         words = [w for w in words if _similarity(w, known) > 0]
     if not words:
         return 0.0
-    strong, weak = _vocabulary(rb)
     total = 0.0
     for w in words:
-        total += max(_similarity(w, strong), 0.8 * _similarity(w, weak))
+        total += max(weight * _similarity(w, vocab) for vocab, weight in rb.vocabulary)
     token_score = total / len(words)
     phrase = query.lower().strip()
     candidates = [rb.meta.id.replace("-", " "), rb.meta.title.lower()]
@@ -205,6 +202,10 @@ def search(query: str, runbooks: tuple[Runbook, ...] | None = None) -> list[Matc
             exact.append(Match(runbook=rb, score=10.0, reason="runbook id"))
         elif q in m.findings:
             exact.append(Match(runbook=rb, score=9.0, reason=f"finding code {q}"))
+        elif re.fullmatch(r"[1-6]xx", q) and (
+            in_class := [i for i, c in enumerate(m.sip_codes) if c // 100 == int(q[0])]
+        ):
+            exact.append(Match(runbook=rb, score=8.0 - 0.1 * in_class[0], reason=f"SIP {q}"))
         elif q.isdigit() and int(q) in m.sip_codes:
             # The code listed first is the one the runbook is about.
             rank = m.sip_codes.index(int(q))
@@ -214,12 +215,13 @@ def search(query: str, runbooks: tuple[Runbook, ...] | None = None) -> list[Matc
                 Match(runbook=rb, score=7.0 - 0.1 * m.metrics.index(q), reason=f"metric {q}")
             )
     if exact:
-        return sorted(exact, key=lambda x: (-x.score, x.runbook.id))
+        # Equal ranks: the more severe runbook first.
+        return sorted(exact, key=lambda x: (-x.score, -x.runbook.meta.severity.rank, x.runbook.id))
     known = _all_words(books)
     scored = [Match(runbook=rb, score=_text_score(q, rb, known), reason="text") for rb in books]
     hits = [s for s in scored if s.score >= MATCH_THRESHOLD]
     if hits:
-        return sorted(hits, key=lambda x: (-x.score, x.runbook.id))
+        return sorted(hits, key=lambda x: (-x.score, -x.runbook.meta.severity.rank, x.runbook.id))
     # Last resort, slow (imports every module): a code declared in code only.
     catalogued = _catalogue_runbook(q, books)
     if catalogued is not None:

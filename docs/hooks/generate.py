@@ -1,9 +1,10 @@
 """mkdocs hook: pages generated at build time from the code, so they cannot drift.
 
-- reference/cli.md     from the typer app's click tree (every command, option, default)
-- reference/spec.md    from the pydantic models of voxops.spec (plus the JSON models)
+- reference/cli.md     from the typer app's click tree (reference.py)
+- reference/spec.md    from the pydantic models of voxops.spec (reference.py)
 - runbooks/*.md        from runbooks/*.md (front matter shown as a summary table)
-- diagnostics/*.md     one page per finding code voxops can emit (the CATALOGUE)
+- diagnostics/*.md     one page per finding code voxops can emit (the CATALOGUE), with
+                       the ladder `voxops ladder` draws of a small capture (scenarios.py)
 
 The nav in mkdocs.yml stays hand-written and short: entries whose page does not exist
 (yet) are dropped, and the runbook and diagnostic sections are filled in here.
@@ -13,13 +14,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import inspect
 import logging
-import pkgutil
-import re
 import sys
 import tempfile
-from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,13 +30,25 @@ REPO = HOOKS.parent.parent
 GENERATED_SECTIONS = {"runbooks/index.md": "runbooks", "diagnostics/index.md": "diagnostics"}
 
 
-def _scenarios() -> Any:
-    spec = importlib.util.spec_from_file_location("voxops_docs_scenarios", HOOKS / "scenarios.py")
+def _sibling(name: str) -> Any:
+    """A module next to this hook (mkdocs loads hooks by path, not as a package)."""
+    spec = importlib.util.spec_from_file_location(f"voxops_docs_{name}", HOOKS / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
+
+
+def _scenarios() -> Any:
+    return _sibling("scenarios")
+
+
+_reference = _sibling("reference")
+cli_reference = _reference.cli_reference
+spec_reference = _reference.spec_reference
+_models_in = _reference._models_in
+_cell = _reference._cell
 
 
 @cache
@@ -86,12 +95,15 @@ def _picture(runbook_id: str, prefix: str) -> str:
     )
 
 
+@cache
 def _runbooks() -> list[Any]:
     from voxops import runbooks
 
+    runbooks.load_all.cache_clear()  # `mkdocs serve` rebuilds after an edit
     return list(runbooks.load_all())
 
 
+@cache
 def _catalogue() -> dict[str, tuple[Any, str]]:
     """Finding code -> (FindingCode, declaring module), after importing every module."""
     from voxops import runbooks
@@ -143,6 +155,8 @@ def _section(index: str) -> list[Any]:
 
 
 def on_config(config: Any) -> Any:
+    for cached in (_runbooks, _catalogue, ladder_pictures):
+        cached.cache_clear()  # once per build
     docs = Path(config["docs_dir"])
     generated = _generated_pages()
 
@@ -172,196 +186,6 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
-# ---------------------------------------------------------------- CLI reference
-
-
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
-
-
-def _choices(param: Any) -> list[str]:
-    holder = getattr(param, "type_descriptor", None) or getattr(param, "type", None)
-    return [str(getattr(c, "value", c)) for c in (getattr(holder, "choices", None) or [])]
-
-
-def _param_type(param: Any) -> str:
-    choices = _choices(param)
-    if choices:
-        return "|".join(choices)
-    if getattr(param, "is_flag", False):
-        return "flag"
-    holder = getattr(param, "type_descriptor", None)
-    annotation = getattr(holder, "annotation", None)
-    if annotation is not None:
-        return _type_name(annotation)
-    return getattr(getattr(param, "type", None), "name", "text")
-
-
-def _default(param: Any) -> str:
-    value = param.default
-    if isinstance(value, Enum):
-        value = value.value
-    if value is None or value == () or value == [] or getattr(param, "is_flag", False):
-        return ""
-    if callable(value):
-        return "(computed)"
-    return f"`{value}`"
-
-
-def _usage(path: list[str], cmd: Any) -> str:
-    parts = [*path]
-    if any(p.param_type_name == "option" for p in cmd.params):
-        parts.append("[OPTIONS]")
-    if hasattr(cmd, "commands"):
-        parts.append("COMMAND [ARGS]...")
-    for p in cmd.params:
-        if p.param_type_name == "argument":
-            name = p.name.upper() + ("..." if p.nargs < 0 else "")
-            parts.append(p.metavar or (name if p.required else f"[{name}]"))
-    return " ".join(parts)
-
-
-def _command_doc(path: list[str], cmd: Any, out: list[str]) -> None:
-    if len(path) > 1:
-        out.append(f"{'#' * min(len(path), 4)} `{' '.join(path)}`\n")
-    if cmd.help:
-        out.append(inspect.cleandoc(cmd.help).split("\f")[0] + "\n")
-    out.append(f"```\n{_usage(path, cmd)}\n```\n")
-    args = [p for p in cmd.params if p.param_type_name == "argument"]
-    opts = [p for p in cmd.params if p.param_type_name == "option" and not p.hidden]
-    if args:
-        out.append("| Argument | Type | Description |\n|---|---|---|")
-        for p in args:
-            name = _cell(p.metavar or p.name.upper())
-            out.append(f"| `{name}` | {_cell(_param_type(p))} | {_cell(p.help or '')} |")
-        out.append("")
-    if opts:
-        out.append("| Option | Type | Default | Description |\n|---|---|---|---|")
-        for p in opts:
-            names = ", ".join(f"`{o}`" for o in (*p.opts, *p.secondary_opts))
-            out.append(
-                f"| {names} | {_cell(_param_type(p))} | {_default(p)} | {_cell(p.help or '')} |"
-            )
-        out.append("")
-    for name, sub in sorted(getattr(cmd, "commands", {}).items()):
-        if not getattr(sub, "hidden", False):
-            _command_doc([*path, name], sub, out)
-
-
-def cli_reference() -> str:
-    import typer.main
-
-    from voxops.cli.main import app
-    from voxops.errors import ExitCode
-
-    out = [
-        "# CLI reference\n",
-        "Generated from the command tree of `voxops` at build time: what is here is what"
-        " the installed `voxops` accepts. `voxops COMMAND --help` shows the same.\n",
-        "## Exit codes\n",
-        "| Code | Meaning |\n|---|---|",
-    ]
-    meanings = {
-        ExitCode.OK: "success",
-        ExitCode.FINDINGS: "findings at or above `--fail-on`",
-        ExitCode.INVALID_INPUT: "usage error or invalid input (bad spec, unreadable capture)",
-        ExitCode.ENVIRONMENT: "environment problem (missing tool, unreachable endpoint)",
-        ExitCode.INTERNAL: "internal error; details are written to a log file",
-        ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
-    }
-    out += [f"| {int(code)} | {meanings.get(code, code.name.lower())} |" for code in ExitCode]
-    out.append("\n## `voxops`\n")
-    _command_doc(["voxops"], typer.main.get_command(app), out)
-    return "\n".join(out) + "\n"
-
-
-# ---------------------------------------------------------------- spec reference
-
-
-def _type_name(annotation: Any) -> str:
-    if inspect.isclass(annotation) and issubclass(annotation, Enum):
-        return "|".join(str(m.value) for m in annotation)
-    plain = isinstance(annotation, type) and not getattr(annotation, "__args__", None)
-    text = getattr(annotation, "__name__", None) if plain else None
-    text = text or str(annotation)
-    text = re.sub(r"\b[\w.]+\.(\w+)", r"\1", text)  # drop module paths
-    return text.replace("NoneType", "None")
-
-
-def _model_doc(model: Any, out: list[str]) -> None:
-    from pydantic_core import PydanticUndefined
-
-    out.append(f"### `{model.__name__}`\n")
-    doc = inspect.getdoc(model)
-    if doc and not doc.startswith("!!! abstract") and "BaseModel" not in doc:
-        out.append(doc + "\n")
-    extra = model.model_config.get("extra")
-    if extra == "forbid":
-        out.append("Unknown fields are rejected.\n")
-    out.append("| Field | Type | Default | Description |\n|---|---|---|---|")
-    for name, field in model.model_fields.items():
-        key = field.alias or name
-        if field.is_required():
-            default = "**required**"
-        elif field.default_factory is not None:
-            default = "(empty)" if field.default_factory in (list, dict, set) else "(computed)"
-        elif field.default is PydanticUndefined or field.default is None:
-            default = ""
-        else:
-            value = field.default.value if isinstance(field.default, Enum) else field.default
-            default = f"`{value}`"
-        out.append(
-            f"| `{key}` | {_cell(_type_name(field.annotation))} | {default} |"
-            f" {_cell(field.description or '')} |"
-        )
-    out.append("")
-
-
-def _models_in(package: str) -> list[Any]:
-    from pydantic import BaseModel
-
-    root = importlib.import_module(package)
-    modules = [root]
-    for info in pkgutil.walk_packages(getattr(root, "__path__", []), prefix=f"{package}."):
-        modules.append(importlib.import_module(info.name))
-    found: list[Any] = []
-    for module in modules:
-        members = [
-            v
-            for v in vars(module).values()
-            if inspect.isclass(v)
-            and issubclass(v, BaseModel)
-            and v.__module__ == module.__name__
-            and not v.__name__.startswith("_")
-        ]
-        found += sorted(members, key=lambda m: inspect.getsourcelines(m)[1])
-    return found
-
-
-def spec_reference() -> str:
-    from voxops.findings import Finding
-    from voxops.runbooks import RunbookMeta
-
-    out = [
-        "# Spec reference\n",
-        "Generated from the pydantic models at build time. `voxops schema` prints the same"
-        " as JSON Schema; `voxops validate SPEC` checks a file against it.\n",
-        "## Topology spec\n",
-    ]
-    models = _models_in("voxops.spec")
-    if models:
-        for model in models:
-            _model_doc(model, out)
-    else:
-        out.append("No topology models are defined in `voxops.spec` in this build.\n")
-    out.append("## Shared JSON models\n")
-    out.append("Every finding in `--format json` output has this shape:\n")
-    _model_doc(Finding, out)
-    out.append("Runbook front matter (see [Runbooks](../runbooks/index.md)):\n")
-    _model_doc(RunbookMeta, out)
-    return "\n".join(out) + "\n"
-
-
 # ---------------------------------------------------------------- runbooks
 
 
@@ -379,8 +203,7 @@ def runbook_page(rb: Any) -> str:
         f"[`{c}`](../diagnostics/{c}.md)" if c in known else f"`{c}`" for c in codes
     )
     table = [
-        "| | |\n|---|---|",
-        f"| Severity | **{m.severity.value}** |",
+        f"| Severity | **{m.severity.value}** |\n|---|---|",
         f"| Symptoms | {'<br>'.join(_cell(s) for s in m.symptoms)} |",
         f"| SIP codes | {_codes(m.sip_codes)} |",
         f"| Metrics | {', '.join(f'`{x}`' for x in m.metrics) or '-'} |",
@@ -425,11 +248,13 @@ voxops runbook 503 --open           # this site's page for it
 ```
 
 How a query is answered, in order: a runbook id; a finding code listed in a runbook's
-front matter; a SIP code (a runbook listing the code first in `sip_codes` ranks above
-one listing it later; the others are shown under *See also*); a metric; a finding code declared anywhere in voxops; then words,
-matched against id, title, finding codes and metrics (strongly) and symptoms (weakly),
-each word forgiven a typo or a plural. Nothing close enough: exit code 2 and the
-nearest runbooks as a hint.
+front matter; a SIP code or class (`503`, `5xx`: a runbook listing the code first in
+`sip_codes` ranks above one listing it later; the others are shown under *See also*); a
+metric; then words, matched against id and title (weight 1), finding codes and metrics
+(0.9) and symptoms (0.8), each word forgiven a typo or a plural, filler such as "sip" or
+"errors" ignored; last, a finding code declared anywhere in voxops. Equal ranks put the
+more severe runbook first. Nothing close enough: exit code 2 and the nearest runbooks
+as a hint.
 
 `--format json` prints the front matter fields (`id`, `title`, `symptoms`, `sip_codes`,
 `metrics`, `findings`, `severity`) plus `matched_by` (why it matched), `related` (other
@@ -457,8 +282,7 @@ def diagnostic_page(finding: Any, module: str) -> str:
         [
             f"# `{finding.code}`\n",
             f"{finding.summary}\n",
-            "| | |\n|---|---|",
-            f"| Default severity | **{finding.severity.value}** |",
+            f"| Default severity | **{finding.severity.value}** |\n|---|---|",
             f"| Reported by | `{module}` |",
             f"| Runbook | [{_cell(runbook)}](../runbooks/{finding.runbook}.md) |",
             "",

@@ -241,6 +241,10 @@ def codec_rejected(call: Call) -> None:
     )
 
 
+def not_answered(call: Call) -> None:
+    _rejected_inbound(call, 480, "Temporarily Unavailable")
+
+
 def pool_saturated(call: Call) -> None:
     _rejected_inbound(call, 486, "Busy Here")
 
@@ -270,6 +274,7 @@ SCENARIOS: dict[str, tuple[Callable[[Call], None], str]] = {
     "trunk-down": (trunk_timeout, "INVITE retransmitted to carrier-a, no answer, 408"),
     "codec-rejection-488": (codec_rejected, "the agent refuses the offer: 488 with Warning 305"),
     "agent-pool-saturated": (pool_saturated, "every agent busy: 486 Busy Here"),
+    "asr-drop": (not_answered, "a call not answered: 480 Temporarily Unavailable"),
     "auth-failures": (auth_rejected, "407 challenge, credentials sent, 403 Forbidden"),
 }
 

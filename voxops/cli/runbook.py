@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from voxops.errors import ExitCode, InvalidInput
+
+if TYPE_CHECKING:  # the lookup module is imported when the command runs, not at start-up
+    from voxops.runbooks import Runbook
 
 
 class RunbookFormat(StrEnum):
@@ -21,7 +25,7 @@ def register(app: typer.Typer) -> None:
     @app.command("runbook")
     def runbook(
         query: list[str] = typer.Argument(
-            None, metavar="[QUERY]...", help="SIP code (503), finding code, metric (pdd) or words."
+            None, metavar="QUERY", help="SIP code (503), finding code, metric (pdd) or words."
         ),
         list_all: bool = typer.Option(False, "--list", "-l", help="List every runbook."),
         fmt: RunbookFormat = typer.Option(
@@ -56,11 +60,11 @@ def register(app: typer.Typer) -> None:
         return ExitCode.OK
 
 
-def _meta_json(rb: Any) -> dict[str, Any]:
+def _meta_json(rb: Runbook) -> dict[str, Any]:
     return rb.meta.model_dump(mode="json")
 
 
-def _emit_list(books: Any, fmt: RunbookFormat) -> None:
+def _emit_list(books: Sequence[Runbook], fmt: RunbookFormat) -> None:
     if fmt is RunbookFormat.json:
         from voxops.cli.common import emit_json
 
@@ -83,7 +87,7 @@ def _emit_list(books: Any, fmt: RunbookFormat) -> None:
         )
 
 
-def _emit_one(rb: Any, related: list[str], reason: str, fmt: RunbookFormat) -> None:
+def _emit_one(rb: Runbook, related: list[str], reason: str, fmt: RunbookFormat) -> None:
     if fmt is RunbookFormat.json:
         from voxops.cli.common import emit_json
 
@@ -98,11 +102,13 @@ def _emit_one(rb: Any, related: list[str], reason: str, fmt: RunbookFormat) -> N
     console = Console(soft_wrap=False)
     m = rb.meta
     console.print(Markdown(rb.markdown()))
-    facts = [f"id: {m.id}", f"severity: {m.severity.value}"]
+    facts = [f"id: {m.id}", f"matched by {reason}", f"severity: {m.severity.value}"]
     if m.sip_codes:
         facts.append("SIP: " + " ".join(map(str, m.sip_codes)))
     if m.findings:
         facts.append("findings: " + " ".join(m.findings))
     console.print(" | ".join(facts), style="dim", highlight=False)
     if related:
-        console.print("See also: " + ", ".join(related), highlight=False)
+        # A few, best first: a long list is noise at 3 a.m. (JSON has them all).
+        more = f" (+{len(related) - 4} more)" if len(related) > 4 else ""
+        console.print("See also: " + ", ".join(related[:4]) + more, highlight=False)

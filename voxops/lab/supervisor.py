@@ -63,21 +63,40 @@ def _signal_group(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def terminate(pid: int, argv0: str | None, *, grace_s: float = 5.0) -> None:
-    """SIGTERM the process and its group, then SIGKILL whatever is left after grace_s."""
+    """SIGTERM the process and its group, then SIGKILL whatever is left after grace_s.
+
+    Returns once the process and every member of its group are gone (a child that
+    forked helpers -- kamailio, SIPp -- leaves none behind).
+    """
     if not pid_alive(pid, argv0):
         return
     _signal_group(pid, signal.SIGTERM if grace_s > 0 else signal.SIGKILL)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
+    while True:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        if not pid_alive(pid, argv0):
+        if not pid_alive(pid) and _group_gone(pid):
             return
-        time.sleep(0.05)
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
     _signal_group(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
+    deadline = time.monotonic() + 2.0
+    while not _group_gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 class Supervisor:
@@ -118,6 +137,11 @@ class Supervisor:
                 )
             except OSError as exc:
                 raise CommandFailed(f"`{' '.join(args)}` could not start: {exc.strerror}") from exc
+        # Popen can return before the child's exec shows in /proc; pid files are matched
+        # against the program name, so wait until it does
+        deadline = time.monotonic() + 2.0
+        while popen.poll() is None and not pid_alive(popen.pid, args[0]) and time.monotonic() < deadline:
+            time.sleep(0.005)
         pidfile = self.piddir / f"{name}.pid"
         pidfile.write_text(json.dumps({"pid": popen.pid, "argv": args, "log": str(log)}) + "\n")
         managed = Managed(name, args, popen.pid, log, pidfile, popen)

@@ -51,6 +51,13 @@ class LabStatus(BaseModel):
     processes: list[ProcessStatus]
 
 
+def progress(message: str) -> None:
+    """Progress goes to stderr: stdout carries the result."""
+    import sys
+
+    print(f"lab: {message}", file=sys.stderr, flush=True)
+
+
 def load_spec(spec: Path) -> Topology:
     from voxops.spec.loader import load_topology
 
@@ -227,11 +234,13 @@ class Lab:
                 self.start_process(info)
                 state.processes[info.name] = info
                 self.dir.save(state)
+            progress(f"deploying {spec} into {self.dir.root / 'deploy'} (voxops deploy, local inventory)")
             for info in self._deployed(topology, spec):
                 if info.argv:
                     self.start_process(info)
                 state.processes[info.name] = info
                 self.dir.save(state)
+            progress("waiting until every SBC node probes the carriers and agents active")
             self.wait_dispatchers_active(topology)
         except BaseException:
             self.down()

@@ -132,6 +132,21 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     assert (cfg.read_bytes(), (prefix / "sbc-1" / "etc" / "dispatcher.list").read_bytes()) == before
     assert {n: _pid(prefix, n) for n in pids} == pids
 
+    # Applied for real (plus an agent change): both nodes restart one after the other,
+    # the agent is drained, restarted and gated on /readyz.
+    data["agents"]["drain_timeout_s"] = 3
+    report, log = _deploy(data, tmp_path, inv)
+    assert report.rc == 0, log
+    assert "agent-1: drain (readiness 503, active calls finish), then stop: changed" in log
+    assert "agent-1: gate on /readyz 200: ok" in log
+    assert log.index("sbc-1: gate") < log.index("sbc-2: configs")
+    new_pids = {n: _pid(prefix, n) for n in pids}
+    assert all(new_pids[n] != pids[n] and _alive(new_pids[n]) for n in pids)
+    assert not _alive(agent_pid)
+    assert _alive(int((prefix / "agent-1" / "run" / "agent.pid").read_text()))
+    pids = new_pids
+    before = cfg.read_bytes(), b""
+
     # A config that fails `kamailio -c`: never started, previous config restored and still running.
     broken = tmp_path / "templates"
     shutil.copytree(REPO / "templates", broken)

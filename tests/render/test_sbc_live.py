@@ -1,4 +1,4 @@
-"""The rendered SBC on loopback in front of two SIPp UAS carriers: weights, failover, admission, metrics."""
+"""The rendered SBC on loopback between SIPp carriers, agents and an IVR: weights, failover, admission, overflow, metrics."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from voxops.probes.sip_options import send_options
 from voxops.render.engine import plan, render_all
 from voxops.spec.loader import load_topology_text
 
-SBC, CAR_A, CAR_B, CALLER = "127.0.5.1", "127.0.5.11", "127.0.5.12", "127.0.5.21"
+SBC, CAR_A, CAR_B, CALLER, IVR = "127.0.5.1", "127.0.5.11", "127.0.5.12", "127.0.5.21", "127.0.5.30"
 INTERVAL_S, THRESHOLD = 1, 2
 
 SPEC = """
@@ -45,6 +45,7 @@ sbc:
   nodes: [{{name: sbc-live, address: {s}, listen: [{{transport: udp, port: {ps}}}], metrics_port: {pm}}}]
   admission: {{max_concurrent_calls: 5, reject_code: 486}}
   failover_timeout_ms: 500
+  ivr_fallback: {{uri: "sip:ivr@{v}:{pv}"}}
 agents:
   instances: [{{name: caller, host: {c}, sip_port: {pc}, health_port: {ph}, max_calls: 10}}]
 """
@@ -58,9 +59,9 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
     sipp = need_tool("sipp")
     ports = {
         "pa": free_port(CAR_A), "pb": free_port(CAR_B), "ps": free_port(SBC), "pc": free_port(CALLER),
-        "ph": free_port(CALLER), "pm": free_port(SBC),
+        "ph": free_port(CALLER), "pm": free_port(SBC), "pv": free_port(IVR),
     }
-    topo = load_topology_text(SPEC.format(a=CAR_A, b=CAR_B, s=SBC, c=CALLER, i=INTERVAL_S, t=THRESHOLD, **ports))
+    topo = load_topology_text(SPEC.format(a=CAR_A, b=CAR_B, s=SBC, c=CALLER, v=IVR, i=INTERVAL_S, t=THRESHOLD, **ports))
     render_all(plan(topo, str(tmp_path)), tmp_path)
     cfg = tmp_path / "sbc-live" / "etc" / "kamailio.cfg"
     target = f"{SBC}:{ports['ps']}"
@@ -142,6 +143,20 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
         assert metric(m, "voxops_sbc_invite_responses_total", trunk=TRUNK_A, code="200") == answered_a
         assert metric(m, "voxops_sbc_admission_rejected_total", code="486") == 3
         assert metric(m, "voxops_sbc_pdd_milliseconds_count", trunk=TRUNK_A) == answered_a
+
+        # 6. Calls from a carrier go to the agents; over the admission limit they overflow
+        # to the IVR fallback instead of getting 486.
+        procs.append(start_uas(sipp, CALLER, ports["pc"], tmp_path, "agent"))
+        procs.append(start_uas(sipp, IVR, ports["pv"], tmp_path, "ivr"))
+        time.sleep(INTERVAL_S * 2.5)  # agent and IVR pinged up
+        rc, inbound_log = run_uac(sipp, target, CAR_A, free_port(CAR_A), tmp_path, "uac-inbound", calls=8,
+                                  rate=100, limit=8, hold_ms=1500)
+        assert rc == 0 and count_responses(inbound_log, 486) == 0
+        assert count_invites(tmp_path / "agent.msg") == 5
+        assert count_invites(tmp_path / "ivr.msg") == 3
+        m2 = scrape(SBC, ports["pm"])
+        assert metric(m2, "voxops_sbc_overflow_total", reason="capacity") == 3
+        assert metric(m2, "voxops_sbc_invite_attempts_total") == metric(m, "voxops_sbc_invite_attempts_total")
     finally:
         if fake:
             fake.stop()

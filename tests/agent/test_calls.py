@@ -159,3 +159,16 @@ def test_call_without_rtp_is_hung_up_after_media_timeout(tmp_path: Path, agent: 
     assert "BYE sip:" in messages and time.monotonic() - started < 8
     assert agent.metric("voxops_agent_media_timeouts_total") == 1
     assert agent.metric("voxops_agent_calls_active") == 0
+
+
+@pytest.mark.parametrize("agent", [{"pipeline": "tests.agent.pipelines:SlowOpen"}], indirect=True)
+def test_back_to_back_calls_at_capacity_are_all_answered(tmp_path: Path, agent: AgentProc) -> None:
+    # pjsua reuses a call slot as soon as a call ends: a Call object released late would
+    # hang up the next call in its slot (seen under load as BYEs from the agent and 486s)
+    run = sipp(tmp_path, caller(tmp_path / "caller.xml"), agent, "127.0.6.25", calls=120, limit=4, rate=30, hold_ms=20)
+    messages = run.wait(timeout=60)
+    assert responses(messages, 200) == 120
+    assert responses(messages, 200, "BYE") == 120
+    assert responses(messages, 486) == 0
+    assert agent.metric("voxops_agent_calls_active") == 0
+    assert agent.metric('voxops_agent_calls_total{result="answered"}') == 120

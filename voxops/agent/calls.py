@@ -3,12 +3,13 @@
 pjsua2 rules followed here (pjproject docs, "PJSUA2 and Python"): every SIP callback
 arrives on the one thread that polls `libHandleEvents()`; media-port callbacks arrive on
 the conference thread and only touch the session; Call and port objects are kept in the
-agent's table and released explicitly on the SIP thread, never by the garbage collector
-on some other thread.
+agent's table and released on the SIP thread inside the call's DISCONNECTED callback,
+never later (the slot may be reused) and never by the garbage collector elsewhere.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import sys
@@ -85,6 +86,46 @@ class FramePort(pj.AudioMediaPort):  # type: ignore[misc]
             print(f"voxops agent: pipeline error: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
+class PortPool:
+    """Bridge ports are reused, never destroyed while the agent runs.
+
+    The conference thread may still be inside a port's callback (conference operations
+    are applied asynchronously) when a call ends; destroying the port then means a
+    callback into a half-deleted Python object (seen under load as AttributeError and an
+    aborted process). A released port waits COOLDOWN_S before serving the next call.
+    """
+
+    COOLDOWN_S = 1.0
+
+    def __init__(self, clock_rate: int) -> None:
+        self._clock_rate = clock_rate
+        self._free: collections.deque[tuple[float, FramePort]] = collections.deque()
+        self.ports: list[FramePort] = []
+
+    def take(self, session: Session) -> FramePort:
+        if self._free and time.monotonic() - self._free[0][0] >= self.COOLDOWN_S:
+            port = self._free.popleft()[1]
+            port.session = session
+            return port
+        port = FramePort(session)
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, self._clock_rate, 1, 20000, 16)
+        port.createPort(f"voxops-{len(self.ports)}", fmt)
+        self.ports.append(port)
+        return port
+
+    def give(self, port: FramePort) -> None:
+        port.session = None
+        self._free.append((time.monotonic(), port))
+
+    def close(self) -> None:
+        """Before libDestroy, once no call is connected to any port."""
+        for port in self.ports:
+            port.session = None
+        self._free.clear()
+        self.ports.clear()
+
+
 class AgentCall(pj.Call):  # type: ignore[misc]
     def __init__(self, agent: Agent, account: pj.Account, call_id: int) -> None:
         super().__init__(account, call_id)
@@ -127,7 +168,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
                 continue
             audio = self.getAudioMedia(index)
             if self.port is None:
-                self.port = self.agent.make_port(self.session, self.sip_call_id)
+                self.port = self.agent.ports.take(self.session)
             # re-INVITEs (hold, resume, codec change) may give a new stream: (re)connect
             audio.startTransmit(self.port)
             self.port.startTransmit(audio)
@@ -167,10 +208,10 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         with contextlib.suppress(pj.Error):
             self.hangup(pj.CallOpParam())
 
-    def release(self) -> None:
-        """Detach the session and port so both can be freed on this thread."""
+    def release(self, pool: PortPool) -> None:
+        """Close the session and hand the port back to the pool (on the SIP thread)."""
         if self.port is not None:
-            self.port.session = None
+            pool.give(self.port)
         if self.session is not None:
             try:
                 self.session.close()

@@ -72,8 +72,12 @@ class LogSink(pj.LogWriter):  # type: ignore[misc]
 
 
 def sip_max_calls(config: AgentConfig) -> int:
-    """pjsua's call table: room above capacity (up to the ceiling) so the agent answers 486 itself."""
-    return min(PJSUA_MAX_CALLS, config.max_calls + max(4, config.max_calls))
+    """pjsua's call table, sized to capacity: over it pjsua answers 486 before it opens any
+    media socket. Every admitted INVITE costs an RTP/RTCP socket pair whose ioqueue key is
+    only recycled 500 ms after close, and the select ioqueue has 64 keys: set-ups much above
+    ~50 per second abort the process (ioqueue_select.c assertion), so refusals must stay
+    cheap and floods are the SBC's job (pike, ratelimit)."""
+    return min(PJSUA_MAX_CALLS, config.max_calls)
 
 
 def check_capacity(config: AgentConfig) -> None:

@@ -1,8 +1,8 @@
 """The agent process: admission, call table, the SIP thread's loop, graceful drain.
 
 One thread (the one that called `Agent.run`) owns pjsua2: it polls `libHandleEvents`,
-answers or refuses INVITEs, ticks the IVR, samples RTCP, and releases Call objects.
-Other threads (health server, dependency probes, media callbacks) never call pjsua2;
+answers or refuses INVITEs, ticks the IVR, samples RTCP, and releases Call objects
+(inside their DISCONNECTED callback: see `_forget`). Other threads (health server, dependency probes, media callbacks) never call pjsua2;
 they hand work to this thread through `_requests`.
 """
 
@@ -74,7 +74,6 @@ class Agent:
         self.readiness = Readiness(config, self.state, self.deps, self.resources, self.overloaded)
         self.health = HealthServer(config, self.readiness, self.metrics)
         self.calls: dict[int, Any] = {}
-        self._ended: list[Any] = []
         self._requests: collections.deque[tuple[str, str]] = collections.deque()
         self._by_sip_id: dict[str, Any] = {}
         self._to_answer: list[tuple[float, Any]] = []
@@ -82,6 +81,7 @@ class Agent:
         self._latency_ewma = 0.0
         self.ep: Any = None
         self._log_sink: Any = None
+        self.ports: Any = None
         self.account: Any = None
 
     # --- health -----------------------------------------------------------------------
@@ -180,23 +180,12 @@ class Agent:
             self._set_active(self.state.active_calls - 1)
             if not call.confirmed:
                 self.metrics.calls_total.inc(result="failed")
-        self._ended.append(call)
+        self._forget(call)
 
     def on_dtmf(self, call: Any, digit: str, method: str) -> None:
         self.metrics.dtmf_total.inc(method=method)
         if call.session is not None:
             call.session.on_dtmf(digit)
-
-    def make_port(self, session: Session, name: str) -> Any:
-        import pjsua2 as pj
-
-        from voxops.agent.calls import FramePort
-
-        port = FramePort(session)
-        fmt = pj.MediaFormatAudio()
-        fmt.init(pj.PJMEDIA_FORMAT_PCM, self.config.clock_rate, 1, 20000, 16)
-        port.createPort(name[:40] or "call", fmt)
-        return port
 
     def _set_active(self, n: int) -> None:
         self.state.active_calls = max(0, n)
@@ -208,12 +197,13 @@ class Agent:
         self._drain_requested.set()
 
     def run(self, *, install_signals: bool = True, ready_file: Path | None = None) -> int:
-        from voxops.agent.calls import AgentAccount
+        from voxops.agent.calls import AgentAccount, PortPool
         from voxops.agent.endpoint import LogSink, create_account, create_endpoint
 
         # kept referenced for the endpoint's whole life: pjsua calls it from any thread
         self._log_sink = LogSink(self.config.log_level, self._count_stack_busy)
         self.ep = create_endpoint(self.config, self._log_sink)
+        self.ports = PortPool(self.config.clock_rate)
         try:
             self.account = AgentAccount(self)
             create_account(self.ep, self.config, self.account)
@@ -245,21 +235,13 @@ class Agent:
     def _loop(self) -> None:
         next_stats = time.monotonic() + STATS_INTERVAL_S
         drain_deadline: float | None = None
+        # No Call object may stay referenced from this frame (a loop variable would keep
+        # it alive past its DISCONNECTED callback: see _forget), so per-call work happens
+        # in helper methods whose frames end each iteration.
         while True:
             self.ep.libHandleEvents(POLL_MS)
-            while self._requests:
-                kind, sip_id = self._requests.popleft()
-                call = self._by_sip_id.get(sip_id)
-                if kind == "hangup" and call is not None:
-                    call.end()
-            for call in list(self._by_sip_id.values()):
-                tick = getattr(call.session, "tick", None)
-                if tick is not None and call.confirmed and not call.ended:
-                    tick()
             now = time.monotonic()
-            while self._to_answer and self._to_answer[0][0] <= now:
-                self._answer(self._to_answer.pop(0)[1])
-            self._reap()
+            self._run_requests(now)
             if now >= next_stats:
                 self._sample_stats()
                 next_stats = now + STATS_INTERVAL_S
@@ -279,20 +261,37 @@ class Agent:
                     print(f"voxops agent: drain timeout: hanging up {len(self.calls)} call(s)", file=sys.stderr)
                 return
 
-    def _reap(self) -> None:
-        """Release ended calls here, on the SIP thread, never in a GC finaliser."""
-        while self._ended:
-            call = self._ended.pop()
-            self._to_answer = [(due, c) for due, c in self._to_answer if c is not call]
-            self.metrics.rtp_received_total.inc(call.rx_packets)
-            call.release()
-            for key, value in list(self.calls.items()):
-                if value is call:
-                    del self.calls[key]
-            self._by_sip_id.pop(call.sip_call_id, None)
-            for gauge in (self.metrics.rtcp_loss, self.metrics.rtcp_jitter, self.metrics.mos):
-                gauge.remove(call=call.sip_call_id)
-            del call
+    def _run_requests(self, now: float) -> None:
+        while self._requests:
+            kind, sip_id = self._requests.popleft()
+            call = self._by_sip_id.get(sip_id)
+            if kind == "hangup" and call is not None:
+                call.end()
+        for call in list(self._by_sip_id.values()):
+            tick = getattr(call.session, "tick", None)
+            if tick is not None and call.confirmed and not call.ended:
+                tick()
+        while self._to_answer and self._to_answer[0][0] <= now:
+            self._answer(self._to_answer.pop(0)[1])
+
+    def _forget(self, call: Any) -> None:
+        """Drop every reference to an ended call inside its DISCONNECTED callback.
+
+        The Call's C++ destructor then runs when the callback returns, the pattern pjsua2
+        documents (`delete this` in onCallState). Any later is wrong: pjsua reuses the slot
+        for the next INVITE (round robin over 4 slots), and ~Call() clears the user data
+        of, and hangs up, whatever call then holds it (seen under load as stray BYEs, 486s
+        and calls the agent no longer tracks, when a loop variable kept one alive).
+        """
+        self._to_answer = [(due, c) for due, c in self._to_answer if c is not call]
+        self.metrics.rtp_received_total.inc(call.rx_packets)
+        call.release(self.ports)
+        for key, value in list(self.calls.items()):
+            if value is call:
+                del self.calls[key]
+        self._by_sip_id.pop(call.sip_call_id, None)
+        for gauge in (self.metrics.rtcp_loss, self.metrics.rtcp_jitter, self.metrics.mos):
+            gauge.remove(call=call.sip_call_id)
 
     def _sample_stats(self) -> None:
         now = time.monotonic()
@@ -328,12 +327,13 @@ class Agent:
             deadline = time.monotonic() + 2.0
             while self.calls and time.monotonic() < deadline:
                 self.ep.libHandleEvents(POLL_MS)
-                self._reap()
             for call in list(self.calls.values()):  # never answered a BYE: release anyway
-                call.release()
+                call.release(self.ports)
             self.calls.clear()
             self._by_sip_id.clear()
-            self._ended.clear()
+            for _ in range(10):  # let the conference thread apply the last disconnections
+                self.ep.libHandleEvents(POLL_MS)
+            self.ports.close()
             if self.account is not None:
                 self.account.shutdown()
                 self.account = None

@@ -80,3 +80,19 @@ def test_a_promise_faster_than_the_config_is_reported_as_a_breach(cli, lab_dir, 
     assert detection["passed"] is False and detection["limit"] == 1.0
     assert detection["value"] > 1.0
     assert report["passed"] is False and code == 1
+
+
+def test_a_spec_whose_own_config_cannot_keep_its_promise_fails_the_drill(cli, lab_dir, tmp_path):
+    # Brought up from the breach spec itself (no lab in tmp_path: the drill starts one and
+    # takes it down again): a ping is only counted missed after the 1.5 s transaction
+    # timer, so "1 s x 1" cannot be met and the drill must say so.
+    from tests.lab.conftest import lab_processes
+
+    breach = SPEC.parent / "spec-breach"
+    code, out, err = cli("lab", "drill", "trunk-down", "--spec", str(breach), "--dir", str(tmp_path), "--format", "json", *FAST)
+    report = json.loads(out)
+    detection = next(c for c in report["checks"] if c["name"] == "detection time")
+    assert detection["passed"] is False and detection["limit"] == 1.0
+    assert detection["value"] >= 1.4  # the 1.5 s timer, not the 1 s interval
+    assert report["passed"] is False and code == 1
+    assert lab_processes(tmp_path) == []

@@ -11,9 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from voxops.errors import CommandFailed
 from voxops.lab.scenarios import CarrierMode, caller_scenario, carrier_scenario, write_media
-from voxops.lab.supervisor import Supervisor, tail
+from voxops.lab.supervisor import Supervisor
 
 
 class CallOutcome(BaseModel):
@@ -82,14 +81,17 @@ class CallRun:
     limit_s: float
 
     def wait(self) -> CallBatch:
+        """Wait for SIPp to end (its own -timeout bounds it); every outcome is in its log.
+
+        SIPp 3.6.1 can linger after its last call when RTP streams were cut short; past the
+        limit it is stopped and the calls it never finished count as failed.
+        """
         proc = self.sup.procs[self.name]
         assert proc.popen is not None
         try:
             proc.popen.wait(timeout=max(1.0, self.started + self.limit_s - time.time()))
-        except subprocess.TimeoutExpired as exc:
-            raise CommandFailed(
-                f"calls via {self.target} did not finish in {self.limit_s:.0f} s: {tail(proc.log)}"
-            ) from exc
+        except subprocess.TimeoutExpired:
+            pass
         finally:
             self.sup.stop(self.name)
         return read_batch(self.log, target=self.target, placed=self.count, started=self.started, ended=time.time())

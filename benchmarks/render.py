@@ -9,7 +9,6 @@ Usage: .venv/bin/python benchmarks/render.py [--repeat 20]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -20,33 +19,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from voxops.deploy.runner import ansible_render  # noqa: E402
 from voxops.render.engine import plan, render_all, resolve_secrets  # noqa: E402
 from voxops.spec.loader import load_topology  # noqa: E402
 
-PLAYBOOK = """
-- hosts: localhost
-  gather_facts: false
-  connection: local
-  vars_files: [{jobs}]
-  tasks:
-    - ansible.builtin.template:
-        src: "{templates}/{{{{ item.template }}}}"
-        dest: "{out}/{{{{ item.dest }}}}"
-        mode: "0640"
-      loop: "{{{{ jobs }}}}"
-      vars:
-        topo: "{{{{ item.vars.topo }}}}"
-        node: "{{{{ item.vars.node | default(None) }}}}"
-        agent: "{{{{ item.vars.agent | default(None) }}}}"
-        trunk: "{{{{ item.vars.trunk | default(None) }}}}"
-        nodes: "{{{{ item.vars.nodes | default(None) }}}}"
-        secrets: "{{{{ item.vars.secrets | default(None) }}}}"
-"""
-
 
 def main() -> int:
-    import ansible_runner
-
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args()
@@ -62,28 +40,17 @@ def main() -> int:
             render_all(jobs, t / f"voxops{i}")
             times.append(time.perf_counter() - start)
         voxops_s = statistics.median(times)
-        payload = [j.model_dump(mode="json") for j in jobs]
-        for j in payload:
-            (t / "ansible" / j["dest"]).parent.mkdir(parents=True, exist_ok=True)
-        (t / "jobs.json").write_text(json.dumps({"jobs": payload}))
-        (t / "project").mkdir()
-        (t / "runner").mkdir()
-        (t / "project" / "render.yml").write_text(
-            PLAYBOOK.format(jobs=t / "jobs.json", templates=REPO / "templates", out=t / "ansible"))
         start = time.perf_counter()
-        r = ansible_runner.run(private_data_dir=str(t / "runner"), project_dir=str(t / "project"),
-                               playbook="render.yml", quiet=True,
-                               envvars={"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-                                        "ANSIBLE_PIPELINING": "1"})
+        rc = ansible_render(jobs, t / "ansible")
         ansible_s = time.perf_counter() - start
         same = all((t / "ansible" / j["dest"]).read_bytes() == (t / "voxops0" / j["dest"]).read_bytes()
-                   for j in payload)
-    print(f"files per topology:          {len(payload)}")
+                   for j in (j.model_dump() for j in jobs))
+    print(f"files per topology:          {len(jobs)}")
     print(f"voxops render (median of {args.repeat}): {voxops_s * 1000:.1f} ms")
-    print(f"ansible template module:     {ansible_s * 1000:.0f} ms (rc {r.rc})")
+    print(f"ansible template module:     {ansible_s * 1000:.0f} ms (rc {rc})")
     print(f"ratio ansible / voxops:      {ansible_s / voxops_s:.0f}x")
     print(f"byte-identical:              {same}")
-    return 0 if same and r.rc == 0 else 1
+    return 0 if same and rc == 0 else 1
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ a=rtpmap:0 PCMU/8000
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
   <recv response="486" optional="true" next="busy"/>
+  <recv response="503" optional="true" next="busy"/>
   <recv response="200" rrs="true"/>
   <send><![CDATA[
 ACK [next_url] SIP/2.0

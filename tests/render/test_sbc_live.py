@@ -162,3 +162,51 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
             fake.stop()
         for p in reversed(procs):
             p.stop()
+
+
+CHANNELS_SPEC = """
+version: 1
+name: sbc-channels
+carriers:
+  - name: carrier-a
+    trunks: [{{name: carrier-a-main, hosts: [{{address: {a}, port: {pa}}}], weight: 50, limits: {{channels: 2}}}}]
+  - name: carrier-b
+    trunks: [{{name: carrier-b-main, hosts: [{{address: {b}, port: {pb}}}], weight: 50, limits: {{channels: 1}}}}]
+sbc:
+  domain: sbc.live.test
+  nodes: [{{name: sbc-ch, address: {s}, listen: [{{transport: udp, port: {ps}}}], metrics_port: {pm}}}]
+  admission: {{max_concurrent_calls: 20}}
+agents:
+  instances: [{{name: caller, host: {c}, sip_port: {pc}, health_port: {ph}}}]
+"""
+
+
+@pytest.mark.slow
+def test_trunk_channel_limits_send_calls_on_then_refuse(tmp_path: Path) -> None:
+    kamailio = need_tool("kamailio")
+    sipp = need_tool("sipp")
+    ports = {
+        "pa": free_port(CAR_A), "pb": free_port(CAR_B), "ps": free_port(SBC), "pc": free_port(CALLER),
+        "ph": free_port(CALLER), "pm": free_port(SBC),
+    }
+    topo = load_topology_text(CHANNELS_SPEC.format(a=CAR_A, b=CAR_B, s=SBC, c=CALLER, **ports))
+    render_all(plan(topo, str(tmp_path)), tmp_path)
+    procs = []
+    try:
+        procs.append(start_uas(sipp, CAR_A, ports["pa"], tmp_path, "uas-a"))
+        procs.append(start_uas(sipp, CAR_B, ports["pb"], tmp_path, "uas-b"))
+        procs.append(start_kamailio(kamailio, tmp_path / "sbc-ch" / "etc" / "kamailio.cfg", tmp_path / "sbc-ch" / "run"))
+        wait_udp_listening(SBC, ports["ps"])
+        # five calls held at once: two fit on A, one on B, two find every trunk full
+        rc, log = run_uac(sipp, f"{SBC}:{ports['ps']}", CALLER, ports["pc"], tmp_path, "uac", calls=5, rate=100,
+                          limit=5, hold_ms=2000)
+        assert count_invites(tmp_path / "uas-a.msg") == 2
+        assert count_invites(tmp_path / "uas-b.msg") == 1
+        assert count_responses(log, 503) == 2
+        # channels come back when the calls end
+        rc, log = run_uac(sipp, f"{SBC}:{ports['ps']}", CALLER, ports["pc"], tmp_path, "uac2", calls=3, rate=100,
+                          limit=3, hold_ms=500)
+        assert rc == 0 and count_responses(log, 503) == 0
+    finally:
+        for p in reversed(procs):
+            p.stop()

@@ -116,6 +116,36 @@ def _unified(d: dict[str, Any]) -> str:
                                         str(d.get("after_header", "after"))))
 
 
+def ansible_render(jobs: list[RenderJob], out: Path, *, templates: Path | None = None) -> int:
+    """Render the plan through Ansible's template module (render.yml); the playbook's rc."""
+    import ansible_runner
+
+    payload = [j.model_dump(mode="json") for j in jobs]
+    for j in payload:
+        (out / j["dest"]).parent.mkdir(parents=True, exist_ok=True)
+    private = Path(tempfile.mkdtemp(prefix="voxops-render-"))
+    try:
+        jobs_file = private / "plan.json"
+        jobs_file.write_text(json.dumps({"jobs": payload}))
+        os.chmod(jobs_file, 0o600)
+        r = ansible_runner.run(
+            private_data_dir=str(private), project_dir=str(PLAYBOOKS), playbook="render.yml", quiet=True,
+            extravars={"voxops_jobs_file": str(jobs_file), "voxops_out": str(out.resolve()),
+                       "voxops_templates": str((templates or data_dir("templates")).resolve())},
+            envvars=_ansible_env(),
+        )
+        return int(r.rc)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _ansible_env() -> dict[str, str]:
+    # ansible-runner finds ansible-playbook on PATH: put this environment's bin/ first
+    bindir = str(Path(sys.executable).parent)
+    return {"PATH": f"{bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}", "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_PIPELINING": "1"}
+
+
 def deploy(
     spec: Path,
     inventory: Path | None = None,
@@ -139,7 +169,6 @@ def deploy(
     base = spec if spec.is_dir() else spec.parent
     jobs = plan(topo, str(pfx), resolve_secrets(topo, base) if needs_secrets else None)
     tpl = (templates or data_dir("templates")).resolve()
-    bindir = str(Path(sys.executable).parent)
     private = Path(tempfile.mkdtemp(prefix="voxops-deploy-"))  # 0700: the plan holds the secrets
     try:
         jobs_file = private / "plan.json"
@@ -153,11 +182,9 @@ def deploy(
         }
         cmdline = " ".join(a for a, on in (("--check", check), ("--diff", diff)) if on)
         diffs: list[str] = []
-        env = {"PATH": f"{bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}", "ANSIBLE_NOCOLOR": "1",
-               "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_PIPELINING": "1"}
         r = ansible_runner.run(
             private_data_dir=str(private), project_dir=str(PLAYBOOKS), playbook="site.yml",
-            inventory=inv.path, extravars=extravars, cmdline=cmdline or None, envvars=env, quiet=True,
+            inventory=inv.path, extravars=extravars, cmdline=cmdline or None, envvars=_ansible_env(), quiet=True,
             event_handler=_progress(progress or sys.stderr, diffs), settings={"suppress_ansible_output": True},
         )
         stats = r.stats or {}

@@ -143,7 +143,10 @@ class Supervisor:
         while popen.poll() is None and not pid_alive(popen.pid, args[0]) and time.monotonic() < deadline:
             time.sleep(0.005)
         pidfile = self.piddir / f"{name}.pid"
-        pidfile.write_text(json.dumps({"pid": popen.pid, "argv": args, "log": str(log)}) + "\n")
+        # atomic: a reader (`lab down` in another shell) never sees a half-written pid file
+        tmp = pidfile.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pid": popen.pid, "argv": args, "log": str(log)}) + "\n")
+        tmp.replace(pidfile)
         managed = Managed(name, args, popen.pid, log, pidfile, popen)
         self.procs[name] = managed
         if ready is not None:

@@ -28,7 +28,7 @@ from voxops.lab.stack import (
     lab_addresses,
     load_spec,
 )
-from voxops.lab.supervisor import Supervisor, sigterm_interrupts
+from voxops.lab.supervisor import Supervisor, signals_deferred, sigterm_interrupts
 from voxops.spec.models import Topology
 
 
@@ -139,9 +139,11 @@ def run_drill(
                 try:
                     DRILLS[name](ctx)
                 finally:
-                    for undo in reversed(ctx.restore):
-                        undo()
-                    stop_capture(sup, "drill-capture")
+                    # a second Ctrl-C must not leave the lab half restored
+                    with signals_deferred():
+                        for undo in reversed(ctx.restore):
+                            undo()
+                        stop_capture(sup, "drill-capture")
                 _consult(ctx)
         finally:
             if ephemeral:

@@ -139,7 +139,10 @@ class Lab:
             raise EnvironmentProblem(f"{info.name} does not answer SIP OPTIONS at {info.address}:{info.port}")
 
     def stop_process(self, name: str, *, crash: bool = False) -> None:
-        """Stop a lab process; crash=True kills it without a chance to drain (SIGKILL)."""
+        """Stop a lab process and wait until it is gone; crash=True kills it at once (SIGKILL)."""
+        from voxops.lab.supervisor import stop_pidfile
+
+        grace = 0.0 if crash else 5.0
         state = self.dir.load()
         info = state.processes.get(name) if state else None
         if info is not None and info.pidfile is not None:
@@ -147,16 +150,9 @@ class Lab:
 
             stop_daemon(info)
             return
-        self.sup.stop(name, grace_s=0.0 if crash else 5.0)
+        self.sup.stop(name, grace_s=grace)
         # started by an earlier command: only its pid file knows it
-        pidfile = self.dir.pids / f"{name}.pid"
-        if pidfile.exists():
-            from voxops.lab.supervisor import stop_pidfiles as _stop
-
-            tmp = self.dir.sub(f"pids-stop-{name}")
-            pidfile.replace(tmp / pidfile.name)
-            _stop(tmp, grace_s=0.0 if crash else 5.0)
-            tmp.rmdir()
+        stop_pidfile(self.dir.pids / f"{name}.pid", grace_s=grace)
 
     def set_carrier_mode(self, name: str, mode: CarrierMode, *, delay_ms: int = 3000) -> None:
         """Restart one carrier simulator with another scenario (same address and port)."""
@@ -170,6 +166,14 @@ class Lab:
         self.start_process(info)
         state.processes[name] = info
         self.dir.save(state)
+
+    def restart(self, name: str) -> None:
+        """Start a lab process again after a drill; a half-stopped one is stopped first."""
+        info = self.state().processes[name]
+        if self._pid(info, running_pidfiles(self.dir.pids)) is not None:
+            return
+        self.stop_process(name)  # an interrupted stop may have left it dying
+        self.start_process(info)
 
     def wait_dispatchers_active(self, topology: Topology) -> None:
         """Until every SBC node probes every carrier and agent active (the agents start after
@@ -193,11 +197,6 @@ class Lab:
     def carrier_log(self, name: str) -> Path:
         """Where a SIPp simulator logs the Call-ID of every INVITE it receives."""
         return self.dir.logs / f"{name}.calls"
-
-    def restart(self, name: str) -> None:
-        info = self.state().processes[name]
-        if self._pid(info, running_pidfiles(self.dir.pids)) is None:
-            self.start_process(info)
 
     @staticmethod
     def _pid(info: ProcessInfo, running: dict[str, int]) -> int | None:

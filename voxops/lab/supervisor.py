@@ -189,25 +189,28 @@ class Supervisor:
         tb: TracebackType | None,
     ) -> None:
         # A second Ctrl-C while stopping must not leave the rest running.
-        with _signals_deferred():
+        with signals_deferred():
             self.stop_all()
+
+
+def stop_pidfile(pidfile: Path, *, grace_s: float = 5.0) -> bool:
+    """Stop the process a pid file records (if it still runs that program); True if it ran."""
+    try:
+        rec = json.loads(pidfile.read_text())
+        pid, argv0 = int(rec["pid"]), str(rec["argv"][0])
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        pidfile.unlink(missing_ok=True)
+        return False
+    ran = pid_alive(pid, argv0)
+    if ran:
+        terminate(pid, argv0, grace_s=grace_s)
+    pidfile.unlink(missing_ok=True)
+    return ran
 
 
 def stop_pidfiles(piddir: Path, *, grace_s: float = 5.0) -> list[str]:
     """Stop every process recorded under piddir (by `Supervisor.start`); names stopped."""
-    stopped = []
-    for pidfile in sorted(piddir.glob("*.pid")):
-        try:
-            rec = json.loads(pidfile.read_text())
-            pid, argv0 = int(rec["pid"]), str(rec["argv"][0])
-        except (OSError, ValueError, KeyError, IndexError, TypeError):
-            pidfile.unlink(missing_ok=True)
-            continue
-        if pid_alive(pid, argv0):
-            terminate(pid, argv0, grace_s=grace_s)
-            stopped.append(pidfile.stem)
-        pidfile.unlink(missing_ok=True)
-    return stopped
+    return [f.stem for f in sorted(piddir.glob("*.pid")) if stop_pidfile(f, grace_s=grace_s)]
 
 
 def running_pidfiles(piddir: Path) -> dict[str, int]:
@@ -233,7 +236,7 @@ def tail(path: Path, lines: int = 3) -> str:
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[None]:
     """Ignore SIGINT/SIGTERM while cleaning up (main thread only)."""
     import threading
 

@@ -36,9 +36,11 @@ def _dispatcher_detection(
     dest = f"{address}:{port}"
     # the way back is registered before the fault: an interrupt may land in between
     ctx.restore.append(lambda: _bring_back(ctx, process, dest))
+    silent = SilentPeer(address, port)
+    ctx.restore.append(silent.close)  # runs before the way back: the address must be free
     ctx.lab.stop_process(process, crash=crash)
     t_fault = time.time()
-    with SilentPeer(address, port) as peer:
+    with silent as peer:
         detected: dict[str, float] = {}
 
         def all_down() -> bool:

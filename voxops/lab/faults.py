@@ -39,21 +39,24 @@ class SilentPeer:
 
     def __enter__(self) -> SilentPeer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock = sock  # closed by close() whatever happens from here on
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         deadline = time.monotonic() + 5
-        while True:
-            try:
-                sock.bind((self.address, self.port))
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    sock.close()
-                    raise CommandFailed(f"cannot take {self.address}:{self.port}") from None
-                time.sleep(0.05)
-        sock.settimeout(0.1)
-        self._sock = sock
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
+        try:
+            while True:
+                try:
+                    sock.bind((self.address, self.port))
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise CommandFailed(f"cannot take {self.address}:{self.port}") from None
+                    time.sleep(0.05)
+            sock.settimeout(0.1)
+            self._thread = threading.Thread(target=self._loop, daemon=True)
+            self._thread.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def _loop(self) -> None:
@@ -72,6 +75,10 @@ class SilentPeer:
             )
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Give the address back (idempotent)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)

@@ -129,6 +129,12 @@ class Lab:
             address, port = info.address, info.port
             ready = lambda: sip_answers(address, port)  # noqa: E731
         if info.pidfile is None:
+            if info.address and info.port:
+                # a process stopped a moment ago (or a drill's silent peer) may still hold it
+                from voxops.lab.faults import wait_for
+
+                address, port = info.address, info.port
+                wait_for(lambda: udp_port_free(address, port), timeout_s=5.0, step_s=0.05)
             self.sup.start(info.name, info.argv, ready=ready, ready_timeout_s=ready_timeout_s)
             return
         from voxops.lab.deployed import start_daemon

@@ -7,24 +7,13 @@ Modules declare their codes once, at import time, with `FindingCode(...)`; the c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voxops.severity import Severity, fails, worst
 
-class Severity(StrEnum):
-    info = "info"
-    warning = "warning"
-    error = "error"
-    critical = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-
-_RANK = {Severity.info: 0, Severity.warning: 1, Severity.error: 2, Severity.critical: 3}
+__all__ = ["CATALOGUE", "Finding", "FindingCode", "Severity", "fails", "worst"]
 
 
 class Finding(BaseModel):
@@ -74,12 +63,3 @@ class FindingCode:
 
 
 CATALOGUE: dict[str, FindingCode] = {}
-
-
-def worst(findings: list[Finding]) -> Severity | None:
-    return max((f.severity for f in findings), key=lambda s: s.rank, default=None)
-
-
-def fails(findings: list[Finding], fail_on: Severity) -> bool:
-    """True when any finding is at or above the --fail-on severity."""
-    return any(f.severity.rank >= fail_on.rank for f in findings)

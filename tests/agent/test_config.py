@@ -104,3 +104,20 @@ def test_quick_start_flags_override_the_file(tmp_path: Path) -> None:
     cfg = build_config(path, sip_port=5080, dependencies=["asr=http://127.0.6.2:9/health"])
     assert (cfg.name, cfg.max_calls, cfg.sip.address, cfg.sip.port) == ("a1", 2, "127.0.6.1", 5080)
     assert [(d.name, d.url) for d in cfg.dependencies] == [("asr", "http://127.0.6.2:9/health")]
+
+
+def test_rendered_agent_configs_load(cli, tmp_path: Path, topology) -> None:
+    """What `voxops render` writes for each agent is a valid AgentConfig for that instance."""
+    code, _, err = cli("render", str(REPO / "inventories" / "local"), "--output", str(tmp_path / "out"))
+    assert code == 0, err
+    rendered = sorted((tmp_path / "out").glob("*/etc/agent.yaml"))
+    assert len(rendered) == len(topology.agents.instances)
+    for path in rendered:
+        cfg = load_agent_config(path)
+        expected = agent_config_for(topology, cfg.name)
+        assert (cfg.sip.address, cfg.sip.port) == (expected.sip.address, expected.sip.port)
+        assert (cfg.health.address, cfg.health.port) == (expected.health.address, expected.health.port)
+        assert cfg.max_calls == expected.max_calls
+        assert cfg.codecs == expected.codecs
+        assert cfg.pipeline == expected.pipeline
+        assert cfg.dependencies == expected.dependencies

@@ -91,9 +91,14 @@ def test_scan_on_mutated_captures(tmp_path_factory, which, edits, tail):
 def test_scan_on_random_records_after_a_valid_header(tmp_path_factory, body):
     path = tmp_path_factory.mktemp("fuzz") / "r.pcap"
     path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) + body)
-    scan(path)
     ng = tmp_path_factory.mktemp("fuzz") / "r.pcapng"
     shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
     idb = struct.pack("<IIHHI", 1, 20, 1, 0, 65535) + struct.pack("<I", 20)
     ng.write_bytes(shb + idb + body)
-    scan(ng)
+    for capture in (path, ng):
+        try:  # damage before the first packet leaves nothing to read: CaptureError
+            result = scan(capture)
+        except CaptureError as exc:
+            assert "no packet could be read" in str(exc)
+        else:
+            assert result.packets or not result.warnings

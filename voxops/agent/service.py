@@ -270,9 +270,19 @@ class Agent:
         for call in list(self._by_sip_id.values()):
             tick = getattr(call.session, "tick", None)
             if tick is not None and call.confirmed and not call.ended:
-                tick()
+                self._guard(tick, call)
         while self._to_answer and self._to_answer[0][0] <= now:
-            self._answer(self._to_answer.pop(0)[1])
+            call = self._to_answer.pop(0)[1]
+            self._guard(functools.partial(self._answer, call), call)
+
+    def _guard(self, action: Any, call: Any) -> None:
+        """One call's failure (a full disk under the IVR, a vanished dialog) ends that call,
+        not the agent."""
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001
+            print(f"voxops agent: call {call.sip_call_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            call.end()
 
     def _forget(self, call: Any) -> None:
         """Drop every reference to an ended call inside its DISCONNECTED callback.

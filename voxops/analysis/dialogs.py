@@ -11,10 +11,11 @@ Pure functions over `SipPacket` records (no I/O). Definitions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from voxops.capture.records import SipPacket
+from voxops.capture.sdp import SdpMedia
 
 RINGING = (180, 181, 182, 183)
 CHALLENGES = (401, 407)
@@ -225,3 +226,12 @@ def dialogs_for(dialogs: list[Dialog], call_ids: Iterable[str]) -> list[Dialog]:
         if d.call_id in wanted:
             wanted.update(d.legs)
     return [d for d in dialogs if d.call_id in wanted]
+
+
+def sdp_media(dialogs: Iterable[Dialog]) -> Iterator[tuple[Dialog, SipPacket, SdpMedia]]:
+    """Every media line offered or answered in the dialogs' SDP, with its dialog and message."""
+    for d in dialogs:
+        for pkt in d.messages:
+            if pkt.msg.sdp is not None:
+                for m in pkt.msg.sdp.media:
+                    yield d, pkt, m

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voxops.analysis.dialogs import Dialog
+from voxops.analysis.dialogs import Dialog, sdp_media
 from voxops.capture.records import UdpTable
 from voxops.capture.sdp import STATIC_PAYLOADS
 
@@ -92,26 +92,13 @@ class Ladder:
 
 def media_endpoints(dialogs: Sequence[Dialog]) -> set[tuple[str, int]]:
     """(address, port) of every media line offered or answered in the dialogs' SDP."""
-    found: set[tuple[str, int]] = set()
-    for d in dialogs:
-        for pkt in d.messages:
-            sdp = pkt.msg.sdp
-            if sdp is None:
-                continue
-            for m in sdp.media:
-                if m.connection and m.port:
-                    found.add((m.connection, m.port))
-    return found
+    return {(m.connection, m.port) for _, _, m in sdp_media(dialogs) if m.connection and m.port}
 
 
 def _codec_names(dialogs: Sequence[Dialog]) -> dict[int, str]:
     names = {pt: enc[0] for pt, enc in STATIC_PAYLOADS.items()}
-    for d in dialogs:
-        for pkt in d.messages:
-            if pkt.msg.sdp is not None:
-                for m in pkt.msg.sdp.media:
-                    for pt, enc in m.rtpmap.items():
-                        names[pt] = enc[0]
+    for _, _, m in sdp_media(dialogs):
+        names.update((pt, enc[0]) for pt, enc in m.rtpmap.items())
     return names
 
 

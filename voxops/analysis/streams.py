@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis import emodel
+from voxops.analysis.dialogs import sdp_media
 from voxops.analysis.rtcp import FarEndView, collect_reports, far_end_views
 
 if TYPE_CHECKING:
@@ -96,15 +97,9 @@ def _u32(h: np.ndarray, at: int) -> np.ndarray:
 
 def sdp_endpoints(dialogs: list[Dialog]) -> dict[tuple[str, int], list[_Endpoint]]:
     out: dict[tuple[str, int], list[_Endpoint]] = {}
-    for d in dialogs:
-        for pkt in d.messages:
-            sdp = pkt.msg.sdp
-            if sdp is None:
-                continue
-            for m in sdp.media:
-                if m.port == 0 or not m.connection:
-                    continue
-                out.setdefault((m.connection, m.port), []).append(_Endpoint(pkt.frame, d.call_id, dict(m.rtpmap)))
+    for d, pkt, m in sdp_media(dialogs):
+        if m.port and m.connection:
+            out.setdefault((m.connection, m.port), []).append(_Endpoint(pkt.frame, d.call_id, dict(m.rtpmap)))
     for v in out.values():
         v.sort(key=lambda e: e.frame)
     return out

@@ -9,15 +9,25 @@ import numpy as np
 from voxops.capture.files import read_batches
 from voxops.capture.writer import PcapWriter
 from voxops.errors import CaptureError
+from voxops.output_file import atomic_path
 
 
 def copy_frames(source: Path, frames: set[int], out: Path) -> int:
     """Write the given frame numbers (1-based) of `source` to `out` as pcap; returns the count.
 
     Frames keep their bytes and timestamps (microsecond resolution). A pcap file holds
-    one link type, so frames of a second link type are refused.
+    one link type, so frames of a second link type are refused. `out` is replaced only
+    when the whole file is written: a failed run leaves an existing file as it was.
     """
     wanted = np.array(sorted(frames), np.int64)
+    with atomic_path(out) as tmp:
+        count = _copy(source, wanted, tmp)
+        if not count:
+            raise CaptureError(f"{source}: none of the call's frames could be read again")
+    return count
+
+
+def _copy(source: Path, wanted: np.ndarray, out: Path) -> int:
     writer: PcapWriter | None = None
     link_type: int | None = None
     try:
@@ -33,12 +43,9 @@ def copy_frames(source: Path, frames: set[int], out: Path) -> int:
                         f"frame {batch.first_frame + i}: link type {link} differs from {link_type}; "
                         "a pcap file holds one link type"
                     )
-                ts = float(batch.ts[i])
-                writer.write(ts, batch.data(i))
+                writer.write(float(batch.ts[i]), batch.data(i))
             if len(batch) and batch.first_frame + len(batch) > wanted[-1:].max(initial=0):
                 break
-    except OSError as exc:
-        raise CaptureError(f"{out}: cannot write: {exc.strerror}") from exc
     finally:
         if writer is not None:
             writer.close()

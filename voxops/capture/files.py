@@ -162,24 +162,38 @@ class _Buffer:
 
 
 def read_batches(path: Path, warn: Callable[[str], None]) -> Iterator[Batch]:
-    """Yield batches of packet records in file order, whatever the format."""
+    """Yield batches of packet records in file order, whatever the format.
+
+    Damage after the first packet is a warning (what came before is kept); damage before
+    any packet could be read is a CaptureError: there is nothing to keep.
+    """
+    read = 0
+
+    def damage(message: str) -> None:
+        if not read:
+            raise CaptureError(f"{path}: no packet could be read: {message.split('; ')[0]}")
+        warn(message)
+
     fh = open_capture(path)
     try:
         buf = _Buffer(fh, path)
         buf.fill()
         magic = buf.bytes_at(0, 4)
         if buf.end == 0:
-            raise CaptureError(f"{path}: empty file, not a capture")
+            raise CaptureError(buf.error or f"{path}: empty file, not a capture")
         if magic in PCAP_MAGIC:
-            yield from _pcap(buf, magic, warn)
+            records = _pcap(buf, magic, damage)
         elif magic == PCAPNG_MAGIC:
-            yield from _pcapng(buf, warn)
+            records = _pcapng(buf, damage)
         else:
             raise CaptureError(
                 f"{path}: not a pcap or pcapng capture (starts with {magic.hex() or 'nothing'})"
             )
+        for batch in records:
+            read += len(batch)
+            yield batch
         if buf.error:
-            warn(buf.error)
+            damage(buf.error)
     finally:
         fh.close()
 

@@ -8,6 +8,7 @@ is parsed by the same `parse_sip` as the native engine.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ def scan_tshark(
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise ToolMissing("pyshark is not installed") from exc
     prefs = {"tls.keylog_file": str(tls_keylog)} if tls_keylog is not None else None
+    _ensure_event_loop()
     cap = pyshark.FileCapture(
         str(path), use_json=True, include_raw=True, keep_packets=False,
         display_filter=None if media else "sip", override_prefs=prefs,
@@ -67,14 +69,23 @@ def scan_tshark(
         return index[addr]
 
     packets = 0
+    problem: str | None = None
     try:
         for pkt in cap:
             packets += 1
             _packet(pkt, sip, rtcp, rows, intern, media)
-    except Exception as exc:  # pyshark wraps tshark failures in its own exception types
-        raise CaptureError(f"{path}: tshark could not read it: {exc}".strip()) from exc
-    finally:
-        cap.close()
+    except Exception as exc:  # noqa: BLE001 - pyshark wraps tshark failures in its own types
+        problem = _reason(exc)
+    problem = _close(cap) or problem
+    warnings: list[str] = []
+    if problem is not None:
+        # tshark reads a damaged capture as far as it goes, then fails: as the native engine
+        # does, keep what came before (and say so), unless nothing could be read at all
+        if not packets:
+            raise CaptureError(f"{path}: tshark could not read it: {problem}")
+        warnings.append(f"{path}: {problem}; the {packets} packet(s) before it are kept")
+        if warn is not None:
+            warn(warnings[-1])
     builder = UdpTableBuilder()
     if rows:
         cols = list(zip(*rows, strict=True))
@@ -88,7 +99,41 @@ def scan_tshark(
     if not media:
         packets = max((p.frame for p in sip), default=0)
     return CaptureScan(sip=sip, udp=builder.build(addresses), rtcp=rtcp, addresses=addresses,
-                       packets=packets, warnings=[])
+                       packets=packets, warnings=warnings)
+
+
+def _ensure_event_loop() -> None:
+    """pyshark needs a current asyncio loop in the main thread; asyncio.run() (the live
+    checks) leaves none behind, so a second command in one process would fail."""
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+def _reason(exc: BaseException) -> str:
+    """One line out of pyshark's several: tshark's own last error line when it has one."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("Last error line:"):
+            return line.removeprefix("Last error line:").strip().removeprefix("tshark:").strip()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _close(cap: Any) -> str | None:
+    """Stop tshark; its failure as one line, or None when it exited cleanly.
+
+    pyshark raises from close() when tshark exited non-zero and then again from __del__
+    at garbage collection (an "Exception ignored" traceback on stderr): forget the
+    process once it has been reaped so that cannot happen.
+    """
+    try:
+        cap.close()
+    except Exception as exc:  # noqa: BLE001 - TSharkCrashException and friends
+        return _reason(exc)
+    finally:
+        cap._running_processes.clear()
+    return None
 
 
 def _packet(pkt: Any, sip: list[SipPacket], rtcp: list[UdpPacket], rows: list, intern: Callable[[str], int],

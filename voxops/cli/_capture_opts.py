@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,16 +28,19 @@ def parse_time(value: str | None, flag: str) -> float | None:
     """Epoch seconds or an ISO 8601 date-time (UTC when no zone is given)."""
     if value is None:
         return None
+    bad = InvalidInput(f"{flag} {value!r}: expected epoch seconds or an ISO time like 2024-05-01T13:05:00")
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):  # "nan" and "inf" parse as floats but select nothing
+            raise bad
+        return seconds
     try:
         when = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidInput(
-            f"{flag} {value!r}: expected epoch seconds or an ISO time like 2024-05-01T13:05:00"
-        ) from exc
+        raise bad from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.timestamp()

@@ -9,7 +9,7 @@ import typer
 
 from voxops.cli.common import emit_json, warn
 from voxops.errors import ExitCode
-from voxops.findings import Severity, fails
+from voxops.severity import Severity, fails
 
 
 class DiagnoseFormat(StrEnum):

@@ -23,8 +23,10 @@ def register(app: typer.Typer) -> None:
         from voxops.analysis.ladder import call_frames
         from voxops.capture.cutter import copy_frames
         from voxops.capture.engines import Engine
+        from voxops.output_file import check_not_input
         from voxops.views.ladder import load_call
 
+        check_not_input(output, pcap)
         dialogs, udp = load_call(pcap, call_id, correlate, engine=Engine.native, tls_keylog=None, warn=warn)
         written = copy_frames(pcap, call_frames(dialogs, udp), output)
         ids = ", ".join(d.call_id for d in dialogs)

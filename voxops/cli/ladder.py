@@ -28,8 +28,10 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Draw the SIP ladder of a call, with SDP summaries and its RTP streams."""
         from voxops.analysis.ladder import build_ladder
+        from voxops.output_file import check_not_input, write_atomic
         from voxops.views.ladder import host_names, load_call, render_ladder
 
+        check_not_input(output, pcap, spec)
         names = host_names(spec)
         dialogs, udp = load_call(pcap, call_id, correlate, engine=engine,
                                  tls_keylog=opts.keylog_path(tls_keylog), warn=warn)
@@ -37,11 +39,7 @@ def register(app: typer.Typer) -> None:
         colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         rendered = render_ladder(model, fmt, colour=colour)
         if output is not None:
-            data = rendered if isinstance(rendered, bytes) else rendered.encode()
-            try:
-                output.write_bytes(data)
-            except OSError as exc:
-                raise InvalidInput(f"{output}: cannot write: {exc.strerror}") from exc
+            write_atomic(output, rendered)
         elif isinstance(rendered, bytes):
             raise InvalidInput("--format png writes binary data: give -o FILE.png")
         else:

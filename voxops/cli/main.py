@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import importlib
 import os
-import pkgutil
 import sys
-import tempfile
-import traceback
 
-import click
 import typer
 
-try:  # newer typer vendors its own click; catch both families
-    from typer._click.exceptions import ClickException as _TyperClickException
-except ImportError:  # pragma: no cover
-    _TyperClickException = click.ClickException  # type: ignore[misc,assignment]
+try:  # newer typer vendors its own click (and raises only its own exceptions)
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - typer before the vendoring: click proper
+    from click import ClickException  # type: ignore[assignment,no-redef]
 
 from voxops import __version__
 from voxops.errors import ExitCode, VoxopsError
+from voxops.output_file import output_error
 
 _NOT_COMMANDS = {"main", "common"}
 
@@ -27,6 +24,18 @@ def _version(value: bool) -> None:
     if value:
         typer.echo(f"voxops {__version__}")
         raise typer.Exit(0)
+
+
+def _command_modules() -> list[str]:
+    """Module names in this package, sorted (a directory listing: pkgutil costs start-up time)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    names = set()
+    for entry in os.listdir(here):
+        if entry.endswith(".py"):
+            names.add(entry[:-3])
+        elif os.path.isfile(os.path.join(here, entry, "__init__.py")):
+            names.add(entry)
+    return sorted(n for n in names if n.isidentifier() and n not in _NOT_COMMANDS and not n.startswith("_"))
 
 
 def build_app() -> typer.Typer:
@@ -47,11 +56,8 @@ def build_app() -> typer.Typer:
     ) -> None:
         """voxops: one topology spec, rendered configs, live checks and call diagnostics."""
 
-    package = importlib.import_module("voxops.cli")
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if info.name in _NOT_COMMANDS or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"voxops.cli.{info.name}")
+    for name in _command_modules():
+        module = importlib.import_module(f"voxops.cli.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(app)
@@ -62,6 +68,9 @@ app = build_app()
 
 
 def _report_unexpected(exc: BaseException) -> int:
+    import tempfile
+    import traceback
+
     fd, path = tempfile.mkstemp(prefix="voxops-crash-", suffix=".log")
     with os.fdopen(fd, "w") as fh:
         traceback.print_exception(exc, file=fh)
@@ -69,25 +78,34 @@ def _report_unexpected(exc: BaseException) -> int:
     return ExitCode.INTERNAL
 
 
+def _report_error(exc: VoxopsError) -> int:
+    print(f"voxops: error: {exc}", file=sys.stderr)
+    if exc.hint:
+        print(f"  hint: {exc.hint}", file=sys.stderr)
+    return int(exc.exit_code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI in-process and return the exit code (tests call this directly)."""
     try:
         rv = app(args=argv, prog_name="voxops", standalone_mode=False)
     except VoxopsError as exc:
-        print(f"voxops: error: {exc}", file=sys.stderr)
-        if exc.hint:
-            print(f"  hint: {exc.hint}", file=sys.stderr)
-        return int(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
+        return _report_error(exc)
+    except (KeyboardInterrupt, typer.Abort):
         print("voxops: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
-    except (click.exceptions.Exit, typer.Exit) as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except (click.ClickException, _TyperClickException) as exc:
+    except ClickException as exc:
         exc.show()
         return ExitCode.INVALID_INPUT
     except BrokenPipeError:
         return ExitCode.OK
+    except OSError as exc:
+        if exc.filename is None:
+            return _report_unexpected(exc)
+        # a file the command did not expect to fail on: still the user's path or machine
+        return _report_error(output_error(exc.filename, exc, "cannot use"))
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         return _report_unexpected(exc)
     return int(rv) if isinstance(rv, int) else ExitCode.OK

@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from voxops.cli.common import FORMAT_OPTION, TextJson
-from voxops.findings import Severity
 from voxops.probes.output import FAIL_ON_OPTION, NAGIOS_OPTION, run_check
+from voxops.severity import Severity
 
 
 def probe(

@@ -47,14 +47,13 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> int:
     """Write a commented example spec to start from."""
+    from voxops.output_file import write_atomic
     from voxops.resources import data_dir
 
     if path.exists() and not force:
         raise InvalidInput(f"{path} exists: pass --force to overwrite it")
     example = (data_dir("templates") / "topology.example.yaml").read_text()
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(example)
-    tmp.replace(path)  # atomic: an existing file is never left half-written
+    write_atomic(path, example)
     print(f"wrote {path}: edit it, then run `voxops validate {path}`", file=sys.stderr)
     return ExitCode.OK
 

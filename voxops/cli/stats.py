@@ -11,7 +11,7 @@ import typer
 from voxops.cli.common import emit_json, warn
 from voxops.cli.rtp import HEURISTIC_OPTION
 from voxops.errors import ExitCode, InvalidInput
-from voxops.findings import Severity, fails
+from voxops.severity import Severity, fails
 
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
 
@@ -47,6 +47,10 @@ def stats(
     overrides: dict[str, object] = {"ner_counts_487": ner_487}
     if window is not None:
         overrides["window_s"] = parse_window(window)
+    if fmt is StatsFormat.png:
+        from voxops.output_file import check_not_input
+
+        check_not_input(output, pcap, spec)
     policy = policy_for(spec, **overrides)
     analysis = analyse_capture(pcap, heuristic=heuristic, keep_jitter=fmt is StatsFormat.png, warn=warn)
     report = stats_report(str(pcap), analysis.dialogs, analysis.streams, policy)

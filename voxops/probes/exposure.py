@@ -188,6 +188,13 @@ def audit(
     if bind is not None:
         bind = parse_target(bind)[0]
     port, in_spec = authorize(address, port, topology, i_own_this)
+    if bind is not None:
+        if (":" in bind) != (":" in address):
+            raise InvalidInput(f"--bind {bind}: not of the address family of {address}")
+        try:
+            _free_udp_port(bind)
+        except OSError as exc:  # EADDRNOTAVAIL: not an address of this machine
+            raise InvalidInput(f"--bind {bind}: cannot send from it: {exc.strerror}") from exc
     try:
         bind = bind or _local_address(address)
     except OSError as exc:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import typer
-from pydantic import BaseModel
 
 from voxops.errors import VoxopsError
-from voxops.findings import Finding, Severity
-from voxops.probes.verdict import PerfDatum, exit_code, nagios_line, nagios_unknown
+from voxops.severity import Severity
 from voxops.views.output import TextJson, emit_json
+
+if TYPE_CHECKING:  # the check commands import this module for their options: no pydantic here
+    from voxops.findings import Finding
+    from voxops.probes.verdict import PerfDatum
 
 NAGIOS_OPTION = typer.Option(
     False, "--nagios", help="Nagios plugin output: OK/WARNING/CRITICAL/UNKNOWN with perfdata, exit 0/1/2/3."
@@ -38,6 +40,8 @@ def run_check(service: str, nagios: bool, check: Callable[[], int]) -> int:
     try:
         return check()
     except VoxopsError as exc:
+        from voxops.probes.verdict import nagios_unknown
+
         line, code = nagios_unknown(service, str(exc))
         sys.stdout.write(line + "\n")
         return code
@@ -70,6 +74,10 @@ def emit_check(
     fail_on: Severity,
     text: Callable[[], None],
 ) -> int:
+    from pydantic import BaseModel
+
+    from voxops.probes.verdict import exit_code, nagios_line
+
     if nagios:
         line, code = nagios_line(service, report.findings, report.perfdata(), report.summary())
         sys.stdout.write(line + "\n")

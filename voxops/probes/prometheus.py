@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 
-from voxops.errors import EnvironmentProblem
+from voxops.output_file import write_atomic
 from voxops.probes.monitor import State, TargetStatus
 
 _METRICS = [
@@ -69,16 +67,4 @@ def render(statuses: list[TargetStatus]) -> str:
 def write_textfile(path: Path, statuses: list[TargetStatus]) -> None:
     """Write atomically (temp file in the same directory, then rename): the collector
     never reads a half-written file."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot write metrics to {path}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(render(statuses))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise EnvironmentProblem(f"cannot write metrics to {path}: {exc.strerror}") from exc
+    write_atomic(path, render(statuses))

@@ -196,8 +196,15 @@ def load_text(text: str, source: str = "<string>") -> Located:
         mark = exc.problem_mark or exc.context_mark
         at = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise InvalidInput(f"{at}: not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:
+        # a character YAML refuses (NUL, other controls): its place, in one line
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise InvalidInput(f"{source}:{line}:{col}: not valid YAML: character {char}: {exc.reason}") from None
     except yaml.YAMLError as exc:
-        raise InvalidInput(f"{source}: not valid YAML: {exc}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInput(f"{source}: not valid YAML: {first}") from None
     if not root or root[0] is None:
         raise InvalidInput(f"{source}: the file is empty: expected a topology mapping")
     located.data = root[0]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from voxops.findings import Finding
-from voxops.spec.report import ValidationReport
+if TYPE_CHECKING:  # the capture views format findings too: they need not load the spec models
+    from voxops.findings import Finding
+    from voxops.spec.report import ValidationReport
 
 
 def format_finding(f: Finding, where: str | None = None) -> str:

@@ -7,8 +7,6 @@ import sys
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
-
 
 class TextJson(StrEnum):
     text = "text"
@@ -17,6 +15,8 @@ class TextJson(StrEnum):
 
 def emit_json(data: Any) -> None:
     """Results go to stdout; JSON is the pydantic model dumped, stable and documented."""
+    from pydantic import BaseModel  # here, not at the top: every command imports this module
+
     if isinstance(data, BaseModel):
         text = data.model_dump_json(indent=2)
     elif isinstance(data, list) and data and isinstance(data[0], BaseModel):

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from voxops.output_file import atomic_path
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -54,6 +56,9 @@ def write_stats_png(report: StatsReport, jitter: tuple[str, np.ndarray] | None, 
     else:
         ax.set_title("jitter over time: no RTP stream")
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=80)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=80)
+    finally:
+        plt.close(fig)
     return path

@@ -4,7 +4,7 @@
 prefix and starts each SBC node the way its playbook does (`kamailio -f etc/kamailio.cfg
 -P run/kamailio.pid -w run`); the lab keeps that exact command to start a node again
 after a drill stopped it. Agents run `voxops agent run --config etc/agent.yaml` under the
-lab's supervisor unless the deploy already started them (its agent.pid is alive).
+lab's supervisor (an agent the deploy started is stopped and taken over).
 """
 
 from __future__ import annotations
@@ -59,13 +59,14 @@ def deploy_stack(lab: Lab, topology: Topology, spec: Path) -> list[ProcessInfo]:
         (base / "run").mkdir(parents=True, exist_ok=True)
         pidfile = base / "run" / "agent.pid"
         pid = pid_of(pidfile)
-        deployed = pid is not None and pid_alive(pid)
+        if pid is not None and pid_alive(pid):
+            # the lab supervises the agents itself (its own pid files, process groups) so a
+            # drill can crash one and start it again the same way: take over from the deploy
+            terminate(pid, None)
+        pidfile.unlink(missing_ok=True)
         start = [*voxops, "agent", "run", "--config", str(base / "etc" / "agent.yaml")]
         infos.append(
-            ProcessInfo(
-                name=agent.name, role="agent", address=agent.host, port=agent.sip_port, argv=start,
-                pidfile=str(pidfile) if deployed else None,
-            )  # fmt: skip
+            ProcessInfo(name=agent.name, role="agent", address=agent.host, port=agent.sip_port, argv=start)
         )
     return infos
 

@@ -278,6 +278,13 @@ def baselines(net: dict[str, Path], out: Path) -> dict[str, list[str]]:
         "agent config": ["agent", "config", spec, "--instance", "agent-1"],
         "agent callbacks": ["agent", "callbacks", "--db", str(ivr_db)],
         "runbook": ["runbook", "503"],
+        "lab up": ["lab", "up", str(LOCAL / "topology.yaml"), "--dir", str(out.parent / "lab")],
+        "lab down": ["lab", "down", "--dir", str(out.parent / "lab")],
+        "lab status": ["lab", "status", "--dir", str(out.parent / "lab")],
+        "lab call": ["lab", "call", "--count", "1", "--dir", str(out.parent / "lab")],
+        "lab drill": ["lab", "drill", "trunk-down", "--spec", str(LOCAL / "topology.yaml"),
+                      "--dir", str(out.parent / "lab")],
+        "lab demo": ["lab", "demo", str(LOCAL / "topology.yaml"), "--dir", str(out.parent / "lab")],
         "deploy": ["deploy", str(LOCAL / "topology.yaml"), "-i", str(LOCAL), "--check",
                    "--prefix", str(out.parent / "prefix")],
         "calls": ["calls", pcap],
@@ -306,8 +313,9 @@ def test_every_command_has_a_baseline(net, tmp_path):
 BASELINE_EXIT = {"probe": 1, "certs": 1, "dns": 3}
 
 
-# serves calls until stopped: its good config is exercised by tests/agent
-RUNS_UNTIL_STOPPED = {"agent run"}
+# with good inputs these serve calls until stopped (agent run) or drive the whole stack (lab):
+# tests/agent and tests/lab exercise them; here only their bad inputs are swept
+RUNS_UNTIL_STOPPED = {"agent run", "lab up", "lab down", "lab status", "lab call", "lab drill", "lab demo"}
 
 
 def test_baselines_run(cli, net, tmp_path):
@@ -347,8 +355,8 @@ def _cases() -> list[tuple[str, str, str]]:
     out = []
     for name, cmd in sorted(commands().items()):
         for param in path_params(cmd):
-            if param.name in ("output", "out", "path", "prometheus"):
-                continue  # output paths: see the output tests below
+            if param.name in ("output", "out", "path", "prometheus") or "--dir" in param.opts:
+                continue  # output paths and run directories: see the output tests below
             for kind in GENERIC:
                 out.append((name, param.name or "", kind))
     return out

@@ -213,6 +213,7 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
     n_retrans = sum(d.retransmissions for d in dialogs)
 
     _setup_findings(main, invite, findings, policy, n_retrans, challenges)
+    _failover_findings(main, dialogs, findings, policy)
     mine = [s for s in streams if s.call_id in call_ids]
     hop_media = _hop_media(dialogs, mine)
     primary = hop_media[0]
@@ -295,6 +296,9 @@ def _setup_findings(d: Dialog, invite: SipPacket, out: list[Finding], policy: Po
         elif status in (401, 403, 407):
             out.append(F.AUTH_FAILED(f"call ended on {status} ({meaning}) after {challenges} challenge(s)",
                                      where=where, status=status))
+        elif status == 486 and _busy_from_pool(d, policy):
+            out.append(F.BUSY_HERE(f"call refused with 486 ({meaning}) by {_final_sender(d)}: no agent free",
+                                   where=where, status=status, answered_by=_final_sender(d)))
         elif status >= 300:
             sev = Severity.info if status in USER_CAUSED else None
             out.append(F.SETUP_FAILED(f"call not answered: {status} {meaning}".strip(), severity=sev,
@@ -306,6 +310,40 @@ def _setup_findings(d: Dialog, invite: SipPacket, out: list[Finding], policy: Po
         frames = [p.frame for p, again in zip(d.messages, d.retransmitted, strict=False) if again]
         out.append(F.SIP_RETRANSMISSIONS(f"{n_retrans} SIP retransmission(s)", where=f"frame {frames[0]}" if frames else where,
                                          frames=frames[:20]))
+
+
+def _busy_from_pool(d: Dialog, policy: Policy) -> bool:
+    """A 486 that started on our side: the INVITE went to an agent, or the first 486 came
+    from an agent or from the SBC's admission control (not relayed back to a calling agent).
+    Without a spec every 486 counts."""
+    agents = policy.agent_addresses
+    if not agents and not policy.sbc_addresses:
+        return True
+    if any(p.dst in agents for p in d.messages if p.msg.method == "INVITE" and p.msg.is_request):
+        return True
+    first = next((p for p in d.messages if p.msg.status == 486), None)
+    return first is not None and (first.src in agents or (first.src in policy.sbc_addresses and first.dst not in agents))
+
+
+def _failover_findings(main: Dialog, dialogs: list[Dialog], out: list[Finding], policy: Policy) -> None:
+    """A hop that answered 5xx while the call went on elsewhere: the failover worked, but
+    the trunk that refused still needs attention."""
+    if main.final_status in (500, 503, 504):
+        return  # the call itself ended on it: reported as the setup outcome
+    answered = main.final_status is not None and 200 <= main.final_status < 300
+    for d in dialogs:
+        for tx in d.transactions:
+            final = tx.final
+            if tx.method != "INVITE" or final is None or final.msg.status not in (500, 503, 504):
+                continue
+            status = final.msg.status
+            name = policy.name_of(final.src)
+            outcome = "the call was answered through another hop" if answered else (
+                f"the call ended on {main.final_status}" if main.final_status else "the call got no final answer")
+            out.append(F.SERVICE_UNAVAILABLE(
+                f"{name} answered {status} ({STATUS_MEANING[status]}); {outcome} (failover)",
+                severity=Severity.warning if answered else None, where=f"frame {final.frame}",
+                status=status, answered_by=f"{final.src}:{final.sport}", failover=True))
 
 
 def _final_sender(d: Dialog) -> str | None:

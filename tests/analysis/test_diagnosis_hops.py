@@ -109,13 +109,18 @@ def test_503_before_a_failover_is_reported_as_a_warning(sc, tmp_path):
     assert "carrier-a" in hit[0].message
 
 
-def test_503_that_ends_the_call_stays_an_error(sc, tmp_path):
-    call = sc.Call("ended503@voxops", caller=sc.AGENT)
+def _refused_outbound(sc: ModuleType, tmp_path: Path, code: int, reason: str) -> CallDiagnosis:
+    """agent-1 -> sbc-1 -> carrier-a, refused by the carrier; the SBC relays the refusal."""
+    call = sc.Call(f"outbound{code}@voxops", caller=sc.AGENT)
     call.request(0.0, "INVITE", sc.AGENT, sc.SBC, sc.sdp(sc.AGENT_MEDIA, [0]))
     call.request(0.02, "INVITE", sc.SBC, sc.CARRIER_A, sc.sdp(sc.AGENT_MEDIA, [0]))
-    call.response(0.05, 503, "Service Unavailable", sc.CARRIER_A, sc.SBC)
-    call.response(0.06, 503, "Service Unavailable", sc.SBC, sc.AGENT)
-    result = diagnose(write(sc, call, tmp_path), call.call_id)
+    call.response(0.5, code, reason, sc.CARRIER_A, sc.SBC)
+    call.response(0.51, code, reason, sc.SBC, sc.AGENT)
+    return diagnose(write(sc, call, tmp_path), call.call_id)
+
+
+def test_503_that_ends_the_call_stays_an_error(sc, tmp_path):
+    result = _refused_outbound(sc, tmp_path, 503, "Service Unavailable")
     hit = [f for f in result.findings if f.code == "service-unavailable"]
     assert [f.severity.value for f in hit] == ["error"]
 
@@ -129,10 +134,5 @@ def test_486_from_an_agent_points_at_the_pool(sc, tmp_path):
 
 def test_486_from_a_carrier_is_not_our_pool(sc, tmp_path):
     # An agent's outbound call: the carrier's callee is busy; the SBC relays the 486.
-    call = sc.Call("outbound486@voxops", caller=sc.AGENT)
-    call.request(0.0, "INVITE", sc.AGENT, sc.SBC, sc.sdp(sc.AGENT_MEDIA, [0]))
-    call.request(0.02, "INVITE", sc.SBC, sc.CARRIER_A, sc.sdp(sc.AGENT_MEDIA, [0]))
-    call.response(0.5, 486, "Busy Here", sc.CARRIER_A, sc.SBC)
-    call.response(0.51, 486, "Busy Here", sc.SBC, sc.AGENT)
-    result = diagnose(write(sc, call, tmp_path), call.call_id)
+    result = _refused_outbound(sc, tmp_path, 486, "Busy Here")
     assert [(f.code, f.runbook) for f in result.findings] == [("setup-failed", "asr-drop")]

@@ -40,7 +40,7 @@ def hop_negotiations(dialogs: list[Dialog]) -> list[HopNegotiation]:
             req = tx.request
             if tx.method != "INVITE" or req is None:
                 continue
-            back = [r for r in tx.responses if r.src == req.dst and r.sport == req.dport]
+            back = [r for r in tx.responses if r.src == req.dst]  # the same branch seen on another hop is not this hop
             if _has_audio(req):
                 answer = next((r for r in back if 180 <= (r.msg.status or 0) < 300 and _has_audio(r)), None)
                 out.append(HopNegotiation(req, req, answer))

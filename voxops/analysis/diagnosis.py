@@ -7,11 +7,13 @@ and a Policy; returns a CallDiagnosis whose findings carry stable codes and runb
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis import faults as F
+from voxops.analysis.negotiation import hop_negotiations
 from voxops.analysis.policy import Policy
 from voxops.analysis.streams import RtpStream
 from voxops.findings import Finding, Severity, worst
@@ -128,23 +130,54 @@ def _sdp_view(pkt: SipPacket, sdp: Sdp) -> tuple[SdpView, SdpMedia] | None:
     return view, audio
 
 
-def _offer_answer(messages: list[SipPacket]) -> tuple[Any, Any, Any, Any]:
-    offer = answer = None
-    for pkt in messages:
-        sdp = pkt.msg.sdp
-        if sdp is None:
-            continue
-        got = _sdp_view(pkt, sdp)
-        if got is None:
-            continue
+@dataclass
+class _HopMedia:
+    """One hop's offer and answer, and the RTP streams that match its SDP endpoints."""
+
+    offer: SdpView | None = None
+    o_media: SdpMedia | None = None
+    answer: SdpView | None = None
+    a_media: SdpMedia | None = None
+    fwd: list[RtpStream] = field(default_factory=list)
+    rev: list[RtpStream] = field(default_factory=list)
+
+    def endpoints(self) -> tuple[str | None, str | None]:
+        return (f"{self.offer.address}:{self.offer.port}" if self.offer else None,
+                f"{self.answer.address}:{self.answer.port}" if self.answer else None)
+
+
+def _hop_media(dialogs: list[Dialog], streams: list[RtpStream]) -> list[_HopMedia]:
+    """Offer/answer per hop, hops with the same media endpoints merged, streams assigned.
+
+    The first hop is the primary one (the INVITE as first seen). A stream that matches no
+    hop's endpoints is taken as sent by the primary hop's offerer.
+    """
+    hops: list[_HopMedia] = []
+    for neg in hop_negotiations(dialogs):
+        offer = _sdp_view(neg.offer, neg.offer.msg.sdp) if neg.offer and neg.offer.msg.sdp else None
         if offer is None:
-            offer = (pkt, *got)
-        elif answer is None and pkt.src != offer[0].src:
-            answer = (pkt, *got)
-            break
-    o_view, o_media = (offer[1], offer[2]) if offer else (None, None)
-    a_view, a_media = (answer[1], answer[2]) if answer else (None, None)
-    return o_view, o_media, a_view, a_media
+            continue
+        answer = _sdp_view(neg.answer, neg.answer.msg.sdp) if neg.answer and neg.answer.msg.sdp else None
+        hops.append(_HopMedia(offer[0], offer[1], *(answer or (None, None))))
+    answered = [h for h in hops if h.answer is not None]
+    chosen: list[_HopMedia] = []
+    for h in answered or hops[:1] or [_HopMedia()]:
+        if all(h.endpoints() != c.endpoints() for c in chosen):
+            chosen.append(h)
+    for s in streams:
+        matched = False
+        for h in chosen:
+            o_ep, a_ep = h.endpoints()
+            if s.src == o_ep or s.dst == a_ep:
+                h.fwd.append(s)
+            elif s.dst == o_ep or s.src == a_ep:
+                h.rev.append(s)
+            else:
+                continue
+            matched = True
+        if not matched:
+            chosen[0].fwd.append(s)
+    return chosen
 
 
 def _is_private(addr: str | None) -> bool:
@@ -180,18 +213,21 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
     n_retrans = sum(d.retransmissions for d in dialogs)
 
     _setup_findings(main, invite, findings, policy, n_retrans, challenges)
-    o_view, o_media, a_view, a_media = _offer_answer(main.messages)
+    _failover_findings(main, dialogs, findings, policy)
     mine = [s for s in streams if s.call_id in call_ids]
-    fwd, rev = _directions(mine, o_view, a_view)
+    hop_media = _hop_media(dialogs, mine)
+    primary = hop_media[0]
     codecs = Codecs(
-        offer=o_view,
-        answer=a_view,
-        negotiated=_first_codec(a_media, a_view),
-        seen_forward=sorted({pt for s in fwd for pt in s.payload_types}),
-        seen_reverse=sorted({pt for s in rev for pt in s.payload_types}),
+        offer=primary.offer,
+        answer=primary.answer,
+        negotiated=_first_codec(primary.a_media, primary.answer),
+        seen_forward=sorted({pt for s in primary.fwd for pt in s.payload_types}),
+        seen_reverse=sorted({pt for s in primary.rev for pt in s.payload_types}),
     )
-    _sdp_findings(o_view, o_media, a_view, a_media, fwd, rev, findings, policy)
-    _rtp_findings(main, fwd, rev, a_view, findings, policy)
+    for h in hop_media:
+        _sdp_findings(h.offer, h.o_media, h.answer, h.a_media, h.fwd, h.rev, findings, policy)
+        _rtp_findings(main, h.fwd, h.rev, h.answer, findings, policy)
+    findings = list({(f.code, f.where, f.message): f for f in findings}.values())
     top = worst(findings)
     verdict = "no problem found" if top is None else f"{top.value}: " + "; ".join(
         f.code for f in sorted(findings, key=lambda f: -f.severity.rank)
@@ -260,6 +296,9 @@ def _setup_findings(d: Dialog, invite: SipPacket, out: list[Finding], policy: Po
         elif status in (401, 403, 407):
             out.append(F.AUTH_FAILED(f"call ended on {status} ({meaning}) after {challenges} challenge(s)",
                                      where=where, status=status))
+        elif status == 486 and _busy_from_pool(d, policy):
+            out.append(F.BUSY_HERE(f"call refused with 486 ({meaning}) by {_final_sender(d)}: no agent free",
+                                   where=where, status=status, answered_by=_final_sender(d)))
         elif status >= 300:
             sev = Severity.info if status in USER_CAUSED else None
             out.append(F.SETUP_FAILED(f"call not answered: {status} {meaning}".strip(), severity=sev,
@@ -273,27 +312,45 @@ def _setup_findings(d: Dialog, invite: SipPacket, out: list[Finding], policy: Po
                                          frames=frames[:20]))
 
 
+def _busy_from_pool(d: Dialog, policy: Policy) -> bool:
+    """A 486 that started on our side: the INVITE went to an agent, or the first 486 came
+    from an agent or from the SBC's admission control (not relayed back to a calling agent).
+    Without a spec every 486 counts."""
+    agents = policy.agent_addresses
+    if not agents and not policy.sbc_addresses:
+        return True
+    if any(p.dst in agents for p in d.messages if p.msg.method == "INVITE" and p.msg.is_request):
+        return True
+    first = next((p for p in d.messages if p.msg.status == 486), None)
+    return first is not None and (first.src in agents or (first.src in policy.sbc_addresses and first.dst not in agents))
+
+
+def _failover_findings(main: Dialog, dialogs: list[Dialog], out: list[Finding], policy: Policy) -> None:
+    """A hop that answered 5xx while the call went on elsewhere: the failover worked, but
+    the trunk that refused still needs attention."""
+    if main.final_status in (500, 503, 504):
+        return  # the call itself ended on it: reported as the setup outcome
+    answered = main.final_status is not None and 200 <= main.final_status < 300
+    for d in dialogs:
+        for tx in d.transactions:
+            final = tx.final
+            if tx.method != "INVITE" or final is None or final.msg.status not in (500, 503, 504):
+                continue
+            status = final.msg.status
+            name = policy.name_of(final.src)
+            outcome = "the call was answered through another hop" if answered else (
+                f"the call ended on {main.final_status}" if main.final_status else "the call got no final answer")
+            out.append(F.SERVICE_UNAVAILABLE(
+                f"{name} answered {status} ({STATUS_MEANING[status]}); {outcome} (failover)",
+                severity=Severity.warning if answered else None, where=f"frame {final.frame}",
+                status=status, answered_by=f"{final.src}:{final.sport}", failover=True))
+
+
 def _final_sender(d: Dialog) -> str | None:
     for p in d.messages:
         if p.msg.status == d.final_status:
             return f"{p.src}:{p.sport}"
     return None
-
-
-def _directions(streams: list[RtpStream], offer: SdpView | None, answer: SdpView | None
-                ) -> tuple[list[RtpStream], list[RtpStream]]:
-    """Split streams into offerer->answerer (forward) and answerer->offerer (reverse)."""
-    fwd, rev = [], []
-    o_ep = f"{offer.address}:{offer.port}" if offer else None
-    a_ep = f"{answer.address}:{answer.port}" if answer else None
-    for s in streams:
-        if s.src == o_ep or s.dst == a_ep:
-            fwd.append(s)
-        elif s.dst == o_ep or s.src == a_ep:
-            rev.append(s)
-        else:
-            fwd.append(s)
-    return fwd, rev
 
 
 def _sdp_findings(o_view: SdpView | None, o_media: SdpMedia | None, a_view: SdpView | None,

@@ -17,6 +17,9 @@ CODEC_REJECTED = FindingCode(
 AUTH_FAILED = FindingCode(
     "auth-failed", S.error, "auth-failures", "The call ended on an authentication challenge or 403"
 )
+BUSY_HERE = FindingCode(
+    "busy-here", S.warning, "agent-pool-saturated", "Our agent pool answered 486 Busy Here: no agent free"
+)
 SETUP_FAILED = FindingCode("setup-failed", S.warning, "asr-drop", "The call was not answered")
 SETUP_TIMEOUT = FindingCode(
     "setup-timeout", S.error, "trunk-down", "No final response, or 408: the next hop did not answer"

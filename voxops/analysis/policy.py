@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 class Policy:
     names: dict[str, str] = field(default_factory=dict)  # address -> trunk / node name
     trunk_addresses: dict[str, str] = field(default_factory=dict)  # address -> carrier/trunk
+    agent_addresses: frozenset[str] = frozenset()
+    sbc_addresses: frozenset[str] = frozenset()  # their admission control answers for the agents
     deny_codecs: frozenset[str] = frozenset({"G729"})
     pdd_max_ms: float = 2000.0
     loss_max_percent: float = 1.0
@@ -34,6 +36,8 @@ class Policy:
         values: dict[str, object] = dict(
             names=topo.addresses(),
             trunk_addresses=trunks,
+            agent_addresses=frozenset(a.host for a in topo.agents.instances),
+            sbc_addresses=frozenset(n.address for n in topo.sbc.nodes),
             deny_codecs=frozenset(c.upper() for c in topo.sbc.codec_policy.deny),
             pdd_max_ms=float(slo.pdd_max_ms),
             loss_max_percent=slo.loss_max_percent,

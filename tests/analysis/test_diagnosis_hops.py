@@ -1,0 +1,138 @@
+"""Diagnosis of proxied calls: offer/answer per hop, failover 503s, 486 from the agent pool.
+
+The captures come from the docs' scenario generator (calls through a proxy that keeps the
+Call-ID on both hops), written at test time, plus variants built with the same `Call`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from voxops.analysis.diagnosis import CallDiagnosis, diagnose_call
+from voxops.analysis.loader import load_call, policy_for
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC = REPO / "inventories" / "local"
+MEDIA_CODES = {"one-way-audio", "no-media", "media-address-mismatch"}
+
+
+@pytest.fixture(scope="module")
+def sc() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("voxops_docs_scenarios", REPO / "docs/hooks/scenarios.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+def diagnose(path: Path, call_id: str, spec: Path | None = SPEC) -> CallDiagnosis:
+    dialogs, streams = load_call(path, call_id, use_index=False)
+    return diagnose_call(dialogs, streams, call_id, policy_for(spec))
+
+
+def scenario(sc: ModuleType, runbook_id: str, tmp_path: Path) -> CallDiagnosis:
+    return diagnose(sc.build(runbook_id, tmp_path), sc.call_id(runbook_id))
+
+
+def write(sc: ModuleType, call, tmp_path: Path) -> Path:
+    path = tmp_path / "call.pcap"
+    sc.write_pcap(path, call.packets)
+    return path
+
+
+@pytest.mark.parametrize("runbook_id", ["high-pdd", "packet-loss-low-mos", "silent-transcoding"])
+def test_forwarded_invite_is_not_the_answer(sc, tmp_path, runbook_id):
+    # RTP flows both ways end to end: the answer is the agent's 200 OK, not the SBC's
+    # copy of the INVITE toward the agent.
+    result = scenario(sc, runbook_id, tmp_path)
+    codes = {f.code for f in result.findings}
+    assert not codes & MEDIA_CODES, result.findings
+    assert result.codecs.offer is not None and result.codecs.answer is not None
+    assert (result.codecs.offer.address, result.codecs.offer.port) == sc.CARRIER_MEDIA
+    assert (result.codecs.answer.address, result.codecs.answer.port) == sc.AGENT_MEDIA
+    assert result.codecs.answer.sender == f"{sc.SBC[0]}:{sc.SBC[1]}" # the 200 OK back on the caller's hop
+    assert result.codecs.seen_reverse == [0]
+    assert ("transcoding" in codes) == (runbook_id == "silent-transcoding")
+
+
+def test_one_way_audio_still_named_on_a_proxied_call(sc, tmp_path):
+    result = scenario(sc, "one-way-audio", tmp_path)
+    one_way = next(f for f in result.findings if f.code == "one-way-audio")
+    assert one_way.evidence["present"] == "answerer->offerer"
+    assert "private-media-address" in {f.code for f in result.findings}
+
+
+def _anchored(sc: ModuleType, call, agent_sends: bool) -> None:
+    """The SBC anchors media: each hop has its own SDP and its own RTP."""
+    sbc_out, sbc_in = ("127.0.9.1", 20000), ("127.0.9.1", 20002)
+    call.request(0.0, "INVITE", sc.CARRIER_A, sc.SBC, sc.sdp(sc.CARRIER_MEDIA, [0]))
+    call.request(0.02, "INVITE", sc.SBC, sc.AGENT, sc.sdp(sbc_out, [0]))
+    call.response(0.3, 200, "OK", sc.AGENT, sc.SBC, body=sc.sdp(sc.AGENT_MEDIA, [0]))
+    call.response(0.31, 200, "OK", sc.SBC, sc.CARRIER_A, body=sc.sdp(sbc_in, [0]))
+    call.request(0.35, "ACK", sc.CARRIER_A, sc.SBC)
+    call.request(0.36, "ACK", sc.SBC, sc.AGENT)
+    call.rtp(0.4, sc.CARRIER_MEDIA, sbc_in, 0, 1.0)
+    call.rtp(0.4, sbc_in, sc.CARRIER_MEDIA, 0, 1.0)
+    call.rtp(0.41, sbc_out, sc.AGENT_MEDIA, 0, 1.0)
+    if agent_sends:
+        call.rtp(0.41, sc.AGENT_MEDIA, sbc_out, 0, 1.0)
+    call.request(1.6, "BYE", sc.CARRIER_A, sc.SBC, cseq=2)
+    call.request(1.61, "BYE", sc.SBC, sc.AGENT, cseq=2)
+
+
+@pytest.mark.parametrize("agent_sends", [True, False])
+def test_each_hop_is_matched_to_its_own_sdp(sc, tmp_path, agent_sends):
+    call = sc.Call("anchored@voxops", caller=sc.CARRIER_A)
+    _anchored(sc, call, agent_sends)
+    result = diagnose(write(sc, call, tmp_path), call.call_id)
+    codes = {f.code for f in result.findings}
+    assert "media-address-mismatch" not in codes and "no-media" not in codes
+    assert ("one-way-audio" in codes) is not agent_sends, result.findings
+    if not agent_sends:  # the silent direction is on the agent's hop
+        one_way = next(f for f in result.findings if f.code == "one-way-audio")
+        assert one_way.evidence["streams"] == ["127.0.9.1:20000 -> 127.0.9.21:40000"]
+
+
+def test_503_before_a_failover_is_reported_as_a_warning(sc, tmp_path):
+    result = scenario(sc, "503-spike", tmp_path)
+    assert result.final_status == 200
+    hit = [f for f in result.findings if f.code == "service-unavailable"]
+    assert len(hit) == 1 and hit[0].runbook == "503-spike"
+    assert hit[0].severity.value == "warning"
+    assert hit[0].evidence["status"] == 503 and hit[0].evidence["answered_by"] == "127.0.9.11:5060"
+    assert "carrier-a" in hit[0].message
+
+
+def _refused_outbound(sc: ModuleType, tmp_path: Path, code: int, reason: str) -> CallDiagnosis:
+    """agent-1 -> sbc-1 -> carrier-a, refused by the carrier; the SBC relays the refusal."""
+    call = sc.Call(f"outbound{code}@voxops", caller=sc.AGENT)
+    call.request(0.0, "INVITE", sc.AGENT, sc.SBC, sc.sdp(sc.AGENT_MEDIA, [0]))
+    call.request(0.02, "INVITE", sc.SBC, sc.CARRIER_A, sc.sdp(sc.AGENT_MEDIA, [0]))
+    call.response(0.5, code, reason, sc.CARRIER_A, sc.SBC)
+    call.response(0.51, code, reason, sc.SBC, sc.AGENT)
+    return diagnose(write(sc, call, tmp_path), call.call_id)
+
+
+def test_503_that_ends_the_call_stays_an_error(sc, tmp_path):
+    result = _refused_outbound(sc, tmp_path, 503, "Service Unavailable")
+    hit = [f for f in result.findings if f.code == "service-unavailable"]
+    assert [f.severity.value for f in hit] == ["error"]
+
+
+def test_486_from_an_agent_points_at_the_pool(sc, tmp_path):
+    path = sc.build("agent-pool-saturated", tmp_path)
+    for spec in (SPEC, None):  # with the spec (the callee is agent-1) and without one
+        result = diagnose(path, sc.call_id("agent-pool-saturated"), spec)
+        assert [(f.code, f.runbook) for f in result.findings] == [("busy-here", "agent-pool-saturated")]
+
+
+def test_486_from_a_carrier_is_not_our_pool(sc, tmp_path):
+    # An agent's outbound call: the carrier's callee is busy; the SBC relays the 486.
+    result = _refused_outbound(sc, tmp_path, 486, "Busy Here")
+    assert [(f.code, f.runbook) for f in result.findings] == [("setup-failed", "asr-drop")]

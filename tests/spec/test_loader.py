@@ -90,6 +90,37 @@ def test_hostile_yaml_is_one_clear_error(text, expected):
     assert str(exc.value).startswith("s.yaml")
 
 
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("[" * 100_000 + "]" * 100_000, "s.yaml:1:65:"),
+        ("a: 1\nb: " + "{k: " * 70 + "1" + "}" * 70 + "\n", "s.yaml:2:256:"),  # the top-level mapping is level 1
+        ("a:\n  - " + "[" * 2000 + "\n", "s.yaml:2:69:"),
+    ],
+)
+def test_flow_nesting_is_reported_at_the_first_level_too_deep(text, where):
+    # libyaml may refuse deep flow nesting itself while reading ahead; the user still
+    # gets the loader's limit and the place it was crossed, not a parser message
+    with pytest.raises(InvalidInput) as exc:
+        load_text(text, "s.yaml")
+    assert str(exc.value) == f"{where} nesting deeper than 64 levels"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'a: "' + "[" * 2000 + '"\nb: [unclosed\n',
+        "a: '" + "{" * 2000 + "''x'\nb: [unclosed\n",
+        "# " + "[" * 2000 + "\nb: [unclosed\n",
+        "a: x" + "[" * 2000 + "\nb: [unclosed\n",
+    ],
+)
+def test_brackets_in_strings_and_comments_are_not_nesting(text):
+    with pytest.raises(InvalidInput) as exc:
+        load_text(text, "s.yaml")
+    assert str(exc.value).startswith("s.yaml:3:1: not valid YAML")
+
+
 def test_billion_laughs_refused_quickly():
     lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(1, 10):

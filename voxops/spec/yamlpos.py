@@ -80,6 +80,65 @@ def _scalar(event: Any, where: str) -> Any:
     return value
 
 
+_FLOW_MARKS = re.compile(r"""[\[\]{}"'#]""")
+_BLANK = " \t\r\n"
+_FLOW_TOKEN_START = _BLANK + "[{,:"
+
+
+def _flow_too_deep(text: str, end: int) -> tuple[int, int] | None:
+    """(line, col) of the first flow bracket nested deeper than MAX_DEPTH before `end`.
+
+    Counts `[`/`{` that open a collection (outside quoted scalars and comments); a
+    bracket inside a plain word such as `a[1]` opens nothing.
+    """
+    depth = 0
+    pos = 0
+    for match in _FLOW_MARKS.finditer(text, 0, end):
+        i = match.start()
+        if i < pos:
+            continue  # inside a quoted scalar or comment skipped below
+        ch = text[i]
+        before = text[i - 1] if i else "\n"
+        # in block context a collection or quote starts only after a blank
+        starts_token = before in (_FLOW_TOKEN_START if depth else _BLANK)
+        if ch in "[{" and starts_token:
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text.count("\n", 0, i) + 1, i - (text.rfind("\n", 0, i) + 1) + 1
+        elif ch in "]}" and depth:
+            depth -= 1
+        elif ch == "#" and before in _BLANK:
+            newline = text.find("\n", i)
+            pos = newline if newline >= 0 else len(text)
+        elif ch in "\"'" and starts_token:
+            pos = _quoted_end(text, i)
+    return None
+
+
+def _quoted_end(text: str, start: int) -> int:
+    """Index just past the quoted scalar opening at `start` (end of text if unclosed)."""
+    quote = text[start]
+    i = start + 1
+    while True:
+        i = text.find(quote, i)
+        if i < 0:
+            return len(text)
+        if quote == "'" and text.startswith("''", i):
+            i += 2  # '' is an escaped quote inside single quotes
+        elif quote == '"' and _escaped(text, i):
+            i += 1
+        else:
+            return i + 1
+
+
+def _escaped(text: str, i: int) -> bool:
+    """Whether an odd run of backslashes stands before text[i]."""
+    j = i
+    while j > 0 and text[j - 1] == "\\":
+        j -= 1
+    return (i - j) % 2 == 1
+
+
 _NO_KEY = object()
 _MAP_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
@@ -194,6 +253,12 @@ def load_text(text: str, source: str = "<string>") -> Located:
         raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        # libyaml reads ahead while a flow collection may still turn out to be a key, so
+        # its own nesting limit can fire before the parser hands us the 65th level.
+        too_deep = _flow_too_deep(text, mark.index if mark else len(text))
+        if too_deep is not None:
+            line, col = too_deep
+            raise InvalidInput(f"{source}:{line}:{col}: nesting deeper than {MAX_DEPTH} levels") from None
         at = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise InvalidInput(f"{at}: not valid YAML: {exc.problem or exc.context}") from None
     except yaml.reader.ReaderError as exc:

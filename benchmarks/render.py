@@ -29,7 +29,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args()
     os.environ.setdefault("CARRIER_A_PASSWORD", "benchmark-pw")
-    spec = REPO / "inventories" / "production"
+    spec = REPO / "voxops" / "data" / "inventories" / "production"
     with tempfile.TemporaryDirectory(prefix="voxops-bench-") as tmp:
         t = Path(tmp)
         times = []

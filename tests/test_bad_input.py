@@ -266,7 +266,7 @@ def _agent_files(out: Path) -> tuple[Path, Path]:
     return config, db
 
 
-LOCAL = REPO / "inventories" / "local"
+LOCAL = REPO / "voxops" / "data" / "inventories" / "local"
 
 
 def baselines(net: dict[str, Path], out: Path) -> dict[str, list[str]]:

@@ -191,6 +191,7 @@ def checkout(monkeypatch, tmp_path: Path):
     """A checkout at tmp_path: the real runbooks, no built site unless the test adds one."""
     (tmp_path / "runbooks").symlink_to(data_dir("runbooks"))
     monkeypatch.setattr(runbooks, "data_dir", lambda name: tmp_path / name)
+    monkeypatch.setattr(runbooks, "docs_site", lambda: tmp_path / "site")
     monkeypatch.delenv("VOXOPS_DOCS_URL", raising=False)
     runbooks.load_all.cache_clear()
     yield tmp_path

@@ -154,7 +154,7 @@ def test_diagnose_points_scenario_at_its_runbook(scenarios, tmp_path, cli, runbo
     if "diagnose" not in commands:
         pytest.skip("no `voxops diagnose` in this tree")
     pcap = scenarios.build(runbook_id, tmp_path)
-    spec = REPO / "inventories" / "local"
+    spec = REPO / "voxops" / "data" / "inventories" / "local"
     code, out, err = cli(
         "diagnose", scenarios.call_id(runbook_id), "--pcap", pcap, "--spec", spec,
         "--format", "json",

@@ -1,4 +1,4 @@
-"""Runbook index and lookup over runbooks/*.md.
+"""Runbook index and lookup over voxops/data/runbooks/*.md.
 
 A runbook is Markdown with YAML front matter (`RunbookMeta`). Lookup answers a tired
 engineer's query: a SIP code (`503`), a finding code (`trunk-down`), a metric (`pdd`), a
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from voxops.errors import EnvironmentProblem, InvalidInput
 from voxops.findings import Severity
-from voxops.resources import data_dir
+from voxops.resources import data_dir, docs_site
 
 KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
@@ -300,7 +300,7 @@ def docs_url(runbook_id: str) -> str:
     base = os.environ.get("VOXOPS_DOCS_URL")
     if base:
         return f"{base.rstrip('/')}/runbooks/{runbook_id}/"
-    page = data_dir("runbooks").parent / "site" / "runbooks" / runbook_id / "index.html"
+    page = docs_site() / "runbooks" / runbook_id / "index.html"
     if page.is_file():
         return page.as_uri()
     raise EnvironmentProblem(

@@ -2,7 +2,7 @@
 
 - reference/cli.md     from the typer app's click tree (reference.py)
 - reference/spec.md    from the pydantic models of voxops.spec (reference.py)
-- runbooks/*.md        from runbooks/*.md (front matter shown as a summary table)
+- runbooks/*.md        from voxops/data/runbooks/*.md (front matter shown as a summary table)
 - diagnostics/*.md     one page per finding code voxops can emit (the CATALOGUE), with
                        the ladder `voxops ladder` draws of a small capture (scenarios.py)
 
@@ -66,7 +66,7 @@ def ladder_pictures() -> dict[str, tuple[bytes, bytes]]:
         log.info("no `voxops ladder` in this build: diagnostic pages without pictures")
         return {}
     scenarios = _scenarios()
-    spec = REPO / "inventories" / "local"
+    spec = REPO / "voxops" / "data" / "inventories" / "local"
     names = ["--spec", str(spec)] if spec.is_dir() else []
     pictures = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -264,7 +264,7 @@ unset, the page of a site built in the checkout (`mkdocs build`).
 
 ## Writing a runbook
 
-A runbook is `runbooks/ID.md`: YAML front matter (the fields above; `id` equals the file
+A runbook is `voxops/data/runbooks/ID.md`: YAML front matter (the fields above; `id` equals the file
 name), then `## Confirm`, `## Mitigate` (or `## Fix`), `## Verify`, `## Escalate`.
 Commands first, in `sh` blocks; every `voxops ...` line shown is checked against the
 real command tree by the test suite, and lines stay under 77 characters so they paste

@@ -2,7 +2,7 @@
 
 The docs draw each one with `voxops ladder`, so the pictures on the diagnostic pages come
 from the same code a user runs. Addresses and names are those of the local lab spec
-(inventories/local): carrier-a 127.0.9.11, carrier-b 127.0.9.12, sbc-1 127.0.9.1,
+(voxops/data/inventories/local): carrier-a 127.0.9.11, carrier-b 127.0.9.12, sbc-1 127.0.9.1,
 agent-1 127.0.9.21. Kamailio is a proxy, so both hops of a call share one Call-ID.
 """
 

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def topology():
-    return load_topology(REPO / "inventories" / "local" / "topology.yaml")[0]
+    return load_topology(REPO / "voxops" / "data" / "inventories" / "local" / "topology.yaml")[0]
 
 
 def test_config_for_instance_follows_spec(topology) -> None:
@@ -74,7 +74,7 @@ def test_bad_config_names_the_field(tmp_path: Path, text: str, where: str) -> No
 
 
 def test_agent_config_command_prints_loadable_yaml(cli, tmp_path: Path) -> None:
-    code, out, _ = cli("agent", "config", str(REPO / "inventories" / "local"), "--instance", "agent-2")
+    code, out, _ = cli("agent", "config", str(REPO / "voxops" / "data" / "inventories" / "local"), "--instance", "agent-2")
     assert code == 0
     path = tmp_path / "agent-2.yaml"
     path.write_text(out)
@@ -83,7 +83,7 @@ def test_agent_config_command_prints_loadable_yaml(cli, tmp_path: Path) -> None:
 
 
 def test_agent_config_command_unknown_instance_exits_2(cli) -> None:
-    code, _, err = cli("agent", "config", str(REPO / "inventories" / "local"), "--instance", "agent-9")
+    code, _, err = cli("agent", "config", str(REPO / "voxops" / "data" / "inventories" / "local"), "--instance", "agent-9")
     assert code == 2 and "no agent instance 'agent-9'" in err
 
 
@@ -108,7 +108,7 @@ def test_quick_start_flags_override_the_file(tmp_path: Path) -> None:
 
 def test_rendered_agent_configs_load(cli, tmp_path: Path, topology) -> None:
     """What `voxops render` writes for each agent is a valid AgentConfig for that instance."""
-    code, _, err = cli("render", str(REPO / "inventories" / "local"), "--output", str(tmp_path / "out"))
+    code, _, err = cli("render", str(REPO / "voxops" / "data" / "inventories" / "local"), "--output", str(tmp_path / "out"))
     assert code == 0, err
     rendered = sorted((tmp_path / "out").glob("*/etc/agent.yaml"))
     assert len(rendered) == len(topology.agents.instances)

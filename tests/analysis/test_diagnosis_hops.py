@@ -17,7 +17,7 @@ from voxops.analysis.diagnosis import CallDiagnosis, diagnose_call
 from voxops.analysis.loader import load_call, policy_for
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = REPO / "inventories" / "local"
+SPEC = REPO / "voxops" / "data" / "inventories" / "local"
 MEDIA_CODES = {"one-way-audio", "no-media", "media-address-mismatch"}
 
 

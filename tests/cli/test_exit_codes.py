@@ -21,7 +21,7 @@ def _raise(exc: BaseException):
 @pytest.mark.parametrize("exc", [KeyboardInterrupt(), EOFError()], ids=["ctrl-c", "eof"])
 def test_interrupt_is_130_without_traceback(cli, monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
     monkeypatch.setattr(voxops.spec.report, "validate_spec", _raise(exc))
-    code, out, err = cli("validate", "inventories/local")
+    code, out, err = cli("validate", "voxops/data/inventories/local")
     assert code == ExitCode.INTERRUPTED == 130
     assert "Traceback" not in err and out == ""
     if isinstance(exc, EOFError):  # typer turns it into Abort, which main() reports
@@ -30,7 +30,7 @@ def test_interrupt_is_130_without_traceback(cli, monkeypatch: pytest.MonkeyPatch
 
 def test_bug_is_exit_4_with_the_traceback_in_a_log(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(voxops.spec.report, "validate_spec", _raise(ZeroDivisionError("boom")))
-    code, _, err = cli("validate", "inventories/local")
+    code, _, err = cli("validate", "voxops/data/inventories/local")
     assert code == ExitCode.INTERNAL
     found = re.search(r"unexpected error: ZeroDivisionError: boom \(details in (\S+)\)", err)
     assert found, err
@@ -42,6 +42,6 @@ def test_bug_is_exit_4_with_the_traceback_in_a_log(cli, monkeypatch: pytest.Monk
 
 
 def test_usage_error_is_exit_2(cli) -> None:
-    code, _, err = cli("validate", "inventories/local", "--no-such-flag")
+    code, _, err = cli("validate", "voxops/data/inventories/local", "--no-such-flag")
     assert code == ExitCode.INVALID_INPUT
     assert "--no-such-flag" in err

@@ -149,7 +149,7 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
 
     # A config that fails `kamailio -c`: never started, previous config restored and still running.
     broken = tmp_path / "templates"
-    shutil.copytree(REPO / "templates", broken)
+    shutil.copytree(REPO / "voxops" / "data" / "templates", broken)
     tpl = broken / "kamailio" / "kamailio.cfg.j2"
     tpl.write_text(tpl.read_text().replace("dlg_manage();", "dlg_manage_typo();"))
     path = write_spec(data, tmp_path / "topology.yaml")

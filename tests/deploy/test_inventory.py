@@ -21,15 +21,15 @@ def _inv(path: Path, groups: dict, prefix: str | None = "/srv/voxops") -> Path:
 
 def test_shipped_inventories_name_every_host_of_their_spec() -> None:
     for name in ("local", "production"):
-        topo, _ = load_topology(REPO / "inventories" / name)
-        inv = read_inventory(REPO / "inventories" / name)
+        topo, _ = load_topology(REPO / "voxops" / "data" / "inventories" / name)
+        inv = read_inventory(REPO / "voxops" / "data" / "inventories" / name)
         assert sorted(inv.groups["sbc"]) == sorted(n.name for n in topo.sbc.nodes)
         assert sorted(inv.groups["agents"]) == sorted(a.name for a in topo.agents.instances)
         assert inv.groups["monitoring"] and inv.prefix and inv.prefix.startswith("/")
 
 
 def test_missing_host_and_relative_prefix_are_refused(cli, tmp_path: Path) -> None:
-    spec = REPO / "inventories" / "local"
+    spec = REPO / "voxops" / "data" / "inventories" / "local"
     bad = _inv(tmp_path / "a.yml", {"sbc": ["sbc-1"], "agents": ["agent-1", "agent-2"], "monitoring": ["m"]})
     code, _, err = cli("deploy", spec, "-i", bad)
     assert code == 2 and "sbc-2" in err
@@ -40,7 +40,7 @@ def test_missing_host_and_relative_prefix_are_refused(cli, tmp_path: Path) -> No
 
 
 def test_host_plans_carry_each_hosts_gate() -> None:
-    topo, _ = load_topology(REPO / "inventories" / "local")
+    topo, _ = load_topology(REPO / "voxops" / "data" / "inventories" / "local")
     plans = host_plans(topo, plan(topo, "/srv/voxops"))
     assert plans["sbc-2"]["gate"] == {"address": "127.0.9.2", "port": 5060}
     assert plans["agent-1"]["gate"] == {"url": "http://127.0.9.21:8081/readyz"}
@@ -49,7 +49,7 @@ def test_host_plans_carry_each_hosts_gate() -> None:
 
 
 def test_inventory_host_not_in_spec_is_refused_before_ansible(cli, tmp_path: Path) -> None:
-    spec = REPO / "inventories" / "local"
+    spec = REPO / "voxops" / "data" / "inventories" / "local"
     extra = _inv(tmp_path / "c.yml", {"sbc": ["sbc-1", "sbc-2", "sbc-3"], "agents": ["agent-1", "agent-2"],
                                       "monitoring": ["m"]})
     code, _, err = cli("deploy", spec, "-i", extra, "--check")

@@ -16,7 +16,7 @@ def test_every_rendered_agent_config_validates(tmp_path: Path, monkeypatch) -> N
     ivr = spec()
     ivr["sbc"]["ivr_fallback"] = {"agent": "agent-2"}
     ivr["agents"]["dependencies"] = [{"name": "llm", "kind": "llm", "url": "https://llm.test/health", "timeout_s": 1.5}]
-    specs = [REPO / "inventories" / "local", REPO / "inventories" / "production", write_spec(ivr, tmp_path / "ivr.yaml")]
+    specs = [REPO / "voxops" / "data" / "inventories" / "local", REPO / "voxops" / "data" / "inventories" / "production", write_spec(ivr, tmp_path / "ivr.yaml")]
     checked = 0
     for i, path in enumerate(specs):
         topo, _ = load_topology(path)

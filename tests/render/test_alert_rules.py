@@ -19,7 +19,7 @@ AGENT_METRICS = {"voxops_agent_calls_active", "voxops_agent_calls_total", "voxop
 
 
 def _rules(tmp_path: Path) -> Path:
-    render_spec(REPO / "inventories" / "local", tmp_path / "out")
+    render_spec(REPO / "voxops" / "data" / "inventories" / "local", tmp_path / "out")
     return tmp_path / "out" / RULES
 
 

@@ -38,8 +38,8 @@ def _variants(tmp_path: Path) -> dict[str, Path]:
     specs = {"tls": tls_spec(certs, mutual=False), "mtls": tls_spec(certs, mutual=True), "ivr": ivr,
              "one-carrier": one, "three-carriers": three}
     out = {name: write_spec(data, tmp_path / f"{name}.yaml") for name, data in specs.items()}
-    out["local-example"] = REPO / "inventories" / "local"
-    out["production-example"] = REPO / "inventories" / "production"
+    out["local-example"] = REPO / "voxops" / "data" / "inventories" / "local"
+    out["production-example"] = REPO / "voxops" / "data" / "inventories" / "production"
     return out
 
 
@@ -84,7 +84,7 @@ def test_variants_say_what_the_spec_says(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_render_is_deterministic_and_matches_golden_files(tmp_path: Path) -> None:
-    local = REPO / "inventories" / "local"
+    local = REPO / "voxops" / "data" / "inventories" / "local"
     first = _render(local, tmp_path / "a", prefix=GOLDEN_PREFIX)
     _render(local, tmp_path / "b", prefix=GOLDEN_PREFIX)
     rel = sorted(str(p.relative_to(tmp_path / "a")) for p in first)
@@ -101,20 +101,20 @@ def test_render_is_deterministic_and_matches_golden_files(tmp_path: Path) -> Non
 
 
 def test_rendered_files_are_not_world_readable(tmp_path: Path) -> None:
-    for p in _render(REPO / "inventories" / "local", tmp_path):
+    for p in _render(REPO / "voxops" / "data" / "inventories" / "local", tmp_path):
         assert stat.S_IMODE(p.stat().st_mode) & 0o007 == 0, p
 
 
 def test_kamailio_check_catches_a_broken_config(tmp_path: Path) -> None:
     need_tool("kamailio")
-    _render(REPO / "inventories" / "local", tmp_path)
+    _render(REPO / "voxops" / "data" / "inventories" / "local", tmp_path)
     cfg = tmp_path / "sbc-1" / "etc" / "kamailio.cfg"
     cfg.write_text(cfg.read_text().replace("dlg_manage();", "dlg_manage_typo();"))
     assert not check_kamailio(cfg).ok
 
 
 def test_missing_or_unsafe_secret_is_refused(tmp_path: Path, monkeypatch) -> None:
-    topo, _ = load_topology(REPO / "inventories" / "production")
+    topo, _ = load_topology(REPO / "voxops" / "data" / "inventories" / "production")
     monkeypatch.delenv("CARRIER_A_PASSWORD", raising=False)
     with pytest.raises(InvalidInput, match="CARRIER_A_PASSWORD"):
         resolve_secrets(topo, tmp_path)
@@ -134,7 +134,7 @@ def test_node_without_a_listener_for_a_trunk_transport_is_refused(tmp_path: Path
 
 def test_cli_render_and_check(cli, tmp_path: Path) -> None:
     need_tool("kamailio")
-    code, out, err = cli("render", REPO / "inventories" / "local", "-o", tmp_path, "--check")
+    code, out, err = cli("render", REPO / "voxops" / "data" / "inventories" / "local", "-o", tmp_path, "--check")
     assert code == 0, err
     assert "sbc-1/etc/kamailio.cfg" in out and "ok: kamailio -c" in err
     bad = tmp_path / "bad.yaml"

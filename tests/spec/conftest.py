@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-LOCAL = REPO / "inventories" / "local" / "topology.yaml"
-PRODUCTION = REPO / "inventories" / "production" / "topology.yaml"
+LOCAL = REPO / "voxops" / "data" / "inventories" / "local" / "topology.yaml"
+PRODUCTION = REPO / "voxops" / "data" / "inventories" / "production" / "topology.yaml"
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ def _default_spec() -> Path:
 
 
 def up(
-    spec: Path = typer.Argument(None, help="Topology spec (default: inventories/local)."),
+    spec: Path = typer.Argument(None, help="Topology spec (default: voxops/data/inventories/local)."),
     run_dir: Path = DIR_OPTION,
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
@@ -88,7 +88,7 @@ def drill(
 
 
 def demo(
-    spec: Path = typer.Argument(None, help="Topology spec (default: inventories/local)."),
+    spec: Path = typer.Argument(None, help="Topology spec (default: voxops/data/inventories/local)."),
     drill_name: str = typer.Option("trunk-down", "--drill", help="The drill to run."),
     run_dir: Path = DIR_OPTION,
     fmt: TextJson = FORMAT_OPTION,

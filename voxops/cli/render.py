@@ -1,4 +1,4 @@
-"""`voxops render`: every config of the topology, from templates/."""
+"""`voxops render`: every config of the topology, from voxops/data/templates/."""
 
 from __future__ import annotations
 

@@ -21,8 +21,6 @@ from voxops.resources import data_dir
 from voxops.spec.loader import load_topology
 from voxops.spec.models import Topology
 
-PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
-
 
 class DeployReport(BaseModel):
     status: str
@@ -140,7 +138,7 @@ def ansible_render(jobs: list[RenderJob], out: Path, *, templates: Path | None =
         jobs_file.write_text(json.dumps({"jobs": payload}))
         os.chmod(jobs_file, 0o600)
         r = ansible_runner.run(
-            private_data_dir=str(private), project_dir=str(PLAYBOOKS), playbook="render.yml", quiet=True,
+            private_data_dir=str(private), project_dir=str(data_dir("playbooks")), playbook="render.yml", quiet=True,
             extravars={"voxops_jobs_file": str(jobs_file), "voxops_out": str(out.resolve()),
                        "voxops_templates": str((templates or data_dir("templates")).resolve())},
             envvars=_ansible_env(),
@@ -194,7 +192,7 @@ def deploy(
         cmdline = " ".join(a for a, on in (("--check", check), ("--diff", diff)) if on)
         diffs: list[str] = []
         r = ansible_runner.run(
-            private_data_dir=str(private), project_dir=str(PLAYBOOKS), playbook="site.yml",
+            private_data_dir=str(private), project_dir=str(data_dir("playbooks")), playbook="site.yml",
             inventory=inv.path, extravars=extravars, cmdline=cmdline or None, envvars=_ansible_env(), quiet=True,
             event_handler=_progress(progress or sys.stderr, diffs), settings={"suppress_ansible_output": True},
         )

@@ -1,6 +1,6 @@
 """The SBC nodes and agents as the local inventory deploys them from the rendered configs.
 
-`voxops deploy SPEC -i inventories/local --prefix RUN/deploy` renders every file under the
+`voxops deploy SPEC -i voxops/data/inventories/local --prefix RUN/deploy` renders every file under the
 prefix and starts each SBC node the way its playbook does (`kamailio -f etc/kamailio.cfg
 -P run/kamailio.pid -w run`); the lab keeps that exact command to start a node again
 after a drill stopped it. Agents run `voxops agent run --config etc/agent.yaml` under the

@@ -66,7 +66,7 @@ def render_text(report: DrillReport) -> str:
     for f in report.findings:
         lines.append(f"  finding {f.code} [{f.severity.value}] {f.message} -> runbook {f.runbook}")
     if report.runbook:
-        lines.append(f"  runbook: runbooks/{report.runbook}.md")
+        lines.append(f"  runbook: voxops/data/runbooks/{report.runbook}.md")
     for label, value in (("call", report.call_id), ("capture", report.capture), ("ladder", report.ladder), ("report", report.report)):
         if value:
             lines.append(f"  {label}: {value}")

@@ -1,6 +1,6 @@
 """`voxops lab up / down / status`: the whole spec running on this machine.
 
-The SBC nodes and agents come from `voxops deploy SPEC -i inventories/local` (rendered
+The SBC nodes and agents come from `voxops deploy SPEC -i voxops/data/inventories/local` (rendered
 configs, processes with pid files under a prefix directory); the carriers are SIPp
 simulators, one per trunk host; a dumpcap records everything on the lab's addresses.
 """
@@ -78,7 +78,7 @@ def check_loopback(topology: Topology) -> None:
     if outside:
         raise InvalidInput(
             f"the lab runs on loopback only; the spec has {', '.join(outside)}",
-            hint="use inventories/local or a spec whose addresses are all in 127.0.0.0/8",
+            hint="use voxops/data/inventories/local or a spec whose addresses are all in 127.0.0.0/8",
         )
 
 

@@ -26,7 +26,7 @@ FILE_MODE = 0o640
 
 
 class RenderJob(BaseModel):
-    """One output file: template (relative to templates/), destination (relative to prefix)."""
+    """One output file: template (relative to voxops/data/templates/), destination (relative to prefix)."""
 
     model_config = ConfigDict(frozen=True)
 

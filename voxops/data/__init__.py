@@ -1,0 +1,1 @@
+"""Data shipped with voxops: templates/, runbooks/ and inventories/ (see voxops.resources)."""

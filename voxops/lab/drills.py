@@ -103,8 +103,8 @@ def probe_names(
 
 def _named(ctx: DrillContext, name: str, found: list, why: str | None, codes: set[str], runbook: str) -> None:
     ctx.runbook = runbook
-    if why is not None:
-        ctx.check(name, None, "not run", f"a finding {'/'.join(sorted(codes))}", note=why)
+    if why is not None:  # a probe that crashed or printed no report did not name the fault
+        ctx.check(name, False, "no report", f"a finding {'/'.join(sorted(codes))}", note=why)
         return
     hits = [f for f in found if f.code in codes or f.runbook == runbook]
     ctx.findings.extend(hits or found)

@@ -15,12 +15,20 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# the checkout sits next to shared/ (or one level deeper, in a worktree folder)
-SHARED_PCAPS = next(
-    (p for p in (REPO.parent / "shared" / "pcaps", REPO.parent.parent / "shared" / "pcaps") if p.exists()),
-    REPO.parent / "shared" / "pcaps",
-)
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def shared_pcaps_dir() -> Path:
+    """Where the public sample captures are: $VOXOPS_SHARED_PCAPS, else ../shared/pcaps
+    beside the checkout (or one level further up, for a checkout inside a folder)."""
+    override = os.environ.get("VOXOPS_SHARED_PCAPS")
+    if override:
+        return Path(override)
+    beside = [REPO.parent / "shared" / "pcaps", REPO.parent.parent / "shared" / "pcaps"]
+    return next((p for p in beside if p.is_dir()), beside[0])
+
+
+SHARED_PCAPS = shared_pcaps_dir()
 
 
 def need_tool(tool: str) -> str:
@@ -34,6 +42,18 @@ def need_tool(tool: str) -> str:
     pytest.skip(message)
 
 
+def need_module(name: str) -> None:
+    """Skip (fail in CI) when a Python module a peer needs is not installed (pjsua2:
+    bash .ci/setup installs it)."""
+    import importlib.util
+
+    if importlib.util.find_spec(name) is None:
+        message = f"Python module {name} is not installed (bash .ci/setup installs it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def need_root() -> None:
     if os.geteuid() != 0:
         if IN_CI:
@@ -42,10 +62,14 @@ def need_root() -> None:
 
 
 def shared_pcap(name: str) -> Path:
-    """A public sample capture from ../shared/pcaps; skip when the folder is absent."""
+    """A public sample capture from ../shared/pcaps: skip with the reason when it is
+    absent, fail in CI (the CI checkout has ../shared beside it)."""
     path = SHARED_PCAPS / name
-    if not path.exists():
-        pytest.skip(f"{path} not present")
+    if not path.is_file():
+        message = f"{path} not present (the public sample captures live in ../shared/pcaps)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
     return path
 
 

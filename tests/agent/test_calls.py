@@ -19,7 +19,7 @@ from tests.agent.peers import (
     ulaw_frame,
 )
 from tests.agent.scenarios import caller, canceller, ivr_caller
-from tests.conftest import free_port, need_tool
+from tests.conftest import free_port, need_module, need_tool
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def agent(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[AgentProc]:
     need_tool("sipp")
-    pytest.importorskip("pjsua2")
+    need_module("pjsua2")
     overrides = getattr(request, "param", {})
     proc = start_agent(tmp_path, "127.0.6.10", **overrides)
     try:

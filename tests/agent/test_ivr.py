@@ -13,7 +13,7 @@ import pytest
 
 from tests.agent.peers import AgentProc, RtpPeer, responses, sipp, start_agent
 from tests.agent.scenarios import caller, ivr_caller
-from tests.conftest import free_port, need_tool
+from tests.conftest import free_port, need_module, need_tool
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def asr() -> Iterator[ThreadingHTTPServer]:
 @pytest.fixture
 def agent(tmp_path: Path, asr: ThreadingHTTPServer) -> Iterator[AgentProc]:
     need_tool("sipp")
-    pytest.importorskip("pjsua2")
+    need_module("pjsua2")
     host, port = asr.server_address[:2]
     dep = {"name": "asr", "kind": "asr", "url": f"http://{host}:{port}/health", "timeout_s": 0.5}
     proc = start_agent(tmp_path, "127.0.6.21", dependencies=[dep])

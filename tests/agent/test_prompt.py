@@ -12,7 +12,7 @@ import pytest
 
 from tests.agent.peers import AgentProc, RtpPeer, responses, sipp, start_agent, ulaw_frame
 from tests.agent.scenarios import caller
-from tests.conftest import free_port, need_tool
+from tests.conftest import free_port, need_module, need_tool
 from voxops.proc import run
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ def greeting(tmp_path: Path) -> Path:
 @pytest.fixture
 def agent(tmp_path: Path, greeting: Path) -> Iterator[AgentProc]:
     need_tool("sipp")
-    pytest.importorskip("pjsua2")
+    need_module("pjsua2")
     proc = start_agent(
         tmp_path, "127.0.6.30", pipeline="prompt", greeting_wav=str(greeting), record_dir=str(tmp_path / "rec")
     )

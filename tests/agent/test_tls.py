@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from tests.agent.peers import start_agent
-from tests.conftest import free_port, need_tool
+from tests.conftest import free_port, need_module, need_tool
 from voxops.proc import run
 
 pytestmark = pytest.mark.slow
 
 
 def test_tls_listener_is_opt_in_with_a_warning(tmp_path: Path) -> None:
-    pytest.importorskip("pjsua2")
+    need_module("pjsua2")
     openssl = need_tool("openssl")
     cert, key = tmp_path / "agent.crt", tmp_path / "agent.key"
     run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,

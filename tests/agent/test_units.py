@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import need_module
 from voxops.agent.config import AgentConfig, IvrConfig
 from voxops.agent.ivr import CallbackStore, IvrAudio, IvrSession, IvrState
 from voxops.agent.metrics import AgentMetrics
@@ -193,7 +194,7 @@ def test_metrics_parse_with_promtool(tmp_path: Path) -> None:
 
 
 def test_codec_plan_follows_offer_order() -> None:
-    pytest.importorskip("pjsua2")
+    need_module("pjsua2")
     from voxops.agent.endpoint import plan_codecs
 
     available = ["speex/16000/1", "speex/8000/1", "PCMU/8000/1", "PCMA/8000/1", "G722/16000/1", "L16/44100/2"]
@@ -204,6 +205,6 @@ def test_codec_plan_follows_offer_order() -> None:
 
 
 def test_run_refuses_capacity_above_pjsua_ceiling(cli) -> None:
-    pytest.importorskip("pjsua2")
+    need_module("pjsua2")
     code, _, err = cli("agent", "run", "--max-calls", "5", "--health-port", "1", "--sip-port", "2")
     assert code == 3 and "ceiling of 4" in err

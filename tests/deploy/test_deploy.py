@@ -84,6 +84,7 @@ def _deploy(data: dict, tmp_path: Path, inv: Path, **kw) -> tuple:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # several Ansible runs: about 250 s on a lightly loaded 2-core machine
 def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> None:
     data, ports, prefix, inv = lab
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,21 @@ def test_a_spec_whose_own_config_cannot_keep_its_promise_fails_the_drill(cli, la
     assert detection["value"] >= 1.4  # the 1.5 s timer, not the 1 s interval
     assert report["passed"] is False and code == 1
     assert lab_processes(tmp_path) == []
+
+
+def test_a_drill_whose_probe_crashes_fails(cli, lab_dir, tmp_path, monkeypatch):
+    # the lab and the fault are real; only `voxops certs`, which should name the fault, crashes
+    from voxops.lab import consult
+
+    crash = tmp_path / "crashing_voxops.py"
+    crash.write_text("raise RuntimeError('certs crashed before printing its report')\n")
+    monkeypatch.setattr(consult, "VOXOPS", [sys.executable, str(crash)])
+    code, report = _drill(cli, lab_dir, "cert-expiry")
+    checks = {c["name"]: c for c in report["checks"]}
+    named = checks["voxops certs names the fault"]
+    assert named["passed"] is False and named["measured"] == "no report"
+    assert "without a JSON report" in named["note"] and "certs crashed" in named["note"]
+    assert checks["calls failed during the fault"]["passed"] is True  # only the probe failed
+    assert report["passed"] is False and code == 1
+    status_code, _, _ = cli("lab", "status", "--dir", str(lab_dir), "--format", "json")
+    assert status_code == 0, "the drill left a lab process stopped"

@@ -29,8 +29,9 @@ def _children_of(pid: int) -> list[int]:
     return out
 
 
-def _wait_children(pid: int) -> list[int]:
-    for _ in range(50):
+def _wait_children(pid: int, timeout_s: float = 30.0) -> list[int]:
+    deadline = time.monotonic() + timeout_s  # a loaded machine starts Python slowly
+    while time.monotonic() < deadline:
         kids = _children_of(pid)
         if kids:
             return kids

@@ -37,7 +37,6 @@ def test_silence_is_a_timeout_with_rfc3261_retransmissions():
         started = time.monotonic()
         result = send_options(addr(12), port, "udp", timeout=1.2)
         elapsed = time.monotonic() - started
-        time.sleep(0.15)
     assert result.code is None and result.error == "timeout"
     assert 1.1 < elapsed < 2.0
     # T1 = 0.5 s doubling: sent at 0 s and 0.5 s within a 1.2 s timeout
@@ -63,7 +62,6 @@ def test_fresh_branch_and_call_id_per_request():
     with blackhole(addr(13)) as (port, received):
         send_options(addr(13), port, "udp", timeout=0.2)
         send_options(addr(13), port, "udp", timeout=0.2)
-        time.sleep(0.15)
     first, second = (parse_request_headers(data) for data, _ in received[:2])
     assert first["Via"] != second["Via"] and first["Call-ID"] != second["Call-ID"]
 

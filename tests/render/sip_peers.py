@@ -207,6 +207,21 @@ def wait_udp_listening(ip: str, port: int, timeout: float = 10) -> None:
     raise AssertionError(f"nothing answers SIP on {ip}:{port}")
 
 
+def wait_dispatcher_active(ctl: Path, *destinations: str, timeout: float = 30) -> None:
+    """Wait until the SBC's dispatcher marks every 'address:port' active (its OPTIONS pings
+    answered), asking kamailio over its control socket; fail with the flags seen."""
+    from voxops.lab.faults import dispatcher_flags
+
+    end = time.monotonic() + timeout
+    flags: dict[str, str] = {}
+    while time.monotonic() < end:
+        flags = dispatcher_flags(ctl)
+        if all(flags.get(d, "").startswith("A") for d in destinations):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not active within {timeout:g} s: {destinations}; dispatcher flags {flags}")
+
+
 def options_ping(ip: str, port: int, timeout: float = 1.0) -> int | None:
     return send_options(ip, port, "udp", timeout=timeout, bind="127.0.5.250").code
 

@@ -19,6 +19,7 @@ from tests.render.sip_peers import (
     scrape,
     start_kamailio,
     start_uas,
+    wait_dispatcher_active,
     wait_udp_listening,
 )
 from voxops.probes.sip_options import send_options
@@ -57,6 +58,7 @@ TRUNK_A, TRUNK_B = "carrier-a-main", "carrier-b-main"
 def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> None:
     kamailio = need_tool("kamailio")
     sipp = need_tool("sipp")
+    need_tool("kamcmd")  # the dispatcher's state, asked over the control socket
     ports = {
         "pa": free_port(CAR_A), "pb": free_port(CAR_B), "ps": free_port(SBC), "pc": free_port(CALLER),
         "ph": free_port(CALLER), "pm": free_port(SBC), "pv": free_port(IVR),
@@ -65,6 +67,8 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
     render_all(plan(topo, str(tmp_path)), tmp_path)
     cfg = tmp_path / "sbc-live" / "etc" / "kamailio.cfg"
     target = f"{SBC}:{ports['ps']}"
+    ctl = tmp_path / "sbc-live" / "run" / "kamailio_ctl"
+    car_a, car_b = f"{CAR_A}:{ports['pa']}", f"{CAR_B}:{ports['pb']}"
     procs = []
     fake = None
     try:
@@ -79,7 +83,7 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
         assert send_options(SBC, ports["ps"], user_agent="friendly-scanner", timeout=0.5).code is None
         replies = flood_options(SBC, ports["ps"], "127.0.5.251", count=200)
         assert 40 <= replies < 200, replies  # flood_limit_per_ip 30/s: pike cuts the burst off
-        time.sleep(INTERVAL_S * 1.5)  # first ping round: both carriers up
+        wait_dispatcher_active(ctl, car_a, car_b)  # first ping round: both carriers up
 
         # 1. Calls are spread by weight (75 / 25).
         rc, uac_log = run_uac(sipp, target, CALLER, ports["pc"], tmp_path, "uac-spread", calls=100, rate=50, limit=4)
@@ -104,7 +108,7 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
         # 3. Carrier B comes back answering pings but failing every INVITE with 503:
         # failure_route retries each such call through A, so no call is lost.
         fake = failing = FakeCarrier(CAR_B, ports["pb"])
-        time.sleep(INTERVAL_S * 2.5)  # pinged back up
+        wait_dispatcher_active(ctl, car_b)  # pinged back up
         before_a = count_invites(tmp_path / "uas-a.msg")
         rc, _ = run_uac(sipp, target, CALLER, ports["pc"], tmp_path, "uac-failover", calls=40, rate=20, limit=4)
         assert rc == 0
@@ -116,7 +120,7 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
         # 3b. Carrier B pinged up but silent on INVITEs: each branch times out after
         # failover_timeout_ms, the call goes on through A; still no call lost.
         fake = silent = FakeCarrier(CAR_B, ports["pb"], silent=True)
-        time.sleep(INTERVAL_S * 2.5)
+        wait_dispatcher_active(ctl, car_a, car_b)
         before_a = count_invites(tmp_path / "uas-a.msg")
         rc, _ = run_uac(sipp, target, CALLER, ports["pc"], tmp_path, "uac-timeout", calls=20, rate=10, limit=4)
         assert rc == 0
@@ -148,7 +152,7 @@ def test_rendered_sbc_spreads_fails_over_admits_and_counts(tmp_path: Path) -> No
         # to the IVR fallback instead of getting 486.
         procs.append(start_uas(sipp, CALLER, ports["pc"], tmp_path, "agent"))
         procs.append(start_uas(sipp, IVR, ports["pv"], tmp_path, "ivr"))
-        time.sleep(INTERVAL_S * 2.5)  # agent and IVR pinged up
+        wait_dispatcher_active(ctl, f"{CALLER}:{ports['pc']}", f"{IVR}:{ports['pv']}")  # agent and IVR pinged up
         rc, inbound_log = run_uac(sipp, target, CAR_A, free_port(CAR_A), tmp_path, "uac-inbound", calls=8,
                                   rate=100, limit=8, hold_ms=1500)
         assert rc == 0 and count_responses(inbound_log, 486) == 0

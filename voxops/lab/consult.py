@@ -11,26 +11,35 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from voxops.errors import ExitCode, VoxopsError
 from voxops.findings import Finding
 from voxops.proc import run
 
-
-def available(command: str) -> bool:
-    from voxops.cli.main import app
-
-    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
-    names |= {g.name or "" for g in app.registered_groups}
-    return command in names
+# How a drill runs voxops: this interpreter, the installed package.
+VOXOPS = [sys.executable, "-m", "voxops"]
+# Exit codes of a command that ran to the end: no findings, or findings at --fail-on.
+REPORTED = {ExitCode.OK, ExitCode.FINDINGS}
 
 
-def voxops_json(args: list[str], *, timeout: float = 60) -> tuple[int, Any, str]:
-    """(exit code, parsed JSON stdout or None, stderr) of `voxops ARGS`."""
-    cp = run([sys.executable, "-m", "voxops", *args], timeout=timeout, check=False)
+def voxops_json(args: list[str], *, timeout: float = 60) -> tuple[Any, str | None]:
+    """(parsed JSON stdout of `voxops ARGS`, None), or (None, why there is no answer):
+    it could not start or timed out, exited with neither 0 nor 1, or printed no JSON."""
+    shown = f"voxops {' '.join(args[:1])}"
     try:
-        data = json.loads(cp.stdout.decode(errors="replace") or "null")
+        cp = run([*VOXOPS, *args], timeout=timeout, check=False)
+    except VoxopsError as exc:
+        return None, f"{shown} did not run: {exc}"
+    err = cp.stderr.decode(errors="replace").strip()
+    tail = f": {err[-200:]}" if err else ""
+    if cp.returncode not in REPORTED:
+        return None, f"{shown} exited {cp.returncode} (expected 0 or 1){tail}"
+    try:
+        data = json.loads(cp.stdout.decode(errors="replace"))
     except ValueError:
         data = None
-    return cp.returncode, data, cp.stderr.decode(errors="replace").strip()
+    if not isinstance(data, dict | list):
+        return None, f"{shown} exited {cp.returncode} without a JSON report on stdout{tail}"
+    return data, None
 
 
 def findings_in(data: Any) -> list[Finding]:
@@ -56,33 +65,22 @@ def findings_in(data: Any) -> list[Finding]:
 
 
 def diagnose(call_id: str, pcap: Path, spec: Path) -> tuple[list[Finding], str | None]:
-    """Findings of `voxops diagnose`, or (no findings, why it could not run)."""
-    if not available("diagnose"):
-        return [], "voxops diagnose is not available in this build"
-    code, data, err = voxops_json(
-        ["diagnose", call_id, "--pcap", str(pcap), "--spec", str(spec), "--format", "json"]
-    )
-    if data is None:
-        return [], f"voxops diagnose exited {code}: {err[-200:]}"
-    return findings_in(data), None
+    """Findings of `voxops diagnose`, or (no findings, why it gave no answer)."""
+    data, why = voxops_json(["diagnose", call_id, "--pcap", str(pcap), "--spec", str(spec), "--format", "json"])
+    return ([], why) if why is not None else (findings_in(data), None)
 
 
 def probe_findings(command: list[str], spec: Path, extra: list[str] | None = None) -> tuple[list[Finding], str | None]:
-    """Findings of a probe command (`probe`, `dns`, `certs`) run against spec."""
-    if not available(command[0]):
-        return [], f"voxops {command[0]} is not available in this build"
-    code, data, err = voxops_json([*command, str(spec), *(extra or []), "--format", "json"])
-    if data is None:
-        return [], f"voxops {' '.join(command)} exited {code}: {err[-200:]}"
-    return findings_in(data), None
+    """Findings of a probe command (`probe`, `dns`, `certs`) run against spec, or
+    (no findings, why it gave no answer)."""
+    data, why = voxops_json([*command, str(spec), *(extra or []), "--format", "json"])
+    return ([], why) if why is not None else (findings_in(data), None)
 
 
 def ladder_png(pcap: Path, call_id: str, out: Path, spec: Path) -> str | None:
     """Draw the call's SIP ladder as PNG with `voxops ladder`; the path, or None."""
-    if not available("ladder"):
-        return None
     cp = run(
-        [sys.executable, "-m", "voxops", "ladder", str(pcap), "--call-id", call_id, "--format", "png", "--output", str(out), "--spec", str(spec)],
+        [*VOXOPS, "ladder", str(pcap), "--call-id", call_id, "--format", "png", "--output", str(out), "--spec", str(spec)],
         timeout=120,
         check=False,
     )

@@ -103,8 +103,8 @@ def probe_names(
 
 def _named(ctx: DrillContext, name: str, found: list, why: str | None, codes: set[str], runbook: str) -> None:
     ctx.runbook = runbook
-    if why is not None:
-        ctx.check(name, None, "not run", f"a finding {'/'.join(sorted(codes))}", note=why)
+    if why is not None:  # a probe that crashed or printed no report did not name the fault
+        ctx.check(name, False, "no report", f"a finding {'/'.join(sorted(codes))}", note=why)
         return
     hits = [f for f in found if f.code in codes or f.runbook == runbook]
     ctx.findings.extend(hits or found)
@@ -128,7 +128,7 @@ def trunk_down(ctx: DrillContext) -> None:
     count = max(4, int(ctx.load.rate * (promise_s + ctx.topology.sbc.failover_timeout_ms / 1000 + 4)))
     ctx.fault = f"{trunk.name} ({host.address}:{host.port}) stops answering, calls going out"
     calls = ctx.calls(inbound=False, count=count)
-    time.sleep(1.0)
+    calls.wait_answered()  # the fault lands while calls flow
     invited = _dispatcher_detection(ctx, trunk.name, host.address, host.port)
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
@@ -152,7 +152,7 @@ def agent_down(ctx: DrillContext) -> None:
     count = max(4, int(rate * (promise_s + ctx.topology.sbc.failover_timeout_ms / 1000 + 4)))
     ctx.fault = f"{agent.name} ({agent.host}:{agent.sip_port}) crashes (SIGKILL), calls coming in"
     calls = ctx.calls(inbound=True, count=count, rate=rate)
-    time.sleep(1.0)
+    calls.wait_answered()  # the fault lands while calls flow
     invited = _dispatcher_detection(ctx, agent.name, agent.host, agent.sip_port, crash=True)
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
@@ -174,7 +174,7 @@ def sbc_node_down(ctx: DrillContext) -> None:
     ctx.fault = f"{victim.name} ({v_addr}:{v_port}) stops; calls continue through {survivor.name}"
     count = max(4, int(ctx.load.rate * 4))
     calls = ctx.calls(inbound=True, count=count, node=0)
-    time.sleep(1.0)
+    calls.wait_answered()  # the fault lands while calls flow
     ctx.restore.append(lambda: ctx.lab.restart(victim.name))
     ctx.lab.stop_process(victim.name)
     t_fault = time.time()

@@ -97,7 +97,7 @@ class SilentPeer:
 
 
 _CALL_ID_RE = re.compile(r"^(?:Call-ID|i)\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
-_DEST_RE = re.compile(r"URI:\s*sip:([0-9.]+):?(\d+)?[^\n]*\n\s*FLAGS:\s*(\w+)")
+_DEST_RE = re.compile(r"URI:\s*sip:(?:[^@\s]+@)?([0-9.]+):?(\d+)?[^\n]*\n\s*FLAGS:\s*(\w+)")
 
 
 def dispatcher_flags(ctl_socket: Path | str) -> dict[str, str]:

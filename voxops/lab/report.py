@@ -16,7 +16,7 @@ class Check(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    passed: bool | None = Field(description="null when the check could not run (see note)")
+    passed: bool | None = Field(description="false (or null) when the check could not run (see note); fails the drill")
     measured: str
     promise: str
     value: float | None = None
@@ -46,13 +46,13 @@ class DrillReport(BaseModel):
 
 
 def verdict(checks: list[Check]) -> bool:
-    """A drill passes when every check that ran passed and at least one ran."""
-    ran = [c for c in checks if c.passed is not None]
-    return bool(ran) and all(c.passed for c in ran)
+    """A drill passes when it made at least one check and every check passed: a check
+    that could not run is no evidence the promise is kept."""
+    return bool(checks) and all(c.passed is True for c in checks)
 
 
 def render_text(report: DrillReport) -> str:
-    mark = {True: "pass", False: "FAIL", None: "skip"}
+    mark = {True: "pass", False: "FAIL", None: "FAIL"}
     lines = [
         f"drill {report.drill}: {'PASSED' if report.passed else 'FAILED'} "
         f"({report.duration_s:.1f} s, {time.strftime('%H:%M:%S', time.localtime(report.started))})",

@@ -80,6 +80,19 @@ class CallRun:
     started: float
     limit_s: float
 
+    def wait_answered(self, timeout_s: float = 20.0) -> bool:
+        """Wait until the first call is answered (calls are flowing), SIPp ended, or the
+        timeout passed; whether a call was answered."""
+        proc = self.sup.procs[self.name]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(c.status == "200" for c in read_outcomes(self.log, self.started)):
+                return True
+            if proc.popen is None or proc.popen.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
+
     def wait(self) -> CallBatch:
         """Wait for SIPp to end (its own -timeout bounds it); every outcome is in its log.
 
@@ -138,15 +151,23 @@ def place_calls(sup: Supervisor, workdir: Path, **kwargs: Any) -> CallBatch:
     return start_calls(sup, workdir, **kwargs).wait()
 
 
-def read_batch(calls_log: Path, *, target: str, placed: int, started: float, ended: float) -> CallBatch:
+def read_outcomes(calls_log: Path, started: float) -> list[CallOutcome]:
+    """The outcome of each call SIPp has logged so far (the last one per Call-ID)."""
     calls: dict[str, CallOutcome] = {}
-    if calls_log.exists():
-        for line in calls_log.read_text(errors="replace").splitlines():
-            parts = line.split()
-            if len(parts) == 3 and "@" in parts[0] and parts[2].isdigit():
-                at = started + int(parts[2]) / 1000  # SIPp's clock_tick: ms since it started
-                calls[parts[0]] = CallOutcome(call_id=parts[0], status=parts[1], at=at)
-    outcomes = list(calls.values())
+    try:
+        text = calls_log.read_text(errors="replace")
+    except FileNotFoundError:
+        return []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and "@" in parts[0] and parts[2].isdigit():
+            at = started + int(parts[2]) / 1000  # SIPp's clock_tick: ms since it started
+            calls[parts[0]] = CallOutcome(call_id=parts[0], status=parts[1], at=at)
+    return list(calls.values())
+
+
+def read_batch(calls_log: Path, *, target: str, placed: int, started: float, ended: float) -> CallBatch:
+    outcomes = read_outcomes(calls_log, started)
     # A call SIPp gave up on without any final response (transport error, unexpected reply)
     missing = placed - len(outcomes)
     codes = Counter(c.status for c in outcomes)

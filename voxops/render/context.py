@@ -1,14 +1,14 @@
 """Topology -> the plain data the templates see (dicts, lists, str, int, float, bool).
 
 Templates only ever see this: values that come from the spec are already constrained by
-its types, so nothing here can carry a quote, a newline or `;` into a config file. The
-same dict is handed to Ansible's template module, which is why it must stay JSON-plain.
+its types (voxops.spec.types), and voxops.render.guard checks the result again before
+anything is rendered. The same dict is handed to Ansible's template module, which is why
+it must stay JSON-plain.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -26,11 +26,6 @@ SET_IVR = 3
 # pinging only the destinations flagged 8 (probing) whatever their state.
 _PROBING_MODE = {"all": 1, "marked": 3}
 _PROBING_FLAG = 8
-
-# A secret that reaches a Kamailio modparam string: no quote, backslash, `;`, `:` (the uac
-# credential separator), braces (Ansible templating) or whitespace.
-_SECRET_RE = re.compile(r"^[A-Za-z0-9._~!@#$%^&*()+=,/?|<>\[\]-]{1,256}$")
-
 
 def node_paths(prefix: str, host: str) -> dict[str, str]:
     """Where one host's files live under the deploy prefix (absolute: kamailio chdirs to /)."""
@@ -219,9 +214,3 @@ def node_context(topo: Topology, node: SbcNode, prefix: str) -> dict[str, Any]:
         "paths": node_paths(prefix, node.name),
     }
 
-
-def check_secret(name: str, value: str) -> str:
-    if not _SECRET_RE.fullmatch(value):
-        raise SpecError([f"secret {name}: must be 1-256 printable characters without quotes, "
-                         "backslash, ';', ':', braces or spaces"])
-    return value

@@ -33,14 +33,18 @@ def node_paths(prefix: str, host: str) -> dict[str, str]:
     return {"base": str(base), "etc": str(base / "etc"), "run": str(base / "run"), "log": str(base / "log")}
 
 
+def _hostport(address: str, port: int) -> str:
+    """host:port of a SIP URI or a Kamailio socket: an IPv6 address goes in brackets."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
 def _trunk_hosts(trunk: Trunk) -> list[dict[str, Any]]:
     # rweight is per destination: split the trunk's weight over its hosts so the trunk
     # as a whole gets its share (dispatcher rweight must be 1..100).
     share = max(1, round(trunk.weight / len(trunk.hosts)))
     hosts = []
     for h in trunk.hosts:
-        host = f"[{h.address}]" if ":" in h.address else h.address
-        uri = f"sip:{host}:{h.port}"
+        uri = f"sip:{_hostport(h.address, h.port)}"
         if h.transport is not Transport.udp:
             uri += f";transport={h.transport.value}"
         hosts.append(
@@ -105,7 +109,7 @@ def _ivr(topo: Topology) -> dict[str, Any] | None:
     if ivr.uri:
         return {"uri": ivr.uri, "agent": None}
     agent = next(a for a in topo.agents.instances if a.name == ivr.agent)
-    return {"uri": f"sip:ivr@{agent.host}:{agent.sip_port}", "agent": agent.name}
+    return {"uri": f"sip:ivr@{_hostport(agent.host, agent.sip_port)}", "agent": agent.name}
 
 
 def topology_context(topo: Topology) -> dict[str, Any]:
@@ -144,7 +148,7 @@ def topology_context(topo: Topology) -> dict[str, Any]:
                 "sip_port": a.sip_port,
                 "health_port": a.health_port,
                 "max_calls": a.max_calls,
-                "uri": f"sip:{a.host}:{a.sip_port}",
+                "uri": f"sip:{_hostport(a.host, a.sip_port)}",
                 "rweight": min(100, a.max_calls),
             }
             for a in topo.agents.instances
@@ -171,8 +175,7 @@ def topology_context(topo: Topology) -> dict[str, Any]:
 
 
 def _socket(proto: str, address: str, port: int) -> str:
-    host = f"[{address}]" if ":" in address else address
-    return f"{proto}:{host}:{port}"
+    return f"{proto}:{_hostport(address, port)}"
 
 
 def node_context(topo: Topology, node: SbcNode, prefix: str) -> dict[str, Any]:

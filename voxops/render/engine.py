@@ -7,6 +7,7 @@ through `voxops render` and through a playbook.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -54,6 +55,7 @@ class RenderedFile(BaseModel):
     bytes: int
 
 
+@functools.cache
 def environment(templates: Path | None = None) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates or data_dir("templates"))),

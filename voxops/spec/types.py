@@ -24,6 +24,7 @@ _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST_RE = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*\.?")
 # DNS owner names may also hold the `_service._proto` labels of SRV records (RFC 2782)
+_DOTTED_QUAD_RE = re.compile(r"[0-9]+(\.[0-9]+){3}")
 _DNS_LABEL = r"_?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DNS_NAME_RE = re.compile(rf"(?=.{{1,253}}\Z){_DNS_LABEL}(?:\.{_DNS_LABEL})*\.?")
 _PATH_RE = re.compile(r"[A-Za-z0-9_./@+-]{1,4096}")
@@ -72,8 +73,10 @@ def _host(value: str) -> str:
     if ":" in bare or "%" in bare:
         return canonical_ip(bare)
     if _HOST_RE.fullmatch(value):
-        if value.rstrip(".").rsplit(".", 1)[-1].isdigit():
-            return canonical_ip(value)  # all-numeric: an IPv4 address or nothing
+        # all-numeric, or starting like one (Kamailio reads `1.2.3.4a` as an address and a
+        # stray word): an IPv4 address or nothing
+        if value.rstrip(".").rsplit(".", 1)[-1].isdigit() or _DOTTED_QUAD_RE.match(value):
+            return canonical_ip(value)
         return value.lower()
     raise ValueError(f"not a valid IP address or host name (RFC 1123): {shown(value)}")
 

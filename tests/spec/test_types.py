@@ -76,3 +76,11 @@ def test_a_number_too_long_for_any_field_is_one_line(number):
         load_topology_text(f"version: 1\nname: x\nslo: {{pdd_max_ms: {number}}}\n", "s.yaml")
     assert str(exc.value).startswith("s.yaml:3:") and "too long" in str(exc.value)
     assert len(str(exc.value)) < 200
+
+
+@pytest.mark.parametrize("key", ["carriers:\u00a0[{name", "a[b]", "function-x", "line\nbreak", "k" * 5000])
+def test_an_unknown_key_of_any_shape_is_one_line(key):
+    with pytest.raises(SpecError) as exc:
+        load_topology_text(yaml.safe_dump({"version": 1, "name": "x", key: 1}), "s.yaml")
+    unknown = [p for p in exc.value.problems if "unknown key" in p]
+    assert len(unknown) == 1 and "\n" not in unknown[0] and len(unknown[0]) < 300

@@ -19,7 +19,6 @@ from voxops.spec.rules import check_references
 from voxops.spec.types import shown
 from voxops.spec.yamlpos import Loc, Located, load_file, load_text
 
-
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -106,16 +105,16 @@ def _message(err: dict[str, Any]) -> str:
     return msg[0].lower() + msg[1:] if msg else msg
 
 
-def _clean_loc(loc: tuple[Any, ...], data: Any) -> Loc:
+def _clean_loc(loc: tuple[Any, ...], data: Any = None) -> Loc:
     """The path of loc through the data. Pydantic adds union-member and function-validator
     tags to loc; a part is kept when it is a key (or index) of the data at that point, so a
     user's key that looks like a tag (`a[b]`) is kept too."""
     out: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             node = node[part]
         elif isinstance(part, int) or not (("[" in part) or part.startswith("function-")):
             node = None  # a key the data lacks (a missing field): still part of the path

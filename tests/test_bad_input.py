@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
+import socket
+import stat
 import struct
 from collections.abc import Callable
 from pathlib import Path, PurePath
@@ -21,7 +24,7 @@ import pytest
 import typer.main
 import yaml
 
-from tests.conftest import REPO, free_port, need_tool
+from tests.conftest import REPO, free_port, need_root, need_tool
 from voxops.capture.writer import PcapWriter, udp_frame
 from voxops.cli.main import app
 
@@ -440,6 +443,9 @@ BAD_SPECS = {
     "g: [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
     "python-tag": "version: !!python/object/apply:os.system ['true']\nname: x\n",
     "huge-number": "version: 1\nname: x\nslo: {pdd_max_ms: 1e999999}\n",
+    "huge-integer": "version: 1\nname: x\ncarriers: [{name: c, trunks: [{name: t, weight: 1" + "0" * 5000 + "}]}]\n",
+    "huge-hex": "version: 1\nname: x\nslo: {pdd_max_ms: 0x" + "f" * 5000 + "}\n",
+    "huge-integer-key": "version: 1\nname: x\n? " + "9" * 5000 + "\n: 1\n",
     "latin1": "name: caf\xe9\n",
     "nul-bytes": "version: 1\x00\nname: x\n",
 }
@@ -525,6 +531,76 @@ def test_unwritable_output(cli, net, tmp_path, command, kind):
     assert_clean_failure(cli(*argv))
     if target.is_file():
         assert target.read_bytes() == SENTINEL
+
+
+def _special_output(kind: str, tmp_path: Path) -> Path:
+    """An output path that is not a regular file; for a link, the file it points at is
+    another user's and must come through untouched."""
+    if kind == "dev-null":
+        return Path("/dev/null")
+    target = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(target))
+        sock.close()
+    elif kind == "chardev":  # a twin of /dev/null that a wrong rename may destroy
+        need_root()
+        os.mknod(target, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    else:
+        victim = tmp_path / "someone-elses-file"
+        victim.write_bytes(SENTINEL)
+        if os.geteuid() == 0:
+            os.chown(victim, 65534, 65534)
+        target.symlink_to(victim if kind == "link-to-others-file" else "/proc/self/fd/1")
+    return target
+
+
+def _identity(path: Path) -> tuple[int, int, int, str]:
+    st = os.lstat(path)
+    return st.st_mode, st.st_ino, st.st_rdev, os.readlink(path) if path.is_symlink() else ""
+
+
+SPECIAL_OUTPUTS = ["dev-null", "chardev", "fifo", "socket", "link-to-others-file", "link-to-stdout"]
+
+
+@pytest.mark.parametrize("kind", SPECIAL_OUTPUTS)
+@pytest.mark.parametrize("command", sorted(set(OUTPUT_COMMANDS) - {"render"}))  # render: tests/render
+def test_output_that_is_not_a_regular_file_is_refused(cli, net, tmp_path, command, kind):
+    """A device, FIFO, socket or link at the output path: one line, exit 2, left as it was
+    (with `-o -` meaning standard output instead)."""
+    target = _special_output(kind, tmp_path)
+    before = _identity(target)
+    argv = [a.replace("{spec}", str(net["spec"])) for a in OUTPUT_COMMANDS[command](str(target))]
+    result = cli(*argv)
+    assert_clean_failure(result)
+    assert result[0] == 2 and str(target) in result[2], result
+    assert _identity(target) == before
+    if kind == "link-to-others-file":
+        assert (tmp_path / "someone-elses-file").read_bytes() == SENTINEL
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+STDOUT_OUTPUTS = {
+    "ladder": b"INVITE",
+    "ladder-png": b"\x89PNG\r\n",
+    "export": b"\xd4\xc3\xb2\xa1",
+    "stats-png": b"\x89PNG\r\n",
+    "init": b"# voxops topology spec",
+}
+
+
+@pytest.mark.parametrize("command", sorted(STDOUT_OUTPUTS))
+def test_dash_writes_to_stdout(capsysbinary, monkeypatch, tmp_path, command):
+    from voxops.cli.main import main
+
+    monkeypatch.chdir(tmp_path)  # nothing named "-" may appear
+    code = main(OUTPUT_COMMANDS[command]("-"))
+    out, err = capsysbinary.readouterr()
+    assert code == 0, err
+    assert STDOUT_OUTPUTS[command] in out[:4096]
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("command", ["ladder", "ladder-png", "export", "stats-png"])

@@ -199,7 +199,7 @@ def load_agent_config(path: Path) -> AgentConfig:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = _clean_loc(err["loc"])
+            loc = _clean_loc(err["loc"], located.data)
             msg = str(err["msg"]).removeprefix("Value error, ")
             problems.append(f"{located.where(loc)}: {dotted(loc)}: {msg}")
         more = f" (+{len(problems) - 1} more: {'; '.join(problems[1:])})" if len(problems) > 1 else ""

@@ -16,19 +16,19 @@ def register(app: typer.Typer) -> None:
     def export(
         pcap: Path = opts.PCAP_ARG,
         call_id: list[str] = typer.Option(..., "--call-id", help="Call-ID (or a unique prefix); repeatable. Correlated legs are added."),
-        output: Path = typer.Option(..., "--output", "-o", help="The pcap file to write."),
+        output: Path = typer.Option(..., "--output", "-o", help="The pcap file to write ('-': standard output)."),
         correlate: list[str] = opts.CORRELATE_OPTION,
     ) -> int:
         """Cut one call (all legs: SIP, every fragment and segment, its RTP and RTCP) into a pcap."""
         from voxops.analysis.ladder import call_frames
         from voxops.capture.cutter import copy_frames
         from voxops.capture.engines import Engine
-        from voxops.output_file import check_not_input
+        from voxops.output_file import check_not_input, is_stdout
         from voxops.views.ladder import load_call
 
         check_not_input(output, pcap)
         dialogs, udp = load_call(pcap, call_id, correlate, engine=Engine.native, tls_keylog=None, warn=warn)
         written = copy_frames(pcap, call_frames(dialogs, udp), output)
         ids = ", ".join(d.call_id for d in dialogs)
-        typer.echo(f"{output}: {written} frames of {ids}", err=True)
+        typer.echo(f"{'standard output' if is_stdout(output) else output}: {written} frames of {ids}", err=True)
         return ExitCode.OK

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         pcap: Path = opts.PCAP_ARG,
         call_id: list[str] = typer.Option([], "--call-id", help="Call-ID (or a unique prefix); repeatable. Correlated legs are added."),
         fmt: LadderFormat = typer.Option(LadderFormat.text, "--format", "-f", help="text, svg, png, html or mermaid."),
-        output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout (required for png)."),
+        output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout (required for png; '-': stdout)."),
         spec: Path = typer.Option(None, "--spec", help="Topology spec: name hosts (carrier-a, sbc-1, agent-3) instead of IPs."),
         correlate: list[str] = opts.CORRELATE_OPTION,
         engine: opts.Engine = opts.ENGINE_OPTION,

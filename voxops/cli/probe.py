@@ -31,7 +31,10 @@ def probe(
 
     Without --once it keeps probing at each target's interval, printing state changes (or a live table with --watch) until interrupted or --rounds is reached.
     """
+    from voxops.output_file import check_output
     from voxops.probes.probe_run import ProbeRun
+
+    check_output(prometheus)  # a device, FIFO or link is refused before the first round
 
     def make() -> ProbeRun:
         return ProbeRun(spec, target=target, timeout=timeout, prometheus=prometheus)

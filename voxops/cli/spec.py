@@ -43,18 +43,20 @@ def schema() -> int:
 
 
 def init(
-    path: Path = typer.Argument(Path("topology.yaml"), help="Where to write the example spec."),
+    path: Path = typer.Argument(Path("topology.yaml"), help="Where to write the example spec ('-': standard output)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> int:
     """Write a commented example spec to start from."""
-    from voxops.output_file import write_atomic
+    from voxops.output_file import check_output, is_stdout, write_atomic
     from voxops.resources import data_dir
 
-    if path.exists() and not force:
+    check_output(path)
+    if not is_stdout(path) and path.exists() and not force:
         raise InvalidInput(f"{path} exists: pass --force to overwrite it")
     example = (data_dir("templates") / "topology.example.yaml").read_text()
     write_atomic(path, example)
-    print(f"wrote {path}: edit it, then run `voxops validate {path}`", file=sys.stderr)
+    if not is_stdout(path):
+        print(f"wrote {path}: edit it, then run `voxops validate {path}`", file=sys.stderr)
     return ExitCode.OK
 
 

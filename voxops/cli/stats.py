@@ -34,7 +34,7 @@ def stats(
     spec: Path | None = typer.Option(None, "--spec", help="Topology spec: trunk names by address, SLOs."),
     window: str | None = typer.Option(None, "--window", help="Window length (e.g. 5m); default: the spec's ASR window."),
     fmt: StatsFormat = typer.Option(StatsFormat.text, "--format", "-f", help="Output format."),
-    output: Path = typer.Option(Path("voxops-stats.png"), "--output", "-o", help="Where --format png writes."),
+    output: Path = typer.Option(Path("voxops-stats.png"), "--output", "-o", help="Where --format png writes ('-': standard output)."),
     ner_487: bool = typer.Option(False, "--ner-487", help="Count 487 (caller cancelled) as effective in NER."),
     heuristic: bool = HEURISTIC_OPTION,
     fail_on: Severity = typer.Option(Severity.critical, "--fail-on", help="Exit 1 on findings at or above this."),
@@ -50,19 +50,21 @@ def stats(
     if fmt is StatsFormat.png:
         from voxops.output_file import check_not_input
 
-        check_not_input(output, pcap, spec)
+        check_not_input(output, pcap, spec)  # before the capture is read
     policy = policy_for(spec, **overrides)
     analysis = analyse_capture(pcap, heuristic=heuristic, keep_jitter=fmt is StatsFormat.png, warn=warn)
     report = stats_report(str(pcap), analysis.dialogs, analysis.streams, policy)
     if fmt is StatsFormat.json:
         emit_json(report)
     elif fmt is StatsFormat.png:
+        from voxops.output_file import is_stdout
         from voxops.views.stats_png import write_stats_png
 
         longest = max(analysis.jitter, key=lambda k: analysis.streams[k].packets, default=None)
         label = f"{analysis.streams[longest].src} -> {analysis.streams[longest].dst}" if longest is not None else ""
         write_stats_png(report, (label, analysis.jitter[longest]) if longest is not None else None, output)
-        warn(f"wrote {output}")
+        if not is_stdout(output):
+            warn(f"wrote {output}")
     else:
         print(stats_text(report))
     return ExitCode.FINDINGS if fails(report.findings, fail_on) else ExitCode.OK

@@ -1,14 +1,14 @@
 """Topology -> the plain data the templates see (dicts, lists, str, int, float, bool).
 
 Templates only ever see this: values that come from the spec are already constrained by
-its types, so nothing here can carry a quote, a newline or `;` into a config file. The
-same dict is handed to Ansible's template module, which is why it must stay JSON-plain.
+its types (voxops.spec.types), and voxops.render.guard checks the result again before
+anything is rendered. The same dict is handed to Ansible's template module, which is why
+it must stay JSON-plain.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -27,15 +27,15 @@ SET_IVR = 3
 _PROBING_MODE = {"all": 1, "marked": 3}
 _PROBING_FLAG = 8
 
-# A secret that reaches a Kamailio modparam string: no quote, backslash, `;`, `:` (the uac
-# credential separator), braces (Ansible templating) or whitespace.
-_SECRET_RE = re.compile(r"^[A-Za-z0-9._~!@#$%^&*()+=,/?|<>\[\]-]{1,256}$")
-
-
 def node_paths(prefix: str, host: str) -> dict[str, str]:
     """Where one host's files live under the deploy prefix (absolute: kamailio chdirs to /)."""
     base = PurePosixPath(prefix) / host
     return {"base": str(base), "etc": str(base / "etc"), "run": str(base / "run"), "log": str(base / "log")}
+
+
+def _hostport(address: str, port: int) -> str:
+    """host:port of a SIP URI or a Kamailio socket: an IPv6 address goes in brackets."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def _trunk_hosts(trunk: Trunk) -> list[dict[str, Any]]:
@@ -44,8 +44,7 @@ def _trunk_hosts(trunk: Trunk) -> list[dict[str, Any]]:
     share = max(1, round(trunk.weight / len(trunk.hosts)))
     hosts = []
     for h in trunk.hosts:
-        host = f"[{h.address}]" if ":" in h.address else h.address
-        uri = f"sip:{host}:{h.port}"
+        uri = f"sip:{_hostport(h.address, h.port)}"
         if h.transport is not Transport.udp:
             uri += f";transport={h.transport.value}"
         hosts.append(
@@ -110,7 +109,7 @@ def _ivr(topo: Topology) -> dict[str, Any] | None:
     if ivr.uri:
         return {"uri": ivr.uri, "agent": None}
     agent = next(a for a in topo.agents.instances if a.name == ivr.agent)
-    return {"uri": f"sip:ivr@{agent.host}:{agent.sip_port}", "agent": agent.name}
+    return {"uri": f"sip:ivr@{_hostport(agent.host, agent.sip_port)}", "agent": agent.name}
 
 
 def topology_context(topo: Topology) -> dict[str, Any]:
@@ -149,7 +148,7 @@ def topology_context(topo: Topology) -> dict[str, Any]:
                 "sip_port": a.sip_port,
                 "health_port": a.health_port,
                 "max_calls": a.max_calls,
-                "uri": f"sip:{a.host}:{a.sip_port}",
+                "uri": f"sip:{_hostport(a.host, a.sip_port)}",
                 "rweight": min(100, a.max_calls),
             }
             for a in topo.agents.instances
@@ -176,8 +175,7 @@ def topology_context(topo: Topology) -> dict[str, Any]:
 
 
 def _socket(proto: str, address: str, port: int) -> str:
-    host = f"[{address}]" if ":" in address else address
-    return f"{proto}:{host}:{port}"
+    return f"{proto}:{_hostport(address, port)}"
 
 
 def node_context(topo: Topology, node: SbcNode, prefix: str) -> dict[str, Any]:
@@ -219,9 +217,3 @@ def node_context(topo: Topology, node: SbcNode, prefix: str) -> dict[str, Any]:
         "paths": node_paths(prefix, node.name),
     }
 
-
-def check_secret(name: str, value: str) -> str:
-    if not _SECRET_RE.fullmatch(value):
-        raise SpecError([f"secret {name}: must be 1-256 printable characters without quotes, "
-                         "backslash, ';', ':', braces or spaces"])
-    return value

@@ -7,22 +7,32 @@ through `voxops render` and through a playbook.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import re
+import stat
 from collections.abc import Mapping
-from pathlib import Path
+from contextlib import ExitStack
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
 from pydantic import BaseModel, ConfigDict
 
 from voxops.errors import InvalidInput, SpecError
-from voxops.render.context import check_secret, node_context, node_paths, topology_context
+from voxops.output_file import existing_mode_at, open_tree, replace_at
+from voxops.render.context import node_context, node_paths, topology_context
+from voxops.render.guard import check_context, check_secret, finalize
 from voxops.resources import data_dir
 from voxops.spec.models import Topology
+from voxops.spec.types import shown
 
 SECRET_MODE = 0o600
 FILE_MODE = 0o640
+MAX_SECRET_BYTES = 4096
+# the prefix is printed into configs and unit files: the spec's file path charset
+_PREFIX_RE = re.compile(r"/[A-Za-z0-9_./@+-]{0,1000}")
 
 
 class RenderJob(BaseModel):
@@ -45,6 +55,7 @@ class RenderedFile(BaseModel):
     bytes: int
 
 
+@functools.cache
 def environment(templates: Path | None = None) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates or data_dir("templates"))),
@@ -53,6 +64,7 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=False,
         keep_trailing_newline=True,
         autoescape=False,
+        finalize=finalize,
     )
 
 
@@ -70,21 +82,40 @@ def resolve_secrets(topo: Topology, base: Path, env: Mapping[str, str] | None = 
                     f"trunk {trunk.name}: environment variable {ref.env} (its password) is not set",
                     hint="export it before rendering or deploying",
                 )
-            value = env[ref.env]
+            value, origin = env[ref.env], f"environment variable {ref.env}"
         else:
-            path = base / str(ref.file)
-            try:
-                value = path.read_text().strip()
-            except OSError as exc:
-                raise InvalidInput(f"trunk {trunk.name}: cannot read password file {path}: {exc.strerror}") from None
-        out[trunk.name] = check_secret(f"{trunk.name} password", value)
+            value, origin = _read_secret_file(trunk.name, base / str(ref.file)), f"file {base / str(ref.file)}"
+        out[trunk.name] = check_secret(f"of trunk {trunk.name} (from {origin})", value)
     return out
+
+
+def _read_secret_file(trunk: str, path: Path) -> str:
+    """A password file's text: a regular file of at most MAX_SECRET_BYTES UTF-8 bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InvalidInput(f"trunk {trunk}: password file {path} is not a regular file")
+            raw = os.read(fd, MAX_SECRET_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise InvalidInput(f"trunk {trunk}: cannot read password file {path}: {exc.strerror}") from None
+    if len(raw) > MAX_SECRET_BYTES:
+        raise InvalidInput(f"trunk {trunk}: password file {path} is larger than {MAX_SECRET_BYTES} bytes")
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise InvalidInput(f"trunk {trunk}: password file {path} is not UTF-8 text") from None
 
 
 def plan(topo: Topology, prefix: str, secrets: Mapping[str, str] | None = None) -> list[RenderJob]:
     """Every file of the topology, in a fixed order."""
     if not prefix.startswith("/"):
-        raise InvalidInput(f"prefix must be an absolute path, got {prefix!r}")
+        raise InvalidInput(f"prefix must be an absolute path, got {shown(prefix)}")
+    if not _PREFIX_RE.fullmatch(prefix):
+        raise InvalidInput(f"prefix {shown(prefix)}: the folder configs point at may hold only letters, "
+                           "digits and '_./@+-'", hint="render into such a folder, or pass --prefix")
     t = topology_context(topo)
     nodes = [node_context(topo, n, prefix) for n in topo.sbc.nodes]
     if any("udp" not in n["socket_for"] for n in nodes):
@@ -117,6 +148,8 @@ def plan(topo: Topology, prefix: str, secrets: Mapping[str, str] | None = None) 
                               vars={"topo": t, "trunk": trunk, "nodes": nodes}))
     jobs.append(RenderJob(host="monitoring", template="prometheus/voxops-alerts.yml.j2",
                           dest="shared/prometheus/voxops-alerts.yml", vars={"topo": t}))
+    for job in jobs:  # the same data goes to Ansible's template module: check it here
+        check_context(job.dest, job.vars)
     return jobs
 
 
@@ -127,21 +160,26 @@ def render_job(env: jinja2.Environment, job: RenderJob) -> str:
         raise SpecError([f"{job.template}: {exc.message}"]) from None
 
 
-def write_file(path: Path, text: str, mode: int) -> RenderedFile:
-    """Atomic write; the mode is set before the content lands, so a secret is never world-readable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    tmp.replace(path)
-    return RenderedFile(path=str(path), mode=f"{mode:04o}", sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
-
-
 def render_all(jobs: list[RenderJob], out_dir: Path) -> list[RenderedFile]:
+    """Render every job, then write them: a template or a target that fails stops the run
+    before any file is replaced. Targets must be regular files (or absent), and no folder
+    below out_dir may be a link: a secret is never written through a link."""
     env = environment()
-    return [write_file(out_dir / job.dest, render_job(env, job), job.mode) for job in jobs]
+    texts = [render_job(env, job).encode() for job in jobs]
+    with ExitStack() as stack:
+        folders: dict[PurePosixPath, int] = {}
+        targets: list[tuple[int, str, Path]] = []
+        for job in jobs:
+            dest = PurePosixPath(job.dest)
+            if dest.parent not in folders:
+                folders[dest.parent] = open_tree(out_dir, dest.parent.parts, stack)
+            dir_fd = folders[dest.parent]
+            existing_mode_at(dir_fd, dest.name, out_dir / job.dest)  # refuses a link, a device...
+            targets.append((dir_fd, dest.name, out_dir / job.dest))
+        files = []
+        for (dir_fd, name, path), job, data in zip(targets, jobs, texts, strict=True):
+            replace_at(dir_fd, name, data, mode=job.mode, shown=path)
+            files.append(RenderedFile(path=str(path), mode=f"{job.mode:04o}",
+                                      sha256=hashlib.sha256(data).hexdigest(), bytes=len(data)))
+    return files
+

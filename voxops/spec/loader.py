@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterable
@@ -15,7 +16,10 @@ from pydantic import BaseModel, ValidationError
 from voxops.errors import SpecError
 from voxops.spec.models import Topology
 from voxops.spec.rules import check_references
+from voxops.spec.types import shown
 from voxops.spec.yamlpos import Loc, Located, load_file, load_text
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def dotted(loc: Iterable[str | int]) -> str:
@@ -23,8 +27,9 @@ def dotted(loc: Iterable[str | int]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
+        else:  # a key of any other shape is quoted and shortened: the path stays one line
+            name = part if _PLAIN_KEY.fullmatch(part) else shown(part, 40)
+            out += f".{name}" if out else name
     return out or "(top level)"
 
 
@@ -79,14 +84,14 @@ def _bounds(info: Any) -> tuple[Any, Any]:
 
 def _message(err: dict[str, Any]) -> str:
     kind = err["type"]
-    loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-    if kind == "extra_forbidden":
+    loc: Loc = err["loc"]
+    if kind == "extra_forbidden" and loc:
         owner, _ = _field_at(loc[:-1] + ("__none__",))
         key = str(loc[-1])
         fields = list(owner.model_fields) if owner else []
         close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else (f"; expected one of: {', '.join(fields)}" if fields else "")
-        return f"unknown key '{key}'{hint}"
+        return f"unknown key {shown(key)}{hint}"
     if kind == "missing":
         return "required key is missing"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
@@ -100,9 +105,23 @@ def _message(err: dict[str, Any]) -> str:
     return msg[0].lower() + msg[1:] if msg else msg
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> Loc:
-    # Pydantic adds union-member and function-validator tags to loc; keep real path parts.
-    return tuple(p for p in loc if isinstance(p, int) or not (("[" in p) or p.startswith("function-")))
+def _clean_loc(loc: tuple[Any, ...], data: Any = None) -> Loc:
+    """The path of loc through the data. Pydantic adds union-member and function-validator
+    tags to loc; a part is kept when it is a key (or index) of the data at that point, so a
+    user's key that looks like a tag (`a[b]`) is kept too."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        elif isinstance(part, int) or not (("[" in part) or part.startswith("function-")):
+            node = None  # a key the data lacks (a missing field): still part of the path
+        else:
+            continue
+        out.append(part)
+    return tuple(out)
 
 
 def validate_located(located: Located, base_dir: Path | None = None, *, check_files: bool = False) -> Topology:
@@ -113,7 +132,7 @@ def validate_located(located: Located, base_dir: Path | None = None, *, check_fi
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = _clean_loc(err["loc"])
+            loc = _clean_loc(err["loc"], located.data)
             detail: dict[str, Any] = {**err, "loc": loc}
             problems.append(f"{located.where(loc)}: {dotted(loc)}: {_message(detail)}")
         raise SpecError(problems) from None

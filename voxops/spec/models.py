@@ -14,12 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voxops.spec.types import (
     Codec,
+    DnsAnswer,
+    DnsName,
     EnvVar,
     FilePath,
     Host,
     IPAddress,
     Name,
     Percent,
+    Pipeline,
+    PlainFloat,
     Port,
     SipCode,
     SipUri,
@@ -75,7 +79,7 @@ class OptionsPing(Model):
 
 class TrunkLimits(Model):
     channels: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-    cps: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    cps: Annotated[PlainFloat, Field(gt=0, le=100_000)] | None = None
 
 
 class SecretRef(OneOf):
@@ -106,6 +110,15 @@ class Trunk(Model):
     def _tls_hosts(self) -> Trunk:
         if self.require_tls and any(h.transport is not Transport.tls for h in self.hosts):
             raise ValueError("require_tls is set but a host's transport is not tls")
+        return self
+
+    @model_validator(mode="after")
+    def _realm(self) -> Trunk:
+        # the uac module reads `username:realm:password`: a realm cannot hold a ':'
+        creds = self.credentials
+        realm = creds and (creds.realm or self.hosts[0].address)
+        if realm and ":" in realm:
+            raise ValueError("credentials.realm cannot be an IPv6 address (uac splits on ':'): set a realm name")
         return self
 
 
@@ -147,7 +160,7 @@ class SbcTls(Model):
 class Admission(Model):
     enabled: bool = True
     max_concurrent_calls: Annotated[int, Field(ge=1, le=1_000_000)] = 100
-    max_cps: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    max_cps: Annotated[PlainFloat, Field(gt=0, le=100_000)] | None = None
     reject_code: Literal[486, 503] = 486
 
 
@@ -176,7 +189,7 @@ class IvrFallback(OneOf):
 
 class Sbc(Model):
     domain: Host = Field(description="The SIP domain carriers send calls to.")
-    srv_name: Host | None = Field(
+    srv_name: DnsName | None = Field(
         default=None, description="DNS SRV name of the pair, e.g. _sip._udp.sbc.example.com."
     )
     nodes: Annotated[list[SbcNode], Field(min_length=1)]
@@ -228,14 +241,14 @@ class Dependency(Model):
     name: Name
     kind: DependencyKind
     url: Url
-    timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    timeout_s: Annotated[PlainFloat, Field(gt=0, le=60)] = 2.0
 
 
 class AgentPool(Model):
     instances: Annotated[list[AgentInstance], Field(min_length=1)]
     health: HealthThresholds = Field(default_factory=HealthThresholds)
     dependencies: list[Dependency] = Field(default_factory=list)
-    pipeline: Annotated[str, Field(pattern=r"^(echo|prompt|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")] = "echo"
+    pipeline: Pipeline = "echo"
     drain_timeout_s: Annotated[int, Field(ge=0, le=3600)] = 30
 
 
@@ -266,8 +279,8 @@ class Slo(Model):
     asr: AsrSlo = Field(default_factory=AsrSlo)
     pdd_max_ms: Annotated[int, Field(ge=1, le=60_000)] = 2000
     loss_max_percent: Percent = 1.0
-    jitter_max_ms: Annotated[float, Field(gt=0, le=1000)] = 30.0
-    mos_min: Annotated[float, Field(ge=1.0, le=4.5)] = 3.5
+    jitter_max_ms: Annotated[PlainFloat, Field(gt=0, le=1000)] = 30.0
+    mos_min: Annotated[PlainFloat, Field(ge=1.0, le=4.5)] = 3.5
     spike_503: Spike503 = Field(default_factory=Spike503)
 
 
@@ -288,9 +301,9 @@ class RecordType(StrEnum):
 
 
 class DnsRecord(Model):
-    name: Host
+    name: DnsName
     type: RecordType
-    expect: list[str] = Field(
+    expect: list[DnsAnswer] = Field(
         default_factory=list,
         description="Expected answers: addresses for A/AAAA, 'priority weight port target' for SRV.",
     )
@@ -300,7 +313,7 @@ class DnsRecord(Model):
 class DnsChecks(Model):
     vantages: list[Vantage] = Field(default_factory=list)
     records: list[DnsRecord] = Field(default_factory=list)
-    timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    timeout_s: Annotated[PlainFloat, Field(gt=0, le=60)] = 2.0
 
 
 class TlsEndpoint(Model):

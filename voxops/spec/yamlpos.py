@@ -20,6 +20,9 @@ from voxops.errors import InvalidInput
 MAX_BYTES = 16 * 1024 * 1024
 MAX_NODES = 2_000_000
 MAX_DEPTH = 64
+# No spec field holds a number this long; Python refuses to convert decimal strings of
+# more than 4,300 digits, and a long hex number could not be printed in an error either.
+MAX_NUMBER_DIGITS = 100
 
 Loc = tuple[str | int, ...]
 
@@ -69,10 +72,11 @@ def _scalar(event: Any, where: str) -> Any:
         return True
     if low == "false":
         return False
-    if _INT_RE.match(value):
-        return int(value.replace("_", ""))
-    if _HEX_RE.match(value):
-        return int(value.replace("_", ""), 16)
+    if _INT_RE.match(value) or _HEX_RE.match(value):
+        digits = value.replace("_", "")
+        if len(digits) > MAX_NUMBER_DIGITS:
+            raise InvalidInput(f"{where}: a number of {len(digits)} digits ({digits[:12]}...): too long for any spec field")
+        return int(digits, 16) if digits.startswith("0x") else int(digits)
     if _FLOAT_RE.match(value) and any(ch.isdigit() for ch in value):
         return float(value.replace("_", ""))
     if low in (".inf", "+.inf", "-.inf", ".nan"):
@@ -248,7 +252,7 @@ def load_text(text: str, source: str = "<string>") -> Located:
                 top[2] = _NO_KEY
     except InvalidInput as exc:
         message = str(exc)
-        if message.startswith(f"{source}: explicit YAML tag"):
+        if message.startswith(f"{source}: "):  # raised by _scalar, which knows no position
             raise InvalidInput(message.replace(f"{source}:", f"{where(event)}:", 1)) from None
         raise
     except yaml.MarkedYAMLError as exc:

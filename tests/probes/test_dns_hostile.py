@@ -121,7 +121,8 @@ def test_vantage_closing_tcp_mid_answer_is_that_vantages_error(tmp_path, cli):
 
 def test_srv_with_2000_targets_is_capped_within_the_timeout(tmp_path, cli):
     host = addr(63)
-    timeout = 4.0  # parsing 2,000 records alone takes dnspython about a second here
+    # dnspython alone takes one to several seconds (machine load) to parse 2,000 records
+    timeout = 10.0
     with resolver(host, srv_fan_out) as port:
         spec = write_spec(tmp_path, nodes=NODES, dns={
             "vantages": [{"name": "v", "address": host, "port": port}],
@@ -132,7 +133,7 @@ def test_srv_with_2000_targets_is_capped_within_the_timeout(tmp_path, cli):
         code, out, err = cli("dns", spec, "--format", "json")
         elapsed = time.monotonic() - started
     assert code in (0, 1), err
-    assert elapsed < timeout + 1.5, f"took {elapsed:.1f} s"
+    assert elapsed < timeout + 2, f"took {elapsed:.1f} s"
     answer = json.loads(out)["records"][0]["vantages"][0]
     assert len(answer["answers"]) == 2000
     followed = answer["srv_targets"]

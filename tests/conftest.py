@@ -61,6 +61,14 @@ def need_root() -> None:
         pytest.skip("needs root")
 
 
+@pytest.fixture(autouse=True)
+def index_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Each test its own folder for capture indexes, never the user's cache."""
+    folder = tmp_path_factory.mktemp("cache") / "index"
+    monkeypatch.setenv("VOXOPS_INDEX_DIR", str(folder))
+    return folder
+
+
 def shared_pcap(name: str) -> Path:
     """A public sample capture from ../shared/pcaps: skip with the reason when it is
     absent, fail in CI (the CI checkout has ../shared beside it)."""

@@ -655,6 +655,7 @@ def test_damaged_sidecar_index_is_rebuilt(cli, bad, tmp_path, kind):
     pcap = tmp_path / "clean.pcap"
     shutil.copy(GOOD_PCAP, pcap)
     sidecar = index_path(pcap)
+    sidecar.parent.mkdir(parents=True, exist_ok=True)
     if kind == "directory":
         sidecar.mkdir()
     else:

@@ -33,6 +33,11 @@ _STOPWORDS = frozenset(
 )
 # Below this a free-text match is a guess, shown as a suggestion rather than an answer.
 MATCH_THRESHOLD = 0.72
+# A query is a few words typed at 3 a.m.; a pasted log is read for its first few words only,
+# so a lookup costs the same whatever is pasted.
+MAX_QUERY_CHARS = 400
+MAX_TERMS = 12
+MAX_PHRASE_CHARS = 80  # longer than any title: no phrase resemblance to compute
 
 
 class RunbookMeta(BaseModel):
@@ -174,18 +179,23 @@ def _similarity(word: str, vocab: set[str]) -> float:
     return best if best >= 0.75 else 0.0
 
 
-def _text_score(query: str, rb: Runbook, known: set[str] | None = None) -> float:
-    words = _words(query)
-    if known is not None:
-        # Words no runbook uses ("broke", "help") carry no signal: do not let them dilute.
-        words = [w for w in words if _similarity(w, known) > 0]
-    if not words:
+def _terms(query: str, known: set[str]) -> list[str]:
+    """The query's first MAX_TERMS distinct words, less those no runbook uses ("broke",
+    "help"): they carry no signal and would only dilute the score."""
+    distinct = list(dict.fromkeys(_words(query[:MAX_QUERY_CHARS])))[:MAX_TERMS]
+    return [w for w in distinct if _similarity(w, known) > 0]
+
+
+def _text_score(query: str, rb: Runbook, terms: list[str]) -> float:
+    if not terms:
         return 0.0
     total = 0.0
-    for w in words:
+    for w in terms:
         total += max(weight * _similarity(w, vocab) for vocab, weight in rb.vocabulary)
-    token_score = total / len(words)
+    token_score = total / len(terms)
     phrase = query.lower().strip()
+    if len(phrase) > MAX_PHRASE_CHARS:
+        return token_score
     candidates = [rb.meta.id.replace("-", " "), rb.meta.title.lower()]
     phrase_score = max(difflib.SequenceMatcher(None, phrase, c).ratio() for c in candidates)
     return max(token_score, phrase_score)
@@ -217,8 +227,8 @@ def search(query: str, runbooks: tuple[Runbook, ...] | None = None) -> list[Matc
     if exact:
         # Equal ranks: the more severe runbook first.
         return sorted(exact, key=lambda x: (-x.score, -x.runbook.meta.severity.rank, x.runbook.id))
-    known = _all_words(books)
-    scored = [Match(runbook=rb, score=_text_score(q, rb, known), reason="text") for rb in books]
+    terms = _terms(q, _all_words(books))
+    scored = [Match(runbook=rb, score=_text_score(q, rb, terms), reason="text") for rb in books]
     hits = [s for s in scored if s.score >= MATCH_THRESHOLD]
     if hits:
         return sorted(hits, key=lambda x: (-x.score, -x.runbook.meta.severity.rank, x.runbook.id))
@@ -270,9 +280,9 @@ def import_all_modules() -> list[str]:
 def suggest(query: str, runbooks: tuple[Runbook, ...] | None = None, n: int = 3) -> list[Runbook]:
     """The nearest runbooks to a query that matched nothing."""
     books = runbooks if runbooks is not None else load_all()
-    known = _all_words(books)
+    terms = _terms(query, _all_words(books))
     scored = sorted(
-        ((_text_score(query, rb, known), rb) for rb in books), key=lambda x: (-x[0], x[1].id)
+        ((_text_score(query, rb, terms), rb) for rb in books), key=lambda x: (-x[0], x[1].id)
     )
     return [rb for score, rb in scored[:n] if score > 0]
 
@@ -295,11 +305,29 @@ def shown_commands(body: str) -> list[str]:
     return found
 
 
+def _web_base(base: str) -> str:
+    """$VOXOPS_DOCS_URL when it is an http(s) URL: anything else (`--flag`, `file:`,
+    `javascript:`) must not reach a browser's command line."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc
+            or not base.isprintable() or any(c.isspace() for c in base)):
+        raise EnvironmentProblem(
+            f"VOXOPS_DOCS_URL is not an http or https URL: {base[:80]!r}",
+            hint="export VOXOPS_DOCS_URL=https://<your docs>",
+        )
+    return base
+
+
 def docs_url(runbook_id: str) -> str:
     """The runbook's docs page: $VOXOPS_DOCS_URL, else the locally built site."""
     base = os.environ.get("VOXOPS_DOCS_URL")
     if base:
-        return f"{base.rstrip('/')}/runbooks/{runbook_id}/"
+        return f"{_web_base(base).rstrip('/')}/runbooks/{runbook_id}/"
     page = docs_site() / "runbooks" / runbook_id / "index.html"
     if page.is_file():
         return page.as_uri()

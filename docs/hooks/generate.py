@@ -249,13 +249,16 @@ metric; then words, matched against id and title (weight 1), finding codes and m
 (0.9) and symptoms (0.8), each word forgiven a typo or a plural, filler such as "sip" or
 "errors" ignored; last, a finding code declared anywhere in voxops. Equal ranks put the
 more severe runbook first. Nothing close enough: exit code 2 and the nearest runbooks
-as a hint.
+as a hint. Words are read from the first 400 characters only, at most 12 distinct ones,
+so a pasted log line is answered as fast as a typed query.
 
 `--format json` prints the front matter fields (`id`, `title`, `symptoms`, `sip_codes`,
 `metrics`, `findings`, `severity`) plus `matched_by` (why it matched), `related` (other
 runbooks that matched) and `body` (the Markdown). With `--list` it prints a list of the
 front matter objects. `--open` opens `$VOXOPS_DOCS_URL/runbooks/ID/` or, when that is
-unset, the page of a site built in the checkout (`mkdocs build`).
+unset, the page of a site built in the checkout (`mkdocs build`). `VOXOPS_DOCS_URL` must
+be an `http` or `https` URL (no spaces): anything else is refused with exit code 3
+before a browser is started.
 
 ## Writing a runbook
 

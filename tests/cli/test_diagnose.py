@@ -15,7 +15,7 @@ SPEC = DATA / "topology.yaml"
 
 @pytest.fixture
 def capture(tmp_path):
-    """A private copy: the index is written next to the capture."""
+    """A private copy of a test capture."""
     def copy(name: str) -> Path:
         dst = tmp_path / f"{name}.pcap"
         shutil.copy(DATA / f"{name}.pcap", dst)

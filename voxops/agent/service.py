@@ -34,6 +34,14 @@ from voxops.analysis.emodel import codec_impairment, estimate_mos
 
 POLL_MS = 10
 STATS_INTERVAL_S = 1.0
+# Every INVITE pjsua gives a call slot has already cost an RTP and an RTCP socket, and
+# pjlib frees a closed socket's ioqueue key only 500 ms later, out of 64 keys in all
+# (select ioqueue): a peer churning short calls exhausts them and pjlib aborts the
+# process. Past SETUP_BUDGET set-ups within SETUP_WINDOW_S, an INVITE keeps its slot
+# unanswered for SETUP_WINDOW_S and is then refused 503: while the slots are held
+# pjsua refuses further INVITEs itself (486) without opening any socket.
+SETUP_WINDOW_S = 0.6
+SETUP_BUDGET = 20
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,8 @@ class Agent:
         self._requests: collections.deque[tuple[str, str]] = collections.deque()
         self._by_sip_id: dict[str, Any] = {}
         self._to_answer: list[tuple[float, Any]] = []
+        self._to_shed: list[tuple[float, Any]] = []
+        self._setups: collections.deque[float] = collections.deque()
         self._drain_requested = threading.Event()
         self._latency_ewma = 0.0
         self.ep: Any = None
@@ -114,6 +124,9 @@ class Agent:
         self.calls[call_id] = call
         info = call.getInfo()
         call.sip_call_id, call.remote_uri = info.callIdString, info.remoteUri
+        if self._setup_flood(call.received_at):
+            self._to_shed.append((call.received_at + SETUP_WINDOW_S, call))
+            return
         verdict = decide(
             self.config, active=self.state.active_calls, draining=self.state.draining, degraded=self.degraded()
         )
@@ -161,6 +174,22 @@ class Agent:
             self._to_answer.append((time.monotonic() + self.config.ring_ms / 1000, call))
         else:
             self._answer(call)
+
+    def _setup_flood(self, now: float) -> bool:
+        """Whether this set-up is one too many for the sockets pjlib can still open."""
+        while self._setups and self._setups[0] <= now - SETUP_WINDOW_S:
+            self._setups.popleft()
+        if len(self._setups) >= SETUP_BUDGET:
+            return True
+        self._setups.append(now)
+        return False
+
+    def _shed(self, call: Any) -> None:
+        if call.ended:  # CANCELled meanwhile: pjsua already answered 487
+            return
+        call.respond(503, "Overloaded", {"Retry-After": "1"})
+        self.metrics.calls_total.inc(result="rejected")
+        self.metrics.rejected_total.inc(code="503")
 
     def _answer(self, call: Any) -> None:
         if call.ended:  # CANCELled while ringing: pjsua already answered 487
@@ -274,6 +303,9 @@ class Agent:
         while self._to_answer and self._to_answer[0][0] <= now:
             call = self._to_answer.pop(0)[1]
             self._guard(functools.partial(self._answer, call), call)
+        while self._to_shed and self._to_shed[0][0] <= now:
+            call = self._to_shed.pop(0)[1]
+            self._guard(functools.partial(self._shed, call), call)
 
     def _guard(self, action: Any, call: Any) -> None:
         """One call's failure (a full disk under the IVR, a vanished dialog) ends that call,
@@ -294,6 +326,7 @@ class Agent:
         and calls the agent no longer tracks, when a loop variable kept one alive).
         """
         self._to_answer = [(due, c) for due, c in self._to_answer if c is not call]
+        self._to_shed = [(due, c) for due, c in self._to_shed if c is not call]
         self.metrics.rtp_received_total.inc(call.rx_packets)
         call.release(self.ports)
         for key, value in list(self.calls.items()):

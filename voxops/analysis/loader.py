@@ -1,13 +1,17 @@
-"""Loading a capture for analysis: one scan, dialogs and RTP streams, or the sidecar index."""
+"""Loading a capture for analysis: one scan, dialogs and RTP streams, or the capture index."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from voxops.analysis.dialogs import Dialog, build_dialogs, dialogs_for
 from voxops.analysis.policy import Policy
@@ -53,8 +57,8 @@ def policy_for(spec: Path | None, **overrides: object) -> Policy:
     return Policy.from_topology(topo, **overrides)
 
 
-def build_index(path: Path, analysis: Analysis) -> Path:
-    """Write the sidecar index for `path` from a finished analysis."""
+def build_index(path: Path, analysis: Analysis, key: str | None = None) -> Path:
+    """Write the index of `path` from a finished analysis (`key`: its fingerprint beforehand)."""
     from voxops.capture.index import write_index
 
     by_call: dict[str, list[RtpStream]] = {}
@@ -66,23 +70,56 @@ def build_index(path: Path, analysis: Analysis) -> Path:
         group = min([d.call_id, *d.legs])
         media = json.dumps([s.model_dump(mode="json") for s in by_call.get(d.call_id, [])])
         calls.append((d.call_id, d.start, group, media))
-    return write_index(path, analysis.scan.sip, calls)
+    return write_index(path, analysis.scan.sip, calls, key)
 
 
-def call_from_index(path: Path, call_id: str) -> tuple[list[Dialog], list[RtpStream]] | None:
-    """The call's dialogs and streams from a valid index; None when there is no valid index."""
-    from voxops.capture.index import open_index
+def _no_such_call(path: Path, call_id: str) -> InvalidInput:
+    return InvalidInput(f"{path}: no call with Call-ID {call_id!r}",
+                        hint="`voxops stats --format json` lists the calls of a capture")
 
-    idx = open_index(_check(path))
+
+def _streams_from(blobs: list[str], group: list[str]) -> list[RtpStream]:
+    """Media summaries as the index stored them, checked like any outside input."""
+    from voxops.capture.index import IndexDoubt
+
+    streams = []
+    for blob in blobs:
+        items = json.loads(blob)
+        if not isinstance(items, list):
+            raise IndexDoubt("media summary is not a list")
+        streams += [RtpStream.model_validate(item) for item in items]
+    for s in streams:
+        numbers = [v for v in s.model_dump().values() if isinstance(v, int | float) and not isinstance(v, bool)]
+        counts = (s.packets, s.expected, s.seq_errors, s.duplicates, s.markers, s.first_frame, s.last_frame)
+        if (s.call_id not in group or not all(math.isfinite(v) for v in numbers)
+                or min(counts) < 0 or not 0 <= s.payload_type <= 127 or s.ssrc >> 32):
+            raise IndexDoubt(f"media summary of stream {s.ssrc} out of range")
+    return streams
+
+
+def call_from_index(path: Path, call_id: str,
+                    warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream]] | None:
+    """The call's dialogs and streams from a sound index; None when there is none to trust.
+
+    An index that fails any check (`warn` hears why) counts as no index: the capture is
+    read again, never the index believed.
+    """
+    from voxops.capture.index import IndexDoubt, open_index
+
+    idx = open_index(_check(path), warn)
     if idx is None:
         return None
     try:
-        group = idx.group_of(call_id)
-        if not group:
-            raise InvalidInput(f"{path}: no call with Call-ID {call_id!r}",
-                               hint="`voxops stats --format json` lists the calls of a capture")
-        dialogs = build_dialogs(idx.sip(group))
-        streams = [RtpStream.model_validate(s) for blob in idx.media(group) for s in json.loads(blob)]
+        hit = idx.call(call_id)
+        if hit is None:
+            raise _no_such_call(path, call_id)
+        dialogs = build_dialogs(hit.sip)
+        streams = _streams_from(hit.media, hit.group)
+    except (IndexDoubt, sqlite3.Error, ValidationError, ValueError, RecursionError) as exc:
+        if warn is not None:
+            reason = f"{type(exc).__name__}" if isinstance(exc, ValidationError) else str(exc)
+            warn(f"capture index {idx.path} not used ({reason or type(exc).__name__}); rebuilding it")
+        return None
     finally:
         idx.close()
     return dialogs_for(dialogs, [call_id]), streams
@@ -92,18 +129,23 @@ def load_call(path: Path, call_id: str, *, use_index: bool = True,
               warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream]]:
     """Dialogs (call + legs) and RTP streams of one call, through the index when possible."""
     if use_index:
-        hit = call_from_index(path, call_id)
+        hit = call_from_index(path, call_id, warn)
         if hit is not None:
             return hit
-    analysis = analyse_capture(path, warn=warn)
+    key = None
     if use_index:
+        from voxops.capture.index import fingerprint
+
+        with contextlib.suppress(OSError):
+            key = fingerprint(_check(path))
+    analysis = analyse_capture(path, warn=warn)
+    if use_index and key is not None:
         try:
-            build_index(path, analysis)
-        except OSError as exc:
+            build_index(path, analysis, key)
+        except (OSError, sqlite3.Error) as exc:
             if warn:
                 warn(f"could not write the capture index: {exc}")
     known = {d.call_id for d in analysis.dialogs}
     if call_id not in known:
-        raise InvalidInput(f"{path}: no call with Call-ID {call_id!r}",
-                           hint="`voxops stats --format json` lists the calls of a capture")
+        raise _no_such_call(path, call_id)
     return dialogs_for(analysis.dialogs, [call_id]), analysis.streams

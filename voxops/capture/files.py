@@ -254,8 +254,13 @@ def _pcapng(buf: _Buffer, warn: Callable[[str], None]) -> Iterator[Batch]:
         )
         pos, status = int(state[0]), int(state[1])
         if n:
-            link_arr = np.array(links, np.int32)[iface[:n]]
-            yield Batch(buf.arr, frame, off[:n], caplen[:n], ts[:n], link_arr)
+            good = _timestamps_in_range(ts[:n])
+            link_arr = np.array(links, np.int32)[iface[:good]]
+            if good:
+                yield Batch(buf.arr, frame, off[:good], caplen[:good], ts[:good], link_arr)
+            if good < n:
+                warn(f"record {frame + good}: timestamp {ts[good]:g} s is out of range; stopped reading there")
+                return
             frame += n
             off, caplen, ts = _outputs(MAX_BATCH)
             iface = np.empty(MAX_BATCH, np.int64)
@@ -292,7 +297,11 @@ def _pcapng(buf: _Buffer, warn: Callable[[str], None]) -> Iterator[Batch]:
                 buf.fill(blen)
                 continue
             if btype != PCAPNG_MAGIC:
-                link, unit, sc, toff = _interface(buf.bytes_at(pos, blen), big)
+                try:
+                    link, unit, sc, toff = _interface(buf.bytes_at(pos, blen), big)
+                except CaptureError as exc:
+                    warn(f"record {frame}: {exc}; stopped reading there")
+                    return
                 links.append(link)
                 units.append(unit)
                 scale.append(sc)
@@ -301,6 +310,15 @@ def _pcapng(buf: _Buffer, warn: Callable[[str], None]) -> Iterator[Batch]:
             continue
         if not buf.read_on(frame, warn, big, len_at=4, extra=0):
             return
+
+
+MAX_TS = 2.0**32  # the seconds a pcap record can hold: beyond (or before 1970) is corrupt
+
+
+def _timestamps_in_range(ts: np.ndarray) -> int:
+    """How many leading timestamps lie within [0, MAX_TS) seconds (NaN does not)."""
+    bad = np.flatnonzero(~((ts >= 0) & (ts < MAX_TS)))
+    return int(bad[0]) if bad.size else len(ts)
 
 
 def _interface(block: bytes, big: bool) -> tuple[int, int, float, float]:
@@ -313,9 +331,11 @@ def _interface(block: bytes, big: bool) -> tuple[int, int, float, float]:
     pos, end = 16, len(block) - 4
     while pos + 4 <= end:
         code, length = struct.unpack(e + "HH", block[pos : pos + 4])
-        value = block[pos + 4 : pos + 4 + length]
         if code == 0:
             break
+        if pos + 4 + length > end:
+            raise CaptureError(f"pcapng interface option {code} ({length} bytes) is cut short")
+        value = block[pos + 4 : pos + 4 + length]
         if code == 9 and length >= 1:  # if_tsresol
             res = value[0]
             if res & 0x80:

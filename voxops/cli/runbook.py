@@ -44,8 +44,9 @@ def register(app: typer.Typer) -> None:
         if not matches:
             nearest = ", ".join(f"{rb.id} ({rb.meta.title})" for rb in runbooks.suggest(text))
             listing = "`voxops runbook --list` shows them all"
+            shown = text if len(text) <= 60 else f"{text[:57]}..."
             raise InvalidInput(
-                f"no runbook matches {text!r}",
+                f"no runbook matches {shown!r}",
                 hint=f"nearest: {nearest}; {listing}" if nearest else listing,
             )
         best, related = matches[0].runbook, [m.runbook.id for m in matches[1:]]

@@ -36,6 +36,10 @@ UNEXPECTED = FindingCode("dns-unexpected-answer", Severity.warning, _RB, "an ans
 MISSING = FindingCode("dns-missing-answer", Severity.error, _RB, "an expected answer is missing at some vantages")
 SRV_TARGET = FindingCode("dns-srv-target-unresolved", Severity.error, _RB, "an SRV target has no address")
 TTL_LONG = FindingCode("dns-ttl-too-long", Severity.warning, _RB, "a TTL too long for a quick failover")
+MAX_SRV_TARGETS = 32  # SRV targets followed per answer; a real service has a handful
+TARGET_QUERIES_AT_ONCE = 8  # per vantage: an answer naming many targets does not become a flood
+# what a resolver that misbehaves can make a query raise: that vantage's error, nothing more
+QUERY_ERRORS = (dns.exception.DNSException, OSError, EOFError)
 
 
 class VantageAnswer(BaseModel):
@@ -49,6 +53,7 @@ class VantageAnswer(BaseModel):
     error: str | None = None
     elapsed_ms: float = 0.0
     srv_targets: dict[str, list[str]] = {}
+    srv_targets_skipped: int = 0
 
 
 class RecordResult(BaseModel):
@@ -106,7 +111,8 @@ def _answer_text(rtype: RecordType, rdata: object) -> str:
 
 async def _query(server: str, port: int, name: str, rtype: str, timeout: float) -> dns.message.Message:
     q = dns.message.make_query(dns.name.from_text(name), rtype)
-    response, _ = await dns.asyncquery.udp_with_fallback(q, server, timeout=timeout, port=port)
+    async with asyncio.timeout(timeout):  # UDP and the TCP fallback together
+        response, _ = await dns.asyncquery.udp_with_fallback(q, server, timeout=timeout, port=port)
     return response
 
 
@@ -120,19 +126,22 @@ def _addresses_in(msg: dns.message.Message, target: str) -> list[str]:
     return found
 
 
-async def _resolve_target(v: Vantage, target: str, msg: dns.message.Message, deadline: float) -> list[str]:
+async def _resolve_target(v: Vantage, target: str, msg: dns.message.Message, deadline: float,
+                          slots: asyncio.Semaphore) -> list[str] | None:
+    """The target's addresses (glue first), or None when the deadline came before asking."""
     glue = _addresses_in(msg, target)
     if glue:
         return sorted(glue)
     found: list[str] = []
     for rtype in ("A", "AAAA"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        try:
-            reply = await _query(v.address, v.port, target, rtype, remaining)
-        except (dns.exception.DNSException, OSError):
-            continue
+        async with slots:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None if rtype == "A" else sorted(found)
+            try:
+                reply = await _query(v.address, v.port, target, rtype, remaining)
+            except QUERY_ERRORS:
+                continue
         for rrset in reply.answer:
             if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
                 found += [str(ipaddress.ip_address(r.to_text())) for r in rrset]
@@ -151,10 +160,10 @@ async def ask(v: Vantage, record: DnsRecord, timeout: float) -> VantageAnswer:
 
     try:
         msg = await _query(v.address, v.port, record.name, record.type.value, timeout)
-    except dns.exception.Timeout:
+    except (dns.exception.Timeout, TimeoutError):
         return done(error="timeout")
-    except (dns.exception.DNSException, OSError) as exc:
-        return done(error=f"{type(exc).__name__}: {exc}")
+    except QUERY_ERRORS as exc:
+        return done(error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     rcode = dns.rcode.to_text(msg.rcode())
     qtype = dns.rdatatype.from_text(record.type.value)
     answers: list[str] = []
@@ -164,11 +173,13 @@ async def ask(v: Vantage, record: DnsRecord, timeout: float) -> VantageAnswer:
             answers += [_answer_text(record.type, r) for r in rrset]
             ttls.append(rrset.ttl)
     targets: dict[str, list[str]] = {}
-    if record.type is RecordType.SRV:
-        names = sorted({a.split()[-1] for a in answers if a.split()[-1] != ""})
-        found = await asyncio.gather(*(_resolve_target(v, n, msg, deadline) for n in names))
-        targets = dict(zip(names, found, strict=True))
-    return done(rcode=rcode, answers=sorted(set(answers)), ttl=max(ttls) if ttls else None, srv_targets=targets)
+    names = sorted({a.split()[-1] for a in answers if a.split()[-1] != ""}) if record.type is RecordType.SRV else []
+    if names:
+        slots = asyncio.Semaphore(TARGET_QUERIES_AT_ONCE)
+        found = await asyncio.gather(*(_resolve_target(v, n, msg, deadline, slots) for n in names[:MAX_SRV_TARGETS]))
+        targets = {n: addrs for n, addrs in zip(names, found, strict=False) if addrs is not None}
+    return done(rcode=rcode, answers=sorted(set(answers)), ttl=max(ttls) if ttls else None, srv_targets=targets,
+                srv_targets_skipped=len(names) - len(targets))
 
 
 async def _check_all(topology: Topology) -> tuple[list[RecordResult], float]:

@@ -36,6 +36,7 @@ CHAIN_INVALID = FindingCode("cert-chain-invalid", Severity.error, _RB, "the chai
 OLD_PROTOCOL = FindingCode("tls-old-protocol", Severity.warning, _RB, "the endpoint speaks a TLS version below policy")
 UNREACHABLE = FindingCode("tls-unreachable", Severity.error, _RB, "the TLS endpoint does not complete a handshake")
 CLIENT_REJECTED = FindingCode("tls-client-cert-rejected", Severity.critical, _RB, "mutual TLS rejects our client certificate")
+MALFORMED = FindingCode("cert-malformed", Severity.error, _RB, "a certificate the server sends cannot be read in full")
 SILENT_FALLBACK = FindingCode(
     "tls-silent-fallback", Severity.critical, _RB, "TLS on a node is down while plain SIP on it answers"
 )
@@ -79,6 +80,7 @@ class EndpointResult(BaseModel):
     old_protocol_accepted: str | None = None
     fallback: OptionsResult | None = None
     fallback_target: str | None = None
+    cert_problems: list[str] = []
 
 
 class CertsReport(BaseModel):
@@ -100,11 +102,37 @@ class CertsReport(BaseModel):
         return f"{len(self.endpoints)} TLS endpoints valid"
 
 
-def _describe(cert: x509.Certificate, now: datetime) -> CertInfo:
+def _san(cert: x509.Certificate) -> list[str]:
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        san = [*ext.get_values_for_type(x509.DNSName), *(str(i) for i in ext.get_values_for_type(x509.IPAddress))]
     except x509.ExtensionNotFound:
+        return []
+    return [*ext.get_values_for_type(x509.DNSName), *(str(i) for i in ext.get_values_for_type(x509.IPAddress))]
+
+
+def _describe_chain(chain: list[bytes], now: datetime) -> tuple[list[CertInfo], list[str]]:
+    """The certificates that can be read, and one problem per one that cannot (in full).
+
+    A certificate with unreadable extensions is kept, without names; one that cannot be
+    parsed at all is left out. Either way the other certificates are still reported.
+    """
+    described: list[CertInfo] = []
+    problems: list[str] = []
+    for pos, der in enumerate(chain):
+        what = "certificate" if pos == 0 else f"chain certificate {pos}"
+        try:
+            cert = x509.load_der_x509_certificate(der)
+            described.append(_describe(cert, now, problems, what))
+        except ValueError as exc:
+            problems.append(f"{what} cannot be parsed: {exc}")
+    return described, problems
+
+
+def _describe(cert: x509.Certificate, now: datetime, problems: list[str], what: str) -> CertInfo:
+    try:
+        san = _san(cert)
+    except ValueError as exc:  # malformed extensions: report it, keep the rest of the certificate
+        problems.append(f"{what} ({cert.subject.rfc4514_string()}) has unreadable extensions: {exc}")
         san = []
     not_after = cert.not_valid_after_utc
     return CertInfo(
@@ -177,14 +205,14 @@ def _handshake(ep: TlsEndpoint, ctx: ssl.SSLContext, timeout: float) -> ssl.SSLS
         raise
 
 
-def _chain(sock: ssl.SSLSocket) -> list[x509.Certificate]:
+def _chain(sock: ssl.SSLSocket) -> list[bytes]:
+    """The DER certificates the server sent, leaf first."""
     sslobj = getattr(sock, "_sslobj", None)
     getter = getattr(sslobj, "get_unverified_chain", None)
     if getter is not None:  # the whole chain the server sent (public API from Python 3.13)
-        chain = getter() or []
-        return [x509.load_der_x509_certificate(c.public_bytes(ssl._ssl.ENCODING_DER)) for c in chain]  # type: ignore[attr-defined]
+        return [c.public_bytes(ssl._ssl.ENCODING_DER) for c in getter() or []]  # type: ignore[attr-defined]
     der = sock.getpeercert(binary_form=True)
-    return [x509.load_der_x509_certificate(der)] if der else []
+    return [der] if der else []
 
 
 def _rejects_client(ep: TlsEndpoint, exc: BaseException) -> bool:
@@ -219,10 +247,10 @@ def inspect(ep: TlsEndpoint, topology: Topology, base: Path, timeout: float) -> 
         raise InvalidInput(f"tls_endpoints.{ep.name}: cannot load the client certificate: {exc}") from exc
     try:
         with _handshake(ep, ctx, timeout) as sock:
-            chain = [_describe(c, now) for c in _chain(sock)]
+            chain, problems = _describe_chain(_chain(sock), now)
             update: dict[str, object] = {
                 "handshake": True, "protocol": sock.version(), "cipher": (sock.cipher() or ("",))[0],
-                "chain": chain,
+                "chain": chain, "cert_problems": problems,
             }
             if ep.client_certificate:
                 update["client_accepted"] = _client_accepted(sock)
@@ -235,7 +263,7 @@ def inspect(ep: TlsEndpoint, topology: Topology, base: Path, timeout: float) -> 
     if result.client_accepted is False:
         result = _fallback(result, ep, topology, timeout)
     name = ep.server_name or ep.host
-    if chain:
+    if chain and not any(p.startswith("certificate ") for p in problems):  # the leaf's names are known
         result = result.model_copy(update={"hostname_match": hostname_matches(name, chain[0].san)})
     return _trust(result, ep, topology, base, timeout)
 
@@ -313,6 +341,8 @@ def judge(ep: TlsEndpoint, r: EndpointResult, min_version: str = "TLSv1.2") -> l
             found.append(UNREACHABLE(f"{ep.name}: no TLS handshake with {where}: {r.error}", where=where,
                                      error=r.error))
         return found
+    for problem in r.cert_problems:
+        found.append(MALFORMED(f"{ep.name}: {problem}", where=where, problem=problem))
     for pos, cert in enumerate(r.chain):
         what = "certificate" if pos == 0 else f"chain certificate {pos} ({cert.subject})"
         if cert.days_left <= 0:

@@ -13,7 +13,7 @@ from voxops.analysis.dialogs import Dialog, build_dialogs, dialogs_for
 from voxops.analysis.policy import Policy
 from voxops.analysis.streams import RtpStream, find_streams
 from voxops.capture.records import CaptureScan
-from voxops.errors import CaptureError, InvalidInput
+from voxops.errors import InvalidInput
 
 Warn = Callable[[str], None]
 
@@ -27,11 +27,9 @@ class Analysis:
 
 
 def _check(path: Path) -> Path:
-    if not path.exists():
-        raise CaptureError(f"{path}: no such capture file")
-    if not path.is_file():
-        raise CaptureError(f"{path}: not a file")
-    return path
+    from voxops.capture.files import check_capture_path
+
+    return check_capture_path(path)
 
 
 def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = False,

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxops.errors import CaptureError, InvalidInput
+from voxops.errors import InvalidInput
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,9 +31,9 @@ def load_capture(
     udp_keep: Callable[[UdpTable], np.ndarray] | None = None,
 ) -> CaptureScan:
     """Scan a capture with the chosen engine; both return the same records."""
-    path = Path(path)
-    if not path.is_file():
-        raise CaptureError(f"{path}: no such capture file")
+    from voxops.capture.files import check_capture_path
+
+    path = check_capture_path(Path(path))
     if tls_keylog is not None and engine is not Engine.tshark:
         raise InvalidInput("--tls-keylog needs --engine tshark (TLS is decrypted by Wireshark)")
     if engine is Engine.tshark:

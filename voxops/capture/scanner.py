@@ -140,7 +140,7 @@ class _Scanner:
             if seg is None:
                 return
             flow = (ip.src, seg.sport, ip.dst, seg.dport)
-            done = self.tcp.add(flow, seg.seq, seg.syn, seg.fin or seg.rst, seg.data, frame)
+            done = self.tcp.add(flow, seg.seq, seg.syn, seg.fin or seg.rst, seg.data, frame, ts)
             for raw, transport, parts in done:
                 msg = parse_sip(raw)
                 if msg is not None:
@@ -226,6 +226,10 @@ def scan(
         for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - unsupported:
             unsupported.add(link)
             note(f"record {batch.first_frame}: link type {link} is not supported; its frames are skipped")
+    if scanner.tcp.dropped_bytes:
+        note(f"{scanner.tcp.dropped_bytes} bytes of TCP data ({scanner.tcp.dropped_segments} "
+             "segment(s) or stream buffer(s)) were dropped: out-of-order data over the "
+             "reassembly limits; SIP in them is not read")
     if scanner.tcp.tls_streams:
         note(f"{scanner.tcp.tls_streams} TLS stream(s) are encrypted: SIP inside them is not read "
              "(use --engine tshark --tls-keylog FILE)")

@@ -235,3 +235,53 @@ def sdp_media(dialogs: Iterable[Dialog]) -> Iterator[tuple[Dialog, SipPacket, Sd
             if pkt.msg.sdp is not None:
                 for m in pkt.msg.sdp.media:
                     yield d, pkt, m
+
+
+class CallSelector:
+    """A scan filter (capture.records.SipFilter) keeping the messages of some calls only.
+
+    Wanted: Call-IDs equal to or starting with one given, and the B2BUA legs linked to
+    them through a correlation header, in either direction. Before parsing, a message is
+    kept only when a wanted Call-ID occurs in its bytes (a plain substring test), so
+    memory holds the chosen calls, never the capture. A leg learnt during a scan may
+    have had messages earlier in the file: `grew` then says the scan must be repeated
+    (with everything learnt so far wanted from the start).
+    """
+
+    def __init__(self, call_ids: Iterable[str], correlate: Sequence[str] = DEFAULT_CORRELATION) -> None:
+        self.given = tuple(call_ids)
+        self.correlate = tuple(correlate)
+        self.wanted: set[str] = set()
+        self.needles: list[bytes] = []
+        self.grew = False
+        for cid in self.given:
+            self._add(cid)
+
+    def _add(self, cid: str) -> None:
+        if cid not in self.wanted:
+            self.wanted.add(cid)
+            self.needles.append(cid.encode("utf-8", "replace"))
+
+    def _is_wanted(self, cid: str) -> bool:
+        return cid in self.wanted or cid.startswith(self.given)
+
+    def wants_raw(self, raw: bytes) -> bool:
+        return any(needle in raw for needle in self.needles)
+
+    def wants(self, pkt: SipPacket) -> bool:
+        cid = pkt.msg.call_id
+        if cid is None:
+            return False
+        linked = [v.strip() for v in (pkt.msg.header(h) for h in self.correlate) if v and v.strip() != cid]
+        if self._is_wanted(cid):
+            self._add(cid)  # a prefix match: every message of it holds the prefix, none was missed
+            for other in linked:
+                if other not in self.wanted:
+                    self._add(other)
+                    self.grew = True
+            return True
+        if any(self._is_wanted(other) for other in linked):
+            self._add(cid)
+            self.grew = True
+            return True
+        return False

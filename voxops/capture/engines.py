@@ -13,7 +13,7 @@ from voxops.errors import InvalidInput
 if TYPE_CHECKING:
     import numpy as np
 
-    from voxops.capture.records import CaptureScan, UdpTable
+    from voxops.capture.records import CaptureScan, SipFilter, UdpTable
 
 
 class Engine(StrEnum):
@@ -29,8 +29,12 @@ def load_capture(
     media: bool = True,
     warn: Callable[[str], None] | None = None,
     udp_keep: Callable[[UdpTable], np.ndarray] | None = None,
+    sip_filter: SipFilter | None = None,
 ) -> CaptureScan:
-    """Scan a capture with the chosen engine; both return the same records."""
+    """Scan a capture with the chosen engine; both return the same records.
+
+    `sip_filter` drops unwanted SIP messages during a native scan (after a tshark one).
+    """
     from voxops.capture.files import check_capture_path
 
     path = check_capture_path(Path(path))
@@ -42,7 +46,9 @@ def load_capture(
         result = scan_tshark(path, tls_keylog=tls_keylog, media=media, warn=warn)
         if udp_keep is not None:
             result.udp = result.udp.select(udp_keep(result.udp))
+        if sip_filter is not None:
+            result.sip = [p for p in result.sip if sip_filter.wants_raw(p.raw) and sip_filter.wants(p)]
         return result
     from voxops.capture.scanner import scan
 
-    return scan(path, warn=warn, media=media, udp_keep=udp_keep)
+    return scan(path, warn=warn, media=media, udp_keep=udp_keep, sip_filter=sip_filter)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.capture.support import write_calls
 from tests.capture.test_hostile import run_cli
 from voxops.analysis.dialogs import DEFAULT_CORRELATION
 from voxops.analysis.loader import select_call_sip
 from voxops.capture import scan
+from voxops.capture.writer import write_sip_calls as write_calls
 from voxops.errors import InvalidInput
 from voxops.views.ladder import pick_dialogs
 

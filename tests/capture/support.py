@@ -126,26 +126,3 @@ def tshark_summary(path: Path, extra: list[str] | None = None) -> dict[str, tupl
 
 def voxops_summary(path: Path, **kw) -> dict[str, tuple[int, int | None]]:  # type: ignore[no-untyped-def]
     return {d.call_id: (len(d.messages), d.final_status) for d in build_dialogs(scan(path, **kw).sip)}
-
-
-def write_calls(path: Path, calls: int, *, t0: float = 1_700_000_000.0, b2bua_every: int = 0) -> None:
-    """`calls` answered calls (INVITE/200/ACK/BYE/200, SDP offer and answer), one every
-    10 ms; every `b2bua_every`-th call also has a second leg `leg-N@b2b` (X-CID: call-N@x)."""
-    from voxops.capture.writer import PcapWriter, udp_frame
-
-    a, b, c = ("10.1.0.1", 5060), ("10.1.0.2", 5060), ("10.1.0.3", 5060)
-    with PcapWriter(path) as w:
-        for i in range(calls):
-            ts = t0 + i / 100
-            legs = [(f"call-{i}@x", a, b, "")]
-            if b2bua_every and i % b2bua_every == 0:
-                legs.append((f"leg-{i}@b2b", b, c, f"X-CID: call-{i}@x\r\n"))
-            for n, (cid, src, dst, extra) in enumerate(legs):
-                port = 20000 + 2 * (i % 5000) + n
-                w.write(ts + n * 0.001, udp_frame(*src, *dst, request("INVITE", cid, body=sdp(src[0], port), extra=extra)))
-            for n, (cid, src, dst, _) in enumerate(reversed(legs)):
-                w.write(ts + 0.005 + n * 0.001, udp_frame(*dst, *src, response(200, "OK", cid, body=sdp(dst[0], 30000 + i % 5000))))
-            for n, (cid, src, dst, _) in enumerate(legs):
-                w.write(ts + 0.006 + n * 0.001, udp_frame(*src, *dst, request("ACK", cid, to_tag="b1", branch="z9hG4bK2")))
-                w.write(ts + 0.008 + n * 0.001, udp_frame(*src, *dst, request("BYE", cid, cseq=2, to_tag="b1", branch="z9hG4bK3")))
-                w.write(ts + 0.009 + n * 0.001, udp_frame(*dst, *src, response(200, "OK", cid, cseq=2, method="BYE", branch="z9hG4bK3")))

@@ -43,11 +43,16 @@ def _check(path: Path) -> Path:
 
 
 def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = False,
-                    warn: Warn | None = None) -> Analysis:
+                    warn: Warn | None = None, compact: bool = False) -> Analysis:
+    """Scan, dialogs and RTP streams. `compact`: dialogs are folded while reading and hold
+    only what summaries, KPIs and streams read (`scan.sip` holds the first messages only): memory then
+    grows by a few hundred bytes per message, not by the whole message."""
+    from voxops.analysis.dialog_summaries import DialogSummaries
     from voxops.capture import scan
 
-    result = scan(_check(path), warn=warn)
-    dialogs = build_dialogs(result.sip)
+    summaries = DialogSummaries() if compact else None
+    result = scan(_check(path), warn=warn, sip_filter=summaries)
+    dialogs = summaries.dialogs() if summaries is not None else build_dialogs(result.sip)
     streams, jitter = find_streams(result, dialogs, heuristic=heuristic, keep_jitter=keep_jitter)
     return Analysis(result, dialogs, streams, jitter)
 

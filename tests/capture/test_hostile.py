@@ -208,3 +208,19 @@ def test_an_unending_head_in_small_segments_is_linear(tmp_path):
     started = time.monotonic()
     scan(path, media=False)
     assert time.monotonic() - started < 15
+
+
+@pytest.mark.timeout(60)
+def test_overlapping_fragment_flood_is_bounded(tmp_path):
+    """Fragments that overlap every 8 bytes and never complete: 100 datagrams x 4,000 x 1,400 B."""
+    from voxops.capture.reassembly import MAX_PENDING_BYTES, Defragmenter
+
+    defrag = Defragmenter()
+    part = bytes(1400)
+    most = 0
+    for datagram in range(100):  # held whole, 560 MB
+        for k in range(4000):
+            defrag.add((4, "10.0.0.1", "10.0.0.2", 17, datagram), (k * 8) % 60000, True, part, k)
+        most = max(most, sum(sum(map(len, e.parts.values())) for e in defrag.pending.values()))
+    assert most <= MAX_PENDING_BYTES
+    assert defrag.dropped >= 100

@@ -14,6 +14,8 @@ from voxops.capture import sip as sipmod
 
 MAX_PENDING_DATAGRAMS = 4096
 MAX_DATAGRAM = 65535 + 8
+MAX_PENDING_BYTES = 64 * 1024 * 1024  # fragment bytes held for all pending datagrams
+MAX_FRAGMENTS = 1024  # frames remembered per datagram (a real one has at most ~45)
 MAX_STREAMS = 4096
 MAX_STREAM_BUFFER = 2 * sipmod.MAX_MESSAGE
 MAX_OUT_OF_ORDER = 64
@@ -29,27 +31,46 @@ class _Pending:
 
 
 class Defragmenter:
-    """Collects IPv4/IPv6 fragments; returns the payload when a datagram completes."""
+    """Collects IPv4/IPv6 fragments; returns the payload when a datagram completes.
+
+    Bounded: MAX_PENDING_DATAGRAMS datagrams, MAX_PENDING_BYTES bytes for all of them
+    (oldest dropped first), and a datagram whose overlapping fragments add up to more
+    than twice the largest datagram is dropped.
+    """
 
     def __init__(self) -> None:
         self.pending: OrderedDict[tuple, _Pending] = OrderedDict()
         self.dropped = 0
+        self.held = 0
+
+    def _drop(self, key: tuple) -> None:
+        entry = self.pending.pop(key, None)
+        if entry is not None:
+            self.held -= entry.size
+            self.dropped += 1
 
     def add(self, key: tuple, offset: int, more: bool, data: bytes, frame: int = 0) -> bytes | None:
         entry = self.pending.get(key)
         if entry is None:
             if len(self.pending) >= MAX_PENDING_DATAGRAMS:
-                self.pending.popitem(last=False)
-                self.dropped += 1
+                self._drop(next(iter(self.pending)))
             entry = self.pending[key] = _Pending()
         if offset + len(data) > MAX_DATAGRAM:
-            del self.pending[key]
-            self.dropped += 1
+            self._drop(key)
             return None
-        entry.frames.append(frame)
+        if len(entry.frames) < MAX_FRAGMENTS:
+            entry.frames.append(frame)
         if offset not in entry.parts:
             entry.parts[offset] = data
             entry.size += len(data)
+            self.held += len(data)
+            if entry.size > 2 * MAX_DATAGRAM:  # overlapping fragments without end
+                self._drop(key)
+                return None
+            while self.held > MAX_PENDING_BYTES:
+                self._drop(next(iter(self.pending)))
+            if key not in self.pending:
+                return None
         if not more:
             entry.total = offset + len(data)
         if entry.total is None or entry.size < entry.total:
@@ -63,6 +84,7 @@ class Defragmenter:
             out[off : off + len(chunk)] = chunk[: max(0, entry.total - off)]
             covered = max(covered, off + len(chunk))
         del self.pending[key]
+        self.held -= entry.size
         self.last_frames = tuple(entry.frames)
         return bytes(out[: entry.total])
 

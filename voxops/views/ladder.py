@@ -118,7 +118,8 @@ def load_call(
         capture = load_capture(pcap, engine=engine, tls_keylog=tls_keylog, media=one_pass, warn=warn)
         sip = capture.sip
     else:  # only the chosen calls' messages are ever held
-        sip = select_call_sip(pcap, call_ids, correlate=correlate, warn=warn)
+        sip = select_call_sip(pcap, call_ids, correlate=correlate, engine=engine, tls_keylog=tls_keylog,
+                              warn=warn)
     dialogs = pick_dialogs(sip, call_ids, correlate)
     if one_pass:
         return dialogs, capture.udp.select(media_rows(dialogs, capture.udp))

@@ -7,17 +7,21 @@ Each input picks a target with its first byte:
      link layers, IPv4/IPv6 and extension headers, fragments, TCP/WebSocket streams
   3  a whole capture file (pcap or pcapng, optionally gzip) through scan()
 Expected outcomes are a result, None, or CaptureError for a file that is not a
-capture; anything else (another exception, a hang, a crash in the compiled kernels)
-is a finding. Seeds come from the project's own test captures.
+capture; anything else (another exception, a crash in the compiled kernels) is a
+finding, and so is an input that takes over SLOW_S seconds or grows the peak RSS past
+RSS_LIMIT_MB (checked after each input, and by libFuzzer's -timeout/-rss_limit_mb for
+an input that never returns). Seeds come from the project's own test captures.
 
-    .venv/bin/python benchmarks/fuzz_capture.py -runs=1000000 [-max_len=4096] [corpus_dir]
+    .venv/bin/python benchmarks/fuzz_capture.py --runs 1000000 [-max_len=4096] [corpus_dir]
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import atheris
@@ -34,6 +38,12 @@ LINKS = sorted(layers.SUPPORTED_LINKS)
 SCRATCH = Path(tempfile.mkdtemp(prefix="voxops-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
 FILE = SCRATCH / "input.pcap"
 _scanner = _Scanner(media=True)
+SLOW_S = float(os.environ.get("VOXOPS_FUZZ_SLOW_S", "5"))
+RSS_LIMIT_MB = int(os.environ.get("VOXOPS_FUZZ_RSS_MB", "500"))
+
+
+class Finding(Exception):
+    """An input that is too slow or too hungry: reported like a crash."""
 
 
 def exercise_sip(data: bytes) -> None:
@@ -47,6 +57,17 @@ def exercise_sip(data: bytes) -> None:
 
 
 def target(data: bytes) -> None:
+    started = time.monotonic()
+    run_one(data)
+    elapsed = time.monotonic() - started
+    if elapsed > SLOW_S:
+        raise Finding(f"input took {elapsed:.1f} s (limit {SLOW_S:g} s)")
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if rss_mb > RSS_LIMIT_MB:
+        raise Finding(f"peak RSS {rss_mb:.0f} MB (limit {RSS_LIMIT_MB} MB)")
+
+
+def run_one(data: bytes) -> None:
     if len(data) < 2:
         return
     kind, rest = data[0] % 4, data[1:]
@@ -85,8 +106,26 @@ def seeds(corpus: Path) -> None:
             n += 1
 
 
+def fuzzer_args(argv: list[str]) -> list[str]:
+    """libFuzzer arguments: `--runs N` as -runs=N, with the time and memory limits added."""
+    args = [argv[0]]
+    rest = iter(argv[1:])
+    for arg in rest:
+        if arg == "--runs":
+            args.append(f"-runs={next(rest)}")
+        elif arg.startswith("--runs="):
+            args.append(f"-runs={arg.split('=', 1)[1]}")
+        else:
+            args.append(arg)
+    if not any(a.startswith("-timeout=") for a in args):
+        args.append(f"-timeout={int(SLOW_S) + 2}")
+    if not any(a.startswith("-rss_limit_mb=") for a in args):
+        args.append(f"-rss_limit_mb={RSS_LIMIT_MB}")
+    return args
+
+
 def main() -> None:
-    args = sys.argv[:]
+    args = fuzzer_args(sys.argv)
     dirs = [a for a in args[1:] if not a.startswith("-")]
     if not dirs:
         corpus = SCRATCH / "corpus"

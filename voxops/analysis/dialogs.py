@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from voxops.capture.records import SipPacket
 from voxops.capture.sdp import SdpMedia
@@ -69,10 +70,15 @@ class Dialog:
     duration_s: float | None = None
     legs: list[str] = field(default_factory=list)  # other Call-IDs of the same call
     user_agent: str | None = None
+    message_count: int = 0  # every message, retransmissions included
+    # compact dialogs (`DialogSummaries`) hold only some messages: these stand for the rest
+    retransmission_count: int = 0
+    bye_times: list[float] | None = None
+    links: list[str] | None = None  # correlation header values seen in the dialog
 
     @property
     def retransmissions(self) -> int:
-        return sum(self.retransmitted)
+        return self.retransmission_count or sum(self.retransmitted)
 
     @property
     def from_user(self) -> str:
@@ -99,7 +105,11 @@ def build_dialogs(
         if cid is None:
             continue
         groups.setdefault(cid, []).append(pkt)
-    dialogs = [_dialog(cid, pkts) for cid, pkts in groups.items()]
+    return correlate_and_order([_dialog(cid, pkts) for cid, pkts in groups.items()], correlate_headers)
+
+
+def correlate_and_order(dialogs: list[Dialog], correlate_headers: Sequence[str]) -> list[Dialog]:
+    """Link the B2BUA legs, then order by first message."""
     _correlate(dialogs, correlate_headers)
     dialogs.sort(key=lambda d: (d.start, d.messages[0].frame))
     return dialogs
@@ -117,33 +127,43 @@ def _dialog(call_id: str, pkts: list[SipPacket]) -> Dialog:
         end=pkts[-1].ts,
         messages=pkts,
         user_agent=first_req.msg.user_agent,
+        message_count=len(pkts),
     )
     txs: dict[tuple, Transaction] = {}
     seen: set[tuple] = set()
     for pkt in pkts:
-        m = pkt.msg
-        cseq = m.cseq or (0, m.method or "?")
-        tx_method = "ACK" if m.method == "ACK" else cseq[1]
-        key = (m.branch, cseq[0], tx_method)
-        tx = txs.get(key)
-        if tx is None:
-            tx = txs[key] = Transaction(m.branch, cseq[0], tx_method)
-            d.transactions.append(tx)
-        hop = (pkt.src, pkt.sport, pkt.dst, pkt.dport)
-        ident = (hop, key, m.status, m.to_tag if not m.is_request else None)
-        again = ident in seen
-        seen.add(ident)
-        d.retransmitted.append(again)
-        if again:
-            tx.retransmissions += 1
-            continue
-        if m.is_request:
-            if tx.request is None:
-                tx.request = pkt
-        else:
-            tx.responses.append(pkt)
-    _outcome(d)
+        d.retransmitted.append(fold_message(txs, d.transactions, seen, pkt, pkt))
+    finish_dialog(d)
     return d
+
+
+def fold_message(txs: dict[tuple, Transaction], order: list[Transaction], seen: Any,
+                 pkt: SipPacket, kept: SipPacket, *, hashed: bool = False) -> bool:
+    """Add one message to its transaction (created in `order` when new): `kept` is what
+    the transaction holds for it. True when it is a retransmission, judged by its
+    identity (hop, transaction, status, To-tag) being in `seen` (as a hash: `hashed`)."""
+    m = pkt.msg
+    cseq = m.cseq or (0, m.method or "?")
+    tx_method = "ACK" if m.method == "ACK" else cseq[1]
+    key = (m.branch, cseq[0], tx_method)
+    tx = txs.get(key)
+    if tx is None:
+        tx = txs[key] = Transaction(m.branch, cseq[0], tx_method)
+        order.append(tx)
+    hop = (pkt.src, pkt.sport, pkt.dst, pkt.dport)
+    ident: object = (hop, key, m.status, m.to_tag if not m.is_request else None)
+    if hashed:
+        ident = hash(ident)
+    again = ident in seen
+    seen.add(ident)
+    if again:
+        tx.retransmissions += 1
+    elif m.is_request:
+        if tx.request is None:
+            tx.request = kept
+    else:
+        tx.responses.append(kept)
+    return again
 
 
 def initial_transaction(d: Dialog) -> Transaction | None:
@@ -161,7 +181,8 @@ def initial_transaction(d: Dialog) -> Transaction | None:
     return next(t for t in candidates if t.cseq == top)
 
 
-def _outcome(d: Dialog) -> None:
+def finish_dialog(d: Dialog) -> None:
+    """Final status, PDD, answer and end times from the dialog's transactions."""
     tx = initial_transaction(d)
     if tx is None:
         return
@@ -174,10 +195,11 @@ def _outcome(d: Dialog) -> None:
     if ok is None:
         return
     d.answered_at = ok.ts
-    bye = next((p for p in d.messages if p.msg.method == "BYE" and p.ts >= ok.ts), None)
+    byes = d.bye_times if d.bye_times is not None else [p.ts for p in d.messages if p.msg.method == "BYE"]
+    bye = next((ts for ts in byes if ts >= ok.ts), None)
     if bye is not None:
-        d.ended_at = bye.ts
-        d.duration_s = round(bye.ts - ok.ts, 6)
+        d.ended_at = bye
+        d.duration_s = round(bye - ok.ts, 6)
 
 
 def _pdd(tx: Transaction) -> float | None:
@@ -203,13 +225,11 @@ def _correlate(dialogs: list[Dialog], headers: Sequence[str]) -> None:
         return cid
 
     for d in dialogs:
-        for pkt in d.messages:
-            for name in headers:
-                value = pkt.msg.header(name)
-                if value and value.strip() in by_id and value.strip() != d.call_id:
-                    a, b = root(d.call_id), root(value.strip())
-                    if a != b:
-                        parent[a] = b
+        for value in _link_values(d, headers):
+            if value in by_id and value != d.call_id:
+                a, b = root(d.call_id), root(value)
+                if a != b:
+                    parent[a] = b
     groups: dict[str, list[str]] = {}
     for cid in by_id:
         groups.setdefault(root(cid), []).append(cid)
@@ -217,6 +237,18 @@ def _correlate(dialogs: list[Dialog], headers: Sequence[str]) -> None:
         if len(members) > 1:
             for cid in members:
                 by_id[cid].legs = sorted(m for m in members if m != cid)
+
+
+def _link_values(d: Dialog, headers: Sequence[str]) -> Iterator[str]:
+    """Correlation header values of a dialog's messages, stripped, in message order."""
+    if d.links is not None:
+        yield from d.links
+        return
+    for pkt in d.messages:
+        for name in headers:
+            value = pkt.msg.header(name)
+            if value:
+                yield value.strip()
 
 
 def dialogs_for(dialogs: list[Dialog], call_ids: Iterable[str]) -> list[Dialog]:
@@ -235,3 +267,53 @@ def sdp_media(dialogs: Iterable[Dialog]) -> Iterator[tuple[Dialog, SipPacket, Sd
             if pkt.msg.sdp is not None:
                 for m in pkt.msg.sdp.media:
                     yield d, pkt, m
+
+
+class CallSelector:
+    """A scan filter (capture.records.SipFilter) keeping the messages of some calls only.
+
+    Wanted: Call-IDs equal to or starting with one given, and the B2BUA legs linked to
+    them through a correlation header, in either direction. Before parsing, a message is
+    kept only when a wanted Call-ID occurs in its bytes (a plain substring test), so
+    memory holds the chosen calls, never the capture. A leg learnt during a scan may
+    have had messages earlier in the file: `grew` then says the scan must be repeated
+    (with everything learnt so far wanted from the start).
+    """
+
+    def __init__(self, call_ids: Iterable[str], correlate: Sequence[str] = DEFAULT_CORRELATION) -> None:
+        self.given = tuple(call_ids)
+        self.correlate = tuple(correlate)
+        self.wanted: set[str] = set()
+        self.needles: list[bytes] = []
+        self.grew = False
+        for cid in self.given:
+            self._add(cid)
+
+    def _add(self, cid: str) -> None:
+        if cid not in self.wanted:
+            self.wanted.add(cid)
+            self.needles.append(cid.encode("utf-8", "replace"))
+
+    def _is_wanted(self, cid: str) -> bool:
+        return cid in self.wanted or cid.startswith(self.given)
+
+    def wants_raw(self, raw: bytes) -> bool:
+        return any(needle in raw for needle in self.needles)
+
+    def wants(self, pkt: SipPacket) -> bool:
+        cid = pkt.msg.call_id
+        if cid is None:
+            return False
+        linked = [v.strip() for v in (pkt.msg.header(h) for h in self.correlate) if v and v.strip() != cid]
+        if self._is_wanted(cid):
+            self._add(cid)  # a prefix match: every message of it holds the prefix, none was missed
+            for other in linked:
+                if other not in self.wanted:
+                    self._add(other)
+                    self.grew = True
+            return True
+        if any(self._is_wanted(other) for other in linked):
+            self._add(cid)
+            self.grew = True
+            return True
+        return False

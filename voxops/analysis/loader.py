@@ -6,18 +6,28 @@ import contextlib
 import json
 import math
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import ValidationError
 
-from voxops.analysis.dialogs import Dialog, build_dialogs, dialogs_for
+from voxops.analysis.dialogs import (
+    DEFAULT_CORRELATION,
+    CallSelector,
+    Dialog,
+    build_dialogs,
+    dialogs_for,
+)
 from voxops.analysis.policy import Policy
 from voxops.analysis.streams import RtpStream, find_streams
-from voxops.capture.records import CaptureScan
-from voxops.errors import CaptureError, InvalidInput
+from voxops.capture.records import CaptureScan, SipPacket
+from voxops.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from voxops.capture.engines import Engine
 
 Warn = Callable[[str], None]
 
@@ -31,21 +41,66 @@ class Analysis:
 
 
 def _check(path: Path) -> Path:
-    if not path.exists():
-        raise CaptureError(f"{path}: no such capture file")
-    if not path.is_file():
-        raise CaptureError(f"{path}: not a file")
-    return path
+    from voxops.capture.files import check_capture_path
+
+    return check_capture_path(path)
 
 
 def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = False,
-                    warn: Warn | None = None) -> Analysis:
+                    warn: Warn | None = None, compact: bool = False) -> Analysis:
+    """Scan, dialogs and RTP streams. `compact`: dialogs are folded while reading and hold
+    only what summaries, KPIs and streams read (`scan.sip` holds the first messages only): memory then
+    grows by a few hundred bytes per message, not by the whole message."""
+    from voxops.analysis.dialog_summaries import DialogSummaries
     from voxops.capture import scan
 
-    result = scan(_check(path), warn=warn)
-    dialogs = build_dialogs(result.sip)
+    summaries = DialogSummaries() if compact else None
+    result = scan(_check(path), warn=warn, sip_filter=summaries)
+    dialogs = summaries.dialogs() if summaries is not None else build_dialogs(result.sip)
     streams, jitter = find_streams(result, dialogs, heuristic=heuristic, keep_jitter=keep_jitter)
     return Analysis(result, dialogs, streams, jitter)
+
+
+MAX_SELECT_PASSES = 4  # each pass can only add legs linked to the call: chains are short
+
+
+def select_call_sip(path: Path, call_ids: Sequence[str], *,
+                    correlate: Sequence[str] = DEFAULT_CORRELATION, engine: Engine | None = None,
+                    tls_keylog: Path | None = None, warn: Warn | None = None) -> list[SipPacket]:
+    """The SIP messages of the calls named (Call-ID or prefix) and of their correlated legs.
+
+    Only those are held during the scan; the scan is repeated when it learnt of a leg
+    whose earlier messages it had dropped, at most MAX_SELECT_PASSES times.
+    """
+    from voxops.capture.engines import Engine, load_capture
+
+    selector = CallSelector(call_ids, correlate)
+    sip: list[SipPacket] = []
+    for done in range(MAX_SELECT_PASSES):
+        selector.grew = False
+        sip = load_capture(path, engine=engine or Engine.native, tls_keylog=tls_keylog, media=False,
+                           warn=warn if done == 0 else None, sip_filter=selector).sip
+        if not selector.grew:
+            break
+    if not sip:  # none of them: one message of another call, to say "matches no dialog"
+        sip = load_capture(path, engine=engine or Engine.native, tls_keylog=tls_keylog, media=False,
+                           sip_filter=_FirstDialog()).sip
+    return sip
+
+
+class _FirstDialog:
+    """A scan filter keeping the first message that has a Call-ID, and nothing else."""
+
+    found = False
+
+    def wants_raw(self, raw: bytes) -> bool:
+        return not self.found
+
+    def wants(self, pkt: SipPacket) -> bool:
+        if self.found or pkt.msg.call_id is None:
+            return False
+        self.found = True
+        return True
 
 
 def policy_for(spec: Path | None, **overrides: object) -> Policy:

@@ -8,12 +8,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxops.errors import CaptureError, InvalidInput
+from voxops.errors import InvalidInput
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from voxops.capture.records import CaptureScan, UdpTable
+    from voxops.capture.records import CaptureScan, SipFilter, UdpTable
 
 
 class Engine(StrEnum):
@@ -29,11 +29,15 @@ def load_capture(
     media: bool = True,
     warn: Callable[[str], None] | None = None,
     udp_keep: Callable[[UdpTable], np.ndarray] | None = None,
+    sip_filter: SipFilter | None = None,
 ) -> CaptureScan:
-    """Scan a capture with the chosen engine; both return the same records."""
-    path = Path(path)
-    if not path.is_file():
-        raise CaptureError(f"{path}: no such capture file")
+    """Scan a capture with the chosen engine; both return the same records.
+
+    `sip_filter` drops unwanted SIP messages during a native scan (after a tshark one).
+    """
+    from voxops.capture.files import check_capture_path
+
+    path = check_capture_path(Path(path))
     if tls_keylog is not None and engine is not Engine.tshark:
         raise InvalidInput("--tls-keylog needs --engine tshark (TLS is decrypted by Wireshark)")
     if engine is Engine.tshark:
@@ -42,7 +46,9 @@ def load_capture(
         result = scan_tshark(path, tls_keylog=tls_keylog, media=media, warn=warn)
         if udp_keep is not None:
             result.udp = result.udp.select(udp_keep(result.udp))
+        if sip_filter is not None:
+            result.sip = [p for p in result.sip if sip_filter.wants_raw(p.raw) and sip_filter.wants(p)]
         return result
     from voxops.capture.scanner import scan
 
-    return scan(path, warn=warn, media=media, udp_keep=udp_keep)
+    return scan(path, warn=warn, media=media, udp_keep=udp_keep, sip_filter=sip_filter)

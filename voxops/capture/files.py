@@ -6,6 +6,8 @@ never mapped or read whole, so a capture larger than RAM scans the same way.
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -22,6 +24,17 @@ from voxops.errors import CaptureError
 CHUNK = 8 * 1024 * 1024
 MAX_BATCH = 1 << 16  # records per batch handed to the classifier
 MAX_RECORD = 64 * 1024 * 1024  # larger pcapng blocks are corrupt, not real
+MAX_CAPLEN = 256 * 1024  # larger pcap records are corrupt (no link layer carries more)
+# gzip: a capture expands 3-20x; beyond both limits the input is a decompression bomb
+MAX_GZIP_RATIO = 200
+MAX_GZIP_FREE = 256 * 1024 * 1024  # always allowed, whatever the ratio
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 PCAP_MAGIC = {
     b"\xd4\xc3\xb2\xa1": (False, False),  # little-endian, microseconds
     b"\xa1\xb2\xc3\xd4": (True, False),
@@ -50,8 +63,28 @@ class Batch:
         return self.buf[o : o + int(self.caplen[i])].tobytes()
 
 
+def check_capture_path(path: Path) -> Path:
+    """`path` when it is a regular file; a one-line CaptureError saying what it is otherwise.
+
+    Checked before opening: opening a FIFO blocks, and a device never ends.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise CaptureError(f"{path}: no such capture file") from None
+    except OSError as exc:
+        raise CaptureError(f"{path}: cannot open: {exc.strerror}") from exc
+    for test, what in _KINDS:
+        if test(mode):
+            raise CaptureError(f"{path}: is {what}, not a capture file")
+    if not stat.S_ISREG(mode):
+        raise CaptureError(f"{path}: not a regular file, not a capture file")
+    return path
+
+
 def open_capture(path: Path) -> BinaryIO:
     """Open a capture, transparently gunzipping `.gz` (detected by magic, not name)."""
+    check_capture_path(path)
     try:
         fh: BinaryIO = open(path, "rb")  # noqa: SIM115 - returned to the caller
     except OSError as exc:
@@ -61,6 +94,10 @@ def open_capture(path: Path) -> BinaryIO:
     if head == b"\x1f\x8b":
         return _Gunzip(fh)  # type: ignore[return-value]
     return fh
+
+
+class GzipBomb(EOFError):
+    """The decompressed stream grows beyond any real capture's compression ratio."""
 
 
 class _Gunzip:
@@ -73,11 +110,21 @@ class _Gunzip:
         self.feed = b""
         self.pending = b""
         self.in_member = False
+        self.compressed = 0  # bytes read from the file
+        self.expanded = 0  # bytes decompressed from them
+
+    def _check_ratio(self) -> None:
+        if self.expanded > MAX_GZIP_FREE and self.expanded > MAX_GZIP_RATIO * self.compressed:
+            raise GzipBomb(
+                f"gzip expands over {MAX_GZIP_RATIO}x ({self.compressed} bytes gave more than "
+                f"{self.expanded}): not a capture; decompress it yourself if it is one"
+            )
 
     def readinto(self, view: memoryview) -> int:
         while not self.pending:
             if not self.feed:
                 self.feed = self.raw.read(1 << 20)
+                self.compressed += len(self.feed)
                 if not self.feed:
                     if self.in_member:
                         self.in_member = False
@@ -89,6 +136,8 @@ class _Gunzip:
             except zlib.error as exc:
                 self.feed, self.in_member = b"", False
                 raise EOFError(str(exc)) from exc
+            self.expanded += len(self.pending)
+            self._check_ratio()
             self.feed = self.z.unconsumed_tail
             if self.z.eof:  # next member, if any (trailing zero padding is not one)
                 rest = self.z.unused_data
@@ -129,6 +178,8 @@ class _Buffer:
         while self.end < len(self.arr) and not self.eof:
             try:
                 got = self.fh.readinto(view[self.end :])  # type: ignore[attr-defined]
+            except GzipBomb as exc:
+                raise CaptureError(f"{self.path}: {exc}") from None
             except (OSError, EOFError) as exc:
                 # a cut or corrupt gzip stream: keep what decompressed so far
                 self.eof = True
@@ -153,8 +204,14 @@ class _Buffer:
             field = self.bytes_at(self.start + len_at, 4)
             need = extra + struct.unpack((">" if big else "<") + "I", field)[0]
             if need > MAX_RECORD:
-                need = 0
+                warn(f"record {frame}: length {need - extra} is not valid; stopped reading there")
+                return False
+        before = self.end - self.start
         self.fill(need)
+        if self.end - self.start == before and not self.eof:
+            # nothing more fits and the record still does not: never spin on it
+            warn(f"record {frame}: longer than {len(self.arr)} bytes; stopped reading there")
+            return False
         return True
 
     def bytes_at(self, pos: int, n: int) -> bytes:
@@ -208,7 +265,8 @@ def _pcap(buf: _Buffer, magic: bytes, warn: Callable[[str], None]) -> Iterator[B
         raise CaptureError(f"{buf.path}: pcap header cut short ({buf.end} bytes)")
     snaplen, link = struct.unpack((">" if big else "<") + "II", buf.bytes_at(16, 8))
     link &= 0x0FFFFFFF  # the top bits carry FCS information (pcap-linktype(7))
-    max_caplen = max(snaplen, 262144)
+    # a record longer than the snaplen (or than MAX_CAPLEN) is corrupt: stop there
+    max_caplen = min(snaplen, MAX_CAPLEN) if snaplen else MAX_CAPLEN
     buf.start = 24
     frame = 1
     off, caplen, ts = _outputs(MAX_BATCH)
@@ -226,7 +284,8 @@ def _pcap(buf: _Buffer, magic: bytes, warn: Callable[[str], None]) -> Iterator[B
         buf.start = pos
         if status == fp.STATUS_CORRUPT:
             bad = struct.unpack((">" if big else "<") + "I", buf.bytes_at(pos + 8, 4))[0]
-            warn(f"record {frame}: captured length {bad} is not valid; stopped reading there")
+            warn(f"record {frame}: captured length {bad} is over the limit of {max_caplen} bytes "
+                 "(snaplen, at most 256 KiB); stopped reading there")
             return
         if status == fp.STATUS_FULL:
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -34,6 +34,18 @@ class SipPacket:
     # every frame that carried part of the message (IP fragments, TCP segments), when
     # more than `frame` alone: `voxops export` copies them all
     frames: tuple[int, ...] = ()
+
+
+class SipFilter(Protocol):
+    """Which SIP messages a scan keeps (the others are dropped as they are read).
+
+    `wants_raw` sees the bytes before parsing and must keep every message that `wants`
+    could keep; `wants` decides on the parsed message.
+    """
+
+    def wants_raw(self, raw: bytes) -> bool: ...
+
+    def wants(self, pkt: SipPacket) -> bool: ...
 
 
 @dataclass(slots=True)

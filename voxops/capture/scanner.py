@@ -16,6 +16,7 @@ from voxops.capture.reassembly import Defragmenter, TcpReassembler
 from voxops.capture.records import (
     HEAD_BYTES,
     CaptureScan,
+    SipFilter,
     SipPacket,
     UdpPacket,
     UdpTable,
@@ -31,9 +32,11 @@ UdpFilter = Callable[[UdpTable], np.ndarray]
 
 
 class _Scanner:
-    def __init__(self, media: bool, udp_keep: UdpFilter | None = None) -> None:
+    def __init__(self, media: bool, udp_keep: UdpFilter | None = None,
+                 sip_filter: SipFilter | None = None) -> None:
         self.media = media
         self.udp_keep = udp_keep
+        self.sip_filter = sip_filter
         self.addresses: list[str] = []
         self.addr_index: dict[str, int] = {}
         self.v4_index: dict[int, int] = {}
@@ -140,19 +143,29 @@ class _Scanner:
             if seg is None:
                 return
             flow = (ip.src, seg.sport, ip.dst, seg.dport)
-            done = self.tcp.add(flow, seg.seq, seg.syn, seg.fin or seg.rst, seg.data, frame)
+            done = self.tcp.add(flow, seg.seq, seg.syn, seg.fin or seg.rst, seg.data, frame, ts)
             for raw, transport, parts in done:
+                if self.sip_filter is not None and not self.sip_filter.wants_raw(raw):
+                    continue
                 msg = parse_sip(raw)
                 if msg is not None:
-                    self.sip.append(SipPacket(frame, ts, ip.src, seg.sport, ip.dst, seg.dport,
-                                              transport, raw, msg, parts if len(parts) > 1 else ()))
+                    self.keep(SipPacket(frame, ts, ip.src, seg.sport, ip.dst, seg.dport,
+                                        transport, raw, msg, parts if len(parts) > 1 else ()))
+
+    def keep(self, pkt: SipPacket) -> None:
+        if self.sip_filter is None or self.sip_filter.wants(pkt):
+            self.sip.append(pkt)
 
     def datagram(self, frame: int, ts: float, src: str, sport: int, dst: str, dport: int,
                  data: bytes, frames: tuple[int, ...] = ()) -> None:
         if data and data[0] in _SIP_FIRST:
+            wanted = self.sip_filter is None or self.sip_filter.wants_raw(data)
+            if not wanted and not self.media:
+                return  # neither kept nor a media candidate: not even parsed
             msg = parse_sip(data)
-            if msg is not None:
-                self.sip.append(SipPacket(frame, ts, src, sport, dst, dport, "udp", data, msg, frames))
+            if msg is not None:  # SIP, kept or not, is never media
+                if wanted:
+                    self.keep(SipPacket(frame, ts, src, sport, dst, dport, "udp", data, msg, frames))
                 return
         if not self.media:
             return
@@ -203,6 +216,7 @@ def scan(
     warn: Callable[[str], None] | None = None,
     media: bool = True,
     udp_keep: UdpFilter | None = None,
+    sip_filter: SipFilter | None = None,
 ) -> CaptureScan:
     """Read a pcap / pcapng / gzip capture in one streaming pass.
 
@@ -210,7 +224,8 @@ def scan(
     record number); what was read before stays. `media=False` skips the UDP table and
     RTCP (signalling only: less memory, a little faster). `udp_keep(table)` returns
     the rows (mask or indexes) of each chunk of the UDP table to keep: memory then
-    grows with what is kept, not with the capture.
+    grows with what is kept, not with the capture. `sip_filter` likewise keeps only
+    the SIP messages it wants.
     """
     warnings: list[str] = []
 
@@ -219,13 +234,17 @@ def scan(
         if warn is not None:
             warn(message)
 
-    scanner = _Scanner(media, udp_keep)
+    scanner = _Scanner(media, udp_keep, sip_filter)
     unsupported: set[int] = set()
     for batch in read_batches(Path(path), note):
         scanner.batch(batch)
         for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - unsupported:
             unsupported.add(link)
             note(f"record {batch.first_frame}: link type {link} is not supported; its frames are skipped")
+    if scanner.tcp.dropped_bytes:
+        note(f"{scanner.tcp.dropped_bytes} bytes of TCP data ({scanner.tcp.dropped_segments} "
+             "segment(s) or stream buffer(s)) were dropped: out-of-order data over the "
+             "reassembly limits; SIP in them is not read")
     if scanner.tcp.tls_streams:
         note(f"{scanner.tcp.tls_streams} TLS stream(s) are encrypted: SIP inside them is not read "
              "(use --engine tshark --tls-keylog FILE)")

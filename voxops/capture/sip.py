@@ -344,6 +344,19 @@ def _content_length(value: str) -> int | None:
     return int(value)
 
 
+def head_content_length(buf: bytes | bytearray, head_end: int) -> int:
+    """Content-Length of the head buf[:head_end] (0 when missing or not a count)."""
+    for raw in bytes(buf[:head_end]).split(b"\n")[1:]:
+        colon = raw.find(b":")
+        if colon <= 0:
+            continue
+        name = raw[:colon].strip().lower()
+        if name in (b"content-length", b"l"):
+            parsed = _content_length(raw[colon + 1 :].decode("latin-1"))
+            return parsed if parsed is not None else 0
+    return 0
+
+
 def frame_length(buf: bytes | bytearray | memoryview) -> int | None:
     """Length of the first complete SIP message in a stream buffer (TCP/TLS framing).
 
@@ -354,15 +367,5 @@ def frame_length(buf: bytes | bytearray | memoryview) -> int | None:
     head_end, body_start = _head_end(data)
     if head_end < 0:
         return None
-    length = 0
-    for raw in data[:head_end].split(b"\n")[1:]:
-        colon = raw.find(b":")
-        if colon <= 0:
-            continue
-        name = raw[:colon].strip().lower()
-        if name in (b"content-length", b"l"):
-            parsed = _content_length(raw[colon + 1 :].decode("latin-1"))
-            length = parsed if parsed is not None else 0
-            break
-    total = body_start + min(length, MAX_MESSAGE)
+    total = body_start + min(head_content_length(data, head_end), MAX_MESSAGE)
     return total if total <= len(buf) else None

@@ -126,3 +126,43 @@ def fragmented_udp_frames(src: str, sport: int, dst: str, dport: int, payload: b
         more = off + step < len(seg)
         frames.append(ether(ipv4_header(src, dst, 17, len(part), ident, off, more) + part))
     return frames
+
+
+_A, _B, _C = ("10.1.0.1", 5060), ("10.1.0.2", 5060), ("10.1.0.3", 5060)
+
+
+def _sdp(addr: str, port: int) -> str:
+    return (f"v=0\r\no=- 1 1 IN IP4 {addr}\r\ns=-\r\nc=IN IP4 {addr}\r\nt=0 0\r\n"
+            f"m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n")
+
+
+def _message(first: str, cid: str, cseq: str, branch: str, to_tag: str, body: str = "", extra: str = "") -> bytes:
+    ctype = "Content-Type: application/sdp\r\n" if body else ""
+    return (f"{first}\r\nVia: SIP/2.0/UDP 10.1.0.1:5060;branch={branch}\r\n"
+            f"From: <sip:+15550100@carrier>;tag=a1\r\nTo: <sip:agent@voice>{to_tag}\r\n"
+            f"Call-ID: {cid}\r\nCSeq: {cseq}\r\nMax-Forwards: 70\r\n{extra}{ctype}"
+            f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+
+
+def write_sip_calls(path: str | Path, calls: int, *, b2bua_every: int = 10) -> None:
+    """A SIP-only capture of `calls` answered calls, one every 10 ms: INVITE (SDP), 200 (SDP),
+    ACK, BYE, 200. Call N is `call-N@x`; every `b2bua_every`-th also has a second leg
+    `leg-N@b2b` carrying `X-CID: call-N@x` (0: none)."""
+    t0 = 1_700_000_000.0
+    with PcapWriter(path) as w:
+        for i in range(calls):
+            ts = t0 + i / 100
+            legs = [(f"call-{i}@x", _A, _B, "")]
+            if b2bua_every and i % b2bua_every == 0:
+                legs.append((f"leg-{i}@b2b", _B, _C, f"X-CID: call-{i}@x\r\n"))
+            for n, (cid, src, dst, extra) in enumerate(legs):
+                port = 20000 + 2 * (i % 5000)
+                invite = _message("INVITE sip:agent@voice SIP/2.0", cid, "1 INVITE", "z9hG4bK1", "",
+                                  _sdp(src[0], port), extra)
+                ok = _message("SIP/2.0 200 OK", cid, "1 INVITE", "z9hG4bK1", ";tag=b1", _sdp(dst[0], port + 10000))
+                ack = _message("ACK sip:agent@voice SIP/2.0", cid, "1 ACK", "z9hG4bK2", ";tag=b1")
+                bye = _message("BYE sip:agent@voice SIP/2.0", cid, "2 BYE", "z9hG4bK3", ";tag=b1")
+                bye_ok = _message("SIP/2.0 200 OK", cid, "2 BYE", "z9hG4bK3", ";tag=b1")
+                for k, (s, d, data) in enumerate([(src, dst, invite), (dst, src, ok), (src, dst, ack),
+                                                  (src, dst, bye), (dst, src, bye_ok)]):
+                    w.write(ts + n * 0.0001 + k * 0.001, udp_frame(*s, *d, data))

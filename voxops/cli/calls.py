@@ -29,14 +29,15 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """List the dialogs in a capture: start, Call-ID, parties, status, duration, PDD."""
         from voxops.analysis.call_list import CallFilter, summarize
-        from voxops.analysis.dialogs import build_dialogs
+        from voxops.analysis.dialog_summaries import DialogSummaries
         from voxops.capture.engines import load_capture
 
         flt = CallFilter(all_methods, number, opts.parse_time(since, "--since"),
                          opts.parse_time(until, "--until"), status, call_id)
-        capture = load_capture(pcap, engine=engine, tls_keylog=opts.keylog_path(tls_keylog),
-                               media=False, warn=warn)
-        rows = summarize(build_dialogs(capture.sip, correlate_headers=correlate), flt)
+        summaries = DialogSummaries(correlate, keep_sdp=False)  # no message is held
+        load_capture(pcap, engine=engine, tls_keylog=opts.keylog_path(tls_keylog),
+                     media=False, warn=warn, sip_filter=summaries)
+        rows = summarize(summaries.dialogs(), flt)
         if fmt is TextJson.json:
             emit_json([r.model_dump() for r in rows])
         else:

@@ -23,7 +23,7 @@ def rtp(
     from voxops.analysis.loader import analyse_capture
     from voxops.views.calls import streams_text
 
-    streams = analyse_capture(pcap, heuristic=heuristic, warn=warn).streams
+    streams = analyse_capture(pcap, heuristic=heuristic, warn=warn, compact=True).streams
     if fmt is TextJson.json:
         emit_json([s.model_dump(mode="json") for s in streams])
     else:

@@ -52,7 +52,8 @@ def stats(
 
         check_not_input(output, pcap, spec)  # before the capture is read
     policy = policy_for(spec, **overrides)
-    analysis = analyse_capture(pcap, heuristic=heuristic, keep_jitter=fmt is StatsFormat.png, warn=warn)
+    analysis = analyse_capture(pcap, heuristic=heuristic, keep_jitter=fmt is StatsFormat.png, warn=warn,
+                               compact=True)
     report = stats_report(str(pcap), analysis.dialogs, analysis.streams, policy)
     if fmt is StatsFormat.json:
         emit_json(report)

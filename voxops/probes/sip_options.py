@@ -277,6 +277,7 @@ def _send_stream(
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
             sni = server_name or (None if is_ip(host) else host)
+            raw.settimeout(max(deadline - time.monotonic(), 0.001))  # one deadline for it all
             try:
                 sock = ctx.wrap_socket(raw, server_hostname=sni)
             except (ssl.SSLError, ssl.CertificateError) as exc:
@@ -303,6 +304,7 @@ def _send_stream(
 
 
 def _read_stream(sock: socket.socket, req: _Request, started: float, deadline: float) -> OptionsResult:
+    """Read replies until ours: bounded by the deadline and by _MAX_MESSAGE buffered bytes."""
     buf = b""
     while True:
         remaining = deadline - time.monotonic()
@@ -313,22 +315,35 @@ def _read_stream(sock: socket.socket, req: _Request, started: float, deadline: f
         if not chunk:
             return OptionsResult(error="connection closed without a reply")
         buf += chunk
-        while True:
+        while True:  # each turn consumes a message or breaks: bounded by len(buf)
             buf = buf.lstrip(b"\r\n")  # RFC 5626 CRLF keepalives between messages
             head_end = buf.find(b"\r\n\r\n")
             if head_end < 0:
                 break
             resp = parse_response(buf[: head_end + 4])
-            length = 0
-            if resp is not None:
-                with contextlib.suppress(ValueError, IndexError):
-                    length = int((resp.headers.get("content-length") or ["0"])[0])
+            length = _content_length(resp)
+            if length is None:
+                return OptionsResult(error="invalid reply: bad Content-Length")
             end = head_end + 4 + length
+            if end > _MAX_MESSAGE:
+                return OptionsResult(error=f"invalid reply: larger than {_MAX_MESSAGE} bytes")
             if len(buf) < end:
                 break
             buf = buf[end:]
             if resp is not None and matches(resp, req) and resp.code >= 200:
                 return _result(resp, started)
+        if len(buf) > _MAX_MESSAGE:
+            return OptionsResult(error=f"invalid reply: larger than {_MAX_MESSAGE} bytes")
+
+
+def _content_length(resp: _Response | None) -> int | None:
+    """The body length a reply announces (0 without the header); None when not a count."""
+    if resp is None:
+        return 0
+    value = (resp.headers.get("content-length") or ["0"])[0].strip()
+    if not value.isdigit() or len(value) > 9:
+        return None
+    return int(value)
 
 
 def is_ip(host: str) -> bool:

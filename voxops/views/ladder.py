@@ -108,13 +108,21 @@ def load_call(
     media addresses of the call's SDP are kept, so memory does not grow with the
     capture. The tshark engine is slow enough that one pass is better.
     """
+    from voxops.analysis.dialogs import CallSelector
     from voxops.analysis.ladder import media_rows
+    from voxops.analysis.loader import select_call_sip
     from voxops.capture.engines import Engine, load_capture
 
     one_pass = engine is Engine.tshark
-    capture = load_capture(pcap, engine=engine, tls_keylog=tls_keylog, media=one_pass, warn=warn)
-    dialogs = pick_dialogs(capture.sip, call_ids, correlate)
+    if one_pass or not call_ids:
+        capture = load_capture(pcap, engine=engine, tls_keylog=tls_keylog, media=one_pass, warn=warn)
+        sip = capture.sip
+    else:  # only the chosen calls' messages are ever held
+        sip = select_call_sip(pcap, call_ids, correlate=correlate, engine=engine, tls_keylog=tls_keylog,
+                              warn=warn)
+    dialogs = pick_dialogs(sip, call_ids, correlate)
     if one_pass:
         return dialogs, capture.udp.select(media_rows(dialogs, capture.udp))
-    media = load_capture(pcap, engine=engine, udp_keep=lambda table: media_rows(dialogs, table))
+    media = load_capture(pcap, engine=engine, udp_keep=lambda table: media_rows(dialogs, table),
+                         sip_filter=CallSelector(()))
     return dialogs, media.udp

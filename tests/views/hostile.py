@@ -28,7 +28,7 @@ CONNECTION = f"10.0.0.9{CLEAR}\u202e"  # a c= address
 MATH = "Ringing $x^2$"
 BAD_MATH = r"Ringing $\nope{x}$"
 FORGED = "Progress\rH0-)H1: forged\rH1-xH0: forged too; H0->>H1: x --> #35; %%{init}%%"
-REASONS = {100: f"Trying{TITLE}", 180: f"{MATH} {BAD_MATH}", 183: FORGED, 200: f"OK{CLIPBOARD}]]>", 488: f"Not{C1_CSI}Here"}
+REASONS = {100: f"Trying{TITLE}", 180: f"{MATH} {BAD_MATH}", 183: FORGED, 200: f"OK{CLIPBOARD}]]>", 488: f"Not{C1_CSI}Here\uffff"}
 HEADERS = (
     "Subject: <!--<script>\r\n"
     "X-Note: </script><script>document.title='owned'</script>\r\n"

@@ -46,6 +46,7 @@ def test_visible_writes_escapes_and_is_idempotent():
     assert visible(shown) == shown
     assert visible("plain text, caf\u00e9 \u00fcber \u4e2d\u6587") == "plain text, caf\u00e9 \u00fcber \u4e2d\u6587"
     assert visible("a\nb\x1b", keep="\n") == "a\nb\\x1b"
+    assert visible("\ufffe\uffff\ufdd0\U0010ffff") == "\\ufffe\\uffff\\ufdd0\\U0010ffff"  # not XML
 
 
 def test_rich_prints_markup_as_text():

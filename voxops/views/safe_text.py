@@ -20,12 +20,14 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-# Unicode categories Cc, Cf, Zl, Zp and Cs (checked against unicodedata by the tests).
+# Unicode categories Cc, Cf, Zl, Zp and Cs (checked against unicodedata by the tests), and the
+# noncharacters: U+FFFE and U+FFFF are not XML, the others are as meaningless on the wire.
 _UNSAFE_CLASS = (
     "\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e"
-    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufdd0-\ufdef\ufeff\ufff9-\ufffb"
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
     "\U000e0001\U000e0020-\U000e007f"
+    + "".join(f"{chr(plane + 0xFFFE)}-{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000))
 )
 UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}

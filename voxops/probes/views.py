@@ -28,7 +28,8 @@ _SEV = {Severity.info: "dim", Severity.warning: "yellow", Severity.error: "red",
 
 def console() -> Console:
     # piped output (cron mail, CI logs) gets wide tables instead of 80-column wrapping
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    # no emoji codes either: a peer's ":thumbs_up:" is printed as sent
+    return Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 200)
 
 
 def probe_table(statuses: list[TargetStatus], title: str | None = None) -> Table:

@@ -51,7 +51,8 @@ def text_views(pcap):  # type: ignore[no-untyped-def]
     views = [("calls", pcap), ("calls", pcap, "--all"), ("rtp", pcap), ("stats", pcap)]
     for cid in MESSAGES:
         views += [("ladder", pcap, "--call-id", cid, "--format", fmt) for fmt in ("text", "mermaid")]
-        views += [("diagnose", cid, "--pcap", pcap, "--no-index")]
+        views += [("diagnose", cid, "--pcap", pcap, "--no-index"),
+                  ("diagnose", cid, "--pcap", pcap, "--no-index", "--format", "html")]
     return views
 
 
@@ -69,6 +70,8 @@ def test_text_views_show_wire_text_escaped(cli, pcap):
     assert "183 Progress\\rH0-)H1: forged\\rH1-xH0" in outputs[("diagnose", HOSTILE_ID, "--pcap", pcap, "--no-index")]
     diagnosis = outputs[("diagnose", SECOND_ID, "--pcap", pcap, "--no-index")]
     assert "10.0.0.9\\x1b[2J\\x1b[H\\u202e:4100" in diagnosis
+    page = outputs[("diagnose", HOSTILE_ID, "--pcap", pcap, "--no-index", "--format", "html")]
+    assert "<title>voxops diagnose evil\\x1b[2J" in page and "183 Progress\\rH0-)H1: forged\\rH1-xH0" in page
 
 
 def test_colour_ladder_has_only_its_own_escapes(pcap):

@@ -6,12 +6,9 @@ Each input builds a ladder, from its first byte:
         names, Call-IDs and message text straight into the ladder model, strings the
         parser would never produce included
 and renders it as text (with and without colour), Mermaid, HTML and, for one input in
-32, SVG (matplotlib is slow). Each output is checked, not only run:
-  text     no control, format or separator character but LF (and our SGR colours)
-  Mermaid  one arrow statement per message and RTP stream, after CR/LF/';' splitting
-  HTML     the JSON script ends where it should and parses; the viewer script follows
-  SVG      parses as XML; no raw control character
-Any exception or failed check is a finding.
+32, SVG (matplotlib is slow). Each output is checked, not only run, by
+tests/views/ladder_checks.py (the checks the tests use). Any exception or failed check
+is a finding.
 
     .venv/bin/python benchmarks/fuzz_views.py --runs 20000 [libFuzzer flags] [corpus_dir]
 """
@@ -19,11 +16,9 @@ Any exception or failed check is a finding.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 import warnings
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import atheris
@@ -32,20 +27,19 @@ import numpy  # noqa: F401
 
 with atheris.instrument_imports(include=["voxops"]):
     from voxops.analysis.dialogs import build_dialogs
-    from voxops.analysis.ladder import Arrow, Ladder, Span, build_ladder
+    from voxops.analysis.ladder import Ladder, build_ladder
     from voxops.capture.records import SipPacket
     from voxops.capture.sip import parse_sip
-    from voxops.views.ladder import LadderFormat, render_ladder
-    from voxops.views.safe_text import UNSAFE
+    from voxops.views import ladder_html, ladder_mermaid, ladder_plot, ladder_text, safe_text  # noqa: F401
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.views.ladder_checks import check_views, ladder_of  # noqa: E402 - the oracle shared with the tests
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="voxops-fuzz-views-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
 INVITE = (b"INVITE sip:bob@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n"
           b"From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@example.com>\r\nCall-ID: fuzz@x\r\n"
           b"CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
-SGR = re.compile(r"\x1b\[\d+m")
-ENTITY = re.compile(r"#\w+;")
-MERMAID_ARROW = re.compile(r"\s*\w+\s*-{1,2}(>>|>|x|\))\s*\w+\s*:")
-DATA_SCRIPT = re.compile(r'<script type="application/json" id="messages">(.*?)</script>\s*<script>\s*const messages', re.S)
 
 
 def packet(frame: int, ts: float, forward: bool, raw: bytes) -> SipPacket | None:
@@ -66,48 +60,12 @@ def ladder_from_message(raw: bytes) -> Ladder | None:
 
 
 def ladder_from_strings(fdp: atheris.FuzzedDataProvider) -> Ladder:
-    n_cols = fdp.ConsumeIntInRange(1, 3)
-    columns = [fdp.ConsumeUnicode(24) for _ in range(n_cols)]
-    ladder = Ladder(columns=columns, addresses=[f"10.0.0.{i}" for i in range(n_cols)],
-                    call_ids=[fdp.ConsumeUnicode(40)])
-    for i in range(fdp.ConsumeIntInRange(1, 4)):
-        src, dst = fdp.ConsumeIntInRange(0, n_cols - 1), fdp.ConsumeIntInRange(0, n_cols - 1)
-        ladder.arrows.append(Arrow(
-            index=i, frame=i + 1, ts=1.0 + i * 0.1, delta_ms=100.0 * (i > 0), src=src, dst=dst,
-            label=fdp.ConsumeUnicode(60), call_id=ladder.call_ids[0], leg=0, retransmission=fdp.ConsumeBool(),
-            sdp=fdp.ConsumeUnicode(60) if fdp.ConsumeBool() else None, transport="udp",
-            src_addr=fdp.ConsumeUnicode(20), dst_addr=fdp.ConsumeUnicode(20), text=fdp.ConsumeUnicode(200),
-        ))
-    if n_cols > 1 and fdp.ConsumeBool():
-        ladder.spans.append(Span(src=0, dst=1, start=1.05, end=1.25, packets=10, payload_type=96,
-                                 codec=fdp.ConsumeUnicode(30), ssrc=0x1234, src_addr="a", dst_addr="b"))
-    return ladder
-
-
-def raw_left(text: str, keep: str = "\n") -> list[str]:
-    return [c for c in UNSAFE.findall(text) if c not in keep]
-
-
-def check(ladder: Ladder, with_svg: bool) -> None:
-    for colour in (False, True):
-        text = render_ladder(ladder, LadderFormat.text, colour=colour)
-        assert isinstance(text, str) and not raw_left(SGR.sub("", text)), text
-    mermaid = render_ladder(ladder, LadderFormat.mermaid)
-    assert isinstance(mermaid, str) and not raw_left(mermaid), mermaid
-    statements = re.split(r"\r\n?|\n|;", ENTITY.sub("", mermaid))
-    arrows = sum(1 for s in statements if MERMAID_ARROW.match(s))
-    assert arrows == len(ladder.arrows) + len(ladder.spans), mermaid
-    page = render_ladder(ladder, LadderFormat.html)
-    assert isinstance(page, str) and not raw_left(page, keep="\n\t")
-    found = DATA_SCRIPT.search(page)
-    assert found is not None and not re.search(r"<!--|</?script|-->", found.group(1), re.I), page
-    import json
-
-    assert len(json.loads(found.group(1))) == len(ladder.arrows)
-    if with_svg:
-        svg = render_ladder(ladder, LadderFormat.svg)
-        assert isinstance(svg, str) and not raw_left(svg, keep="\n")
-        ET.fromstring(svg)
+    columns = [fdp.ConsumeUnicode(24) for _ in range(fdp.ConsumeIntInRange(1, 3))]
+    call_id = fdp.ConsumeUnicode(40)
+    arrows = [(fdp.ConsumeIntInRange(0, 2), fdp.ConsumeIntInRange(0, 2), fdp.ConsumeUnicode(60),
+               fdp.ConsumeUnicode(60) if fdp.ConsumeBool() else None, fdp.ConsumeUnicode(200))
+              for _ in range(fdp.ConsumeIntInRange(1, 4))]
+    return ladder_of(columns, call_id, arrows, fdp.ConsumeUnicode(30) if fdp.ConsumeBool() else None)
 
 
 def target(data: bytes) -> None:
@@ -120,7 +78,7 @@ def target(data: bytes) -> None:
             return
     else:
         ladder = ladder_from_strings(atheris.FuzzedDataProvider(data[1:]))
-    check(ladder, with_svg)
+    check_views(ladder, with_svg=with_svg)
 
 
 def seeds(corpus: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 
 import pytest
 
@@ -27,6 +26,7 @@ from tests.views.hostile import (
     raw_controls,
     write_capture,
 )
+from tests.views.ladder_checks import html_messages, mermaid_arrows
 from tests.views.test_ladder import chromium
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -133,12 +133,6 @@ def test_png_renders_without_mathtext(cli, pcap, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def mermaid_arrows(text: str) -> list[str]:
-    """Statements Mermaid reads as arrows: it ends lines at CR, LF or ';' (after entity codes)."""
-    statements = re.split(r"\r\n?|\n|;", re.sub(r"#\w+;", "", text))
-    return [s for s in statements if re.match(r"\s*\w+\s*(-{1,2}(>>|>|x|\)))\s*\w+\s*:", s)]
-
-
 @pytest.mark.parametrize(("call_id", "arrows"), [(HOSTILE_ID, MESSAGES[HOSTILE_ID] + 2), (SECOND_ID, 2)])
 def test_mermaid_draws_one_arrow_per_message(cli, pcap, call_id, arrows):
     out, _ = run(cli, "ladder", pcap, "--call-id", call_id, "--format", "mermaid", raw_check=False)
@@ -146,37 +140,14 @@ def test_mermaid_draws_one_arrow_per_message(cli, pcap, call_id, arrows):
     assert raw_controls(out) == []
 
 
-class _Scripts(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.scripts: list[str] = []
-        self._inside = False
-
-    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
-        if tag == "script":
-            self._inside = True
-            self.scripts.append("")
-
-    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
-        if tag == "script":
-            self._inside = False
-
-    def handle_data(self, data):  # type: ignore[no-untyped-def]
-        if self._inside:
-            self.scripts[-1] += data
-
-
 def test_html_script_block_is_intact(cli, pcap):
     out, _ = run(cli, "ladder", pcap, "--call-id", HOSTILE_ID, "--format", "html", raw_check=False)
-    parser = _Scripts()
-    parser.feed(out)
-    data, viewer = parser.scripts
-    # what makes a browser end or extend a script element early (HTML script data states)
-    assert not re.search(r"<!--|</?script|-->", data, re.I)
-    messages = json.loads(data)
+    # the data script holds nothing that ends or extends a script element early (HTML script
+    # data states), and the viewer script comes right after it
+    messages = html_messages(out)
     assert len(messages) == MESSAGES[HOSTILE_ID]
     assert "Subject: <!--<script>" in messages[0]["text"]
-    assert viewer.lstrip().startswith("const messages")
+    assert out.count("<script") == 2
     assert raw_controls(out) == []
 
 

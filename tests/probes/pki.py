@@ -60,7 +60,9 @@ def make_leaf(
     *,
     days_left: float = 365,
     client: bool = False,
+    subject: x509.Name | None = None,
 ) -> Issued:
+    """A leaf for `names` (its SANs; the first is the CN unless `subject` is given)."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
     not_after = now + timedelta(days=days_left)
@@ -72,7 +74,7 @@ def make_leaf(
             sans.append(x509.DNSName(n))
     usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
     cert = (
-        x509.CertificateBuilder().subject_name(_name(names[0])).issuer_name(ca.cert.subject)
+        x509.CertificateBuilder().subject_name(subject or _name(names[0])).issuer_name(ca.cert.subject)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(min(now - timedelta(days=1), not_after - timedelta(days=2))).not_valid_after(not_after)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)

@@ -63,13 +63,14 @@ def callbacks(
 ) -> int:
     """List the callback requests the overflow IVR stored."""
     from voxops.agent.ivr import read_callbacks
+    from voxops.views.safe_text import visible
 
     rows = read_callbacks(db)
     if fmt is TextJson.json:
         emit_json([r.model_dump() for r in rows])
     else:
-        for r in rows:
-            print(f"{r.created_at}  {r.number:<16} {r.agent}  {r.caller}  ({r.reason})")
+        for r in rows:  # the caller's URI and the digits come from the call
+            print(visible(f"{r.created_at}  {r.number:<16} {r.agent}  {r.caller}  ({r.reason})"))
     return ExitCode.OK
 
 

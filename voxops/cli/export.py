@@ -25,10 +25,12 @@ def register(app: typer.Typer) -> None:
         from voxops.capture.engines import Engine
         from voxops.output_file import check_not_input, is_stdout
         from voxops.views.ladder import load_call
+        from voxops.views.safe_text import visible
 
         check_not_input(output, pcap)
         dialogs, udp = load_call(pcap, call_id, correlate, engine=Engine.native, tls_keylog=None, warn=warn)
         written = copy_frames(pcap, call_frames(dialogs, udp), output)
         ids = ", ".join(d.call_id for d in dialogs)
-        typer.echo(f"{'standard output' if is_stdout(output) else output}: {written} frames of {ids}", err=True)
+        where = "standard output" if is_stdout(output) else str(output)
+        typer.echo(visible(f"{where}: {written} frames of {ids}"), err=True)
         return ExitCode.OK

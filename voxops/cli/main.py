@@ -83,14 +83,19 @@ def _report_unexpected(exc: BaseException) -> int:
     fd, path = tempfile.mkstemp(prefix="voxops-crash-", suffix=".log")
     with os.fdopen(fd, "w") as fh:
         traceback.print_exception(exc, file=fh)
-    print(f"voxops: unexpected error: {type(exc).__name__}: {exc} (details in {path})", file=sys.stderr)
+    from voxops.views.safe_text import visible
+
+    print(f"voxops: unexpected error: {type(exc).__name__}: {visible(exc)} (details in {path})", file=sys.stderr)
     return ExitCode.INTERNAL
 
 
 def _report_error(exc: VoxopsError) -> int:
-    print(f"voxops: error: {exc}", file=sys.stderr)
+    from voxops.views.safe_text import visible
+
+    # messages may quote a capture, a peer's reply or a file name: never raw control characters
+    print(f"voxops: error: {visible(exc)}", file=sys.stderr)
     if exc.hint:
-        print(f"  hint: {exc.hint}", file=sys.stderr)
+        print(f"  hint: {visible(exc.hint)}", file=sys.stderr)
     return int(exc.exit_code)
 
 

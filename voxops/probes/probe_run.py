@@ -17,6 +17,7 @@ from voxops.probes.verdict import PerfDatum, exit_code
 from voxops.probes.views import console, print_findings, probe_table
 from voxops.spec.loader import load_topology
 from voxops.views.output import TextJson
+from voxops.views.safe_text import json_output, visible
 
 
 class ProbeReport(BaseModel):
@@ -84,14 +85,15 @@ class ProbeRun:
             for i, before in changes:
                 s = self.monitor.statuses[i]
                 if fmt is TextJson.json:  # JSON Lines: one change per line, for log shippers
-                    sys.stdout.write(json.dumps({
+                    sys.stdout.write(json_output(json.dumps({
                         "at": s.changed_at, "target": s.target.model_dump(), "from": before.value,
                         "to": s.state.value, "last_code": s.last_code, "last_error": s.last_error,
-                    }) + "\n")
+                    })) + "\n")
                 else:
                     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(s.changed_at or time.time()))
                     detail = f"code {s.last_code}" if s.last_code is not None else (s.last_error or "")
-                    sys.stdout.write(f"{stamp} {s.target.label} {before.value} -> {s.state.value} ({detail})\n")
+                    line = f"{stamp} {s.target.label} {before.value} -> {s.state.value} ({detail})"
+                    sys.stdout.write(visible(line) + "\n")
                 sys.stdout.flush()
 
     def _watch(self, limit: int | None) -> None:

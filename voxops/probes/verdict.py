@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from voxops.errors import ExitCode
 from voxops.findings import Finding, Severity, fails
+from voxops.views.safe_text import visible
 
 
 class NagiosStatus(IntEnum):
@@ -58,15 +59,15 @@ def nagios_line(service: str, findings: list[Finding], perf: list[PerfDatum], ok
     summary = alerting[0].message if alerting else ok_summary
     if len(alerting) > 1:
         summary += f" (+{len(alerting) - 1} more)"
-    line = f"{service} {status.name} - {summary}"
+    line = f"{service} {status.name} - {visible(summary)}"
     if perf:
         line += " | " + " ".join(p.render() for p in perf)
-    details = [f"{f.severity.value}: {f.code}: {f.message}" for f in alerting[1:]]
+    details = [visible(f"{f.severity.value}: {f.code}: {f.message}") for f in alerting[1:]]
     return "\n".join([line, *details]), int(status)
 
 
 def nagios_unknown(service: str, message: str) -> tuple[str, int]:
-    return f"{service} UNKNOWN - {message}", int(NagiosStatus.UNKNOWN)
+    return f"{service} UNKNOWN - {visible(message)}", int(NagiosStatus.UNKNOWN)
 
 
 def exit_code(findings: list[Finding], fail_on: Severity) -> int:

@@ -1,4 +1,9 @@
-"""Text views of the live checks (rich tables on stdout)."""
+"""Text views of the live checks (rich tables on stdout).
+
+Peers control much of what is shown (reply reasons, certificate names, DNS answers):
+every value goes through `rich_text` (visible escapes, markup escaped) and only the
+styles written here are markup.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,11 @@ import sys
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from voxops.findings import Finding, Severity
 from voxops.probes.monitor import State, TargetStatus
+from voxops.views.safe_text import rich_text as escape
 
 if TYPE_CHECKING:
     from voxops.probes.dns_check import DnsReport
@@ -23,7 +28,8 @@ _SEV = {Severity.info: "dim", Severity.warning: "yellow", Severity.error: "red",
 
 def console() -> Console:
     # piped output (cron mail, CI logs) gets wide tables instead of 80-column wrapping
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    # no emoji codes either: a peer's ":thumbs_up:" is printed as sent
+    return Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 200)
 
 
 def probe_table(statuses: list[TargetStatus], title: str | None = None) -> Table:
@@ -33,9 +39,9 @@ def probe_table(statuses: list[TargetStatus], title: str | None = None) -> Table
     for s in statuses:
         t = s.target
         table.add_row(
-            t.name,
-            t.kind,
-            f"{t.transport}:{t.host}:{t.port}",
+            escape(t.name),
+            escape(t.kind),
+            escape(f"{t.transport}:{t.host}:{t.port}"),
             f"[{_STYLE[s.state]}]{s.state.value}[/]",
             "-" if s.last_code is None else str(s.last_code),
             "-" if s.last_rtt_ms is None else f"{s.last_rtt_ms:.1f}",
@@ -52,8 +58,8 @@ def print_findings(findings: list[Finding], out: Console | None = None) -> None:
         return
     for f in sorted(findings, key=lambda f: -f.severity.rank):
         where = escape(f" [{f.where}]") if f.where else ""
-        runbook = f"  (runbook: {f.runbook})" if f.runbook else ""
-        line = f"[{_SEV[f.severity]}]{f.severity.value:8}[/] {f.code}{where}: {escape(f.message)}{runbook}"
+        runbook = f"  (runbook: {escape(f.runbook)})" if f.runbook else ""
+        line = f"[{_SEV[f.severity]}]{f.severity.value:8}[/] {escape(f.code)}{where}: {escape(f.message)}{runbook}"
         out.print(line, soft_wrap=True)  # one finding per line, for grep
 
 
@@ -64,11 +70,12 @@ def print_dns(report: DnsReport) -> None:
         table.add_column(col, justify="right" if col in ("ttl", "ms") else "left")
     for r in report.records:
         for a in r.vantages:
-            answers = ", ".join(a.answers) or "-"
+            answers = escape(", ".join(a.answers) or "-")
             for target, addrs in a.srv_targets.items():
-                answers += f"\n  {target} -> {', '.join(addrs) or 'NO ADDRESS'}"
-            table.add_row(f"{r.name} {r.type.value}", a.vantage, a.rcode or f"[red]{escape(a.error or '')}[/]",
-                          escape(answers), "-" if a.ttl is None else str(a.ttl), f"{a.elapsed_ms:.0f}")
+                answers += "\n  " + escape(f"{target} -> {', '.join(addrs) or 'NO ADDRESS'}")
+            table.add_row(escape(f"{r.name} {r.type.value}"), escape(a.vantage),
+                          escape(a.rcode) if a.rcode else f"[red]{escape(a.error or '')}[/]",
+                          answers, "-" if a.ttl is None else str(a.ttl), f"{a.elapsed_ms:.0f}")
     out.print(table)
     print_findings(report.findings, out)
 
@@ -84,9 +91,9 @@ def print_certs(report: CertsReport) -> None:
         if e.fallback is not None and e.fallback.code is not None:
             note += f"; plain SIP {e.fallback_target} answers {e.fallback.code}"
         table.add_row(
-            e.name, f"{e.host}:{e.port}", e.protocol or "-",
+            escape(e.name), escape(f"{e.host}:{e.port}"), escape(e.protocol or "-"),
             f"{leaf.days_left:.1f}" if leaf else "-",
-            escape(f"{leaf.subject}\n{', '.join(leaf.san)}") if leaf else "-",
+            escape(leaf.subject) + "\n" + escape(", ".join(leaf.san)) if leaf else "-",
             {True: "yes", False: "[red]no[/]", None: "-"}[e.trusted], escape(note),
         )
     out.print(table)
@@ -95,9 +102,10 @@ def print_certs(report: CertsReport) -> None:
 
 def print_audit(report: AuditReport) -> None:
     out = console()
-    out.print(f"target {report.target} (from {report.bind}){'' if report.in_spec else ' - not in the spec'}")
+    where = f"target {report.target} (from {report.bind}){'' if report.in_spec else ' - not in the spec'}"
+    out.print(escape(where))
     ua = f" as {report.scanner_user_agent!r}" if report.scanner_user_agent else ""
-    out.print(f"svmap: {'ANSWERS' + ua if report.answers_scanner else 'no answer'} to a scanner's OPTIONS")
+    out.print(escape(f"svmap: {'ANSWERS' + ua if report.answers_scanner else 'no answer'} to a scanner's OPTIONS"))
     found = ", ".join(f"{k} ({v})" for k, v in sorted(report.extensions.items())) or "none told apart"
     status = "" if report.enumeration_answered else " (no answer)"
     out.print(escape(f"svwar: {report.enumeration_method} x {report.extensions_tried} extensions{status}: {found}"))

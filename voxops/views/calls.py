@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from voxops.views.findings import format_finding
+from voxops.views.safe_text import html_text, visible, visible_fields
 
 if TYPE_CHECKING:
     from voxops.analysis.diagnosis import CallDiagnosis
@@ -29,9 +29,9 @@ def streams_text(streams: list[RtpStream]) -> str:
     for s in streams:
         pts = ",".join(str(p) for p in s.payload_types)
         lines.append(
-            f"{s.start_rel:10.3f} {s.end_rel:10.3f} {s.src:>21} {s.dst:>21} 0x{s.ssrc:08X} {pts:>6} "
-            f"{s.packets:7d} {s.lost:5d} ({s.lost_pct:4.1f}%) {s.max_delta_ms:8.3f} {s.max_jitter_ms:8.3f} "
-            f"{s.mean_jitter_ms:8.3f} {_num(s.mos, '.2f'):>5}  {s.call_id or '-'}"
+            f"{s.start_rel:10.3f} {s.end_rel:10.3f} {visible(s.src):>21} {visible(s.dst):>21} 0x{s.ssrc:08X} "
+            f"{pts:>6} {s.packets:7d} {s.lost:5d} ({s.lost_pct:4.1f}%) {s.max_delta_ms:8.3f} "
+            f"{s.max_jitter_ms:8.3f} {s.mean_jitter_ms:8.3f} {_num(s.mos, '.2f'):>5}  {visible(s.call_id or '-')}"
         )
     if not streams:
         lines.append("(no RTP stream; RTP-only captures need --rtp-heuristic)")
@@ -39,6 +39,7 @@ def streams_text(streams: list[RtpStream]) -> str:
 
 
 def diagnosis_text(d: CallDiagnosis) -> str:
+    d = visible_fields(d)  # every string of a diagnosis may come from the capture
     out = [f"call {d.call_id}" + (f" (legs: {', '.join(d.legs)})" if d.legs else "")]
     out.append(f"  {d.from_uri} -> {d.to_uri}  trunk {d.trunk or '-'}  started {_clock(d.start)} UTC")
     status = f"{d.final_status} ({d.final_meaning})" if d.final_status else "no final response"
@@ -70,7 +71,8 @@ def diagnosis_text(d: CallDiagnosis) -> str:
 
 
 def diagnosis_html(d: CallDiagnosis) -> str:
-    e = html.escape
+    d = visible_fields(d)
+    e = html_text
     rows = "".join(
         f"<tr><td>{h.time:.3f}</td><td>{h.frame}</td><td>{e(h.src)}</td><td>{e(h.dst)}</td>"
         f"<td>{e(h.message)}{' (retransmission)' if h.retransmission else ''}</td></tr>"
@@ -112,6 +114,9 @@ PDD {_num(d.pdd_ms, '.0f')} ms; talk {_num(d.duration_s)} s</p>
 
 
 def stats_text(r: StatsReport) -> str:
+    # the per-call list is not printed: only the fields shown are made visible (large captures)
+    shown = ("capture", "trunks", "response_codes", "retransmissions", "windows", "spikes_503", "findings")
+    r = r.model_copy(update={k: visible_fields(getattr(r, k)) for k in shown})
     out = [
         f"{r.capture}: {r.calls} call(s), {r.seizures} seizure(s), {r.answered} answered",
         f"  ASR {_num(r.asr)}%  NER {_num(r.ner)}%  ISA {_num(r.isa)}%  ACD {_num(r.acd_s)} s",

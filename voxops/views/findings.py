@@ -5,16 +5,19 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from voxops.views.safe_text import visible
+
 if TYPE_CHECKING:  # the capture views format findings too: they need not load the spec models
     from voxops.findings import Finding
     from voxops.spec.report import ValidationReport
 
 
 def format_finding(f: Finding, where: str | None = None) -> str:
+    """Messages quote what a capture or a peer said: every part is passed through `visible`."""
     place = where or f.where
-    head = f"{place}: " if place else ""
-    book = f"  (runbook: {f.runbook})" if f.runbook else ""
-    return f"{head}{f.severity.value} {f.code}: {f.message}{book}"
+    head = f"{visible(place)}: " if place else ""
+    book = f"  (runbook: {visible(f.runbook)})" if f.runbook else ""
+    return f"{head}{f.severity.value} {visible(f.code)}: {visible(f.message)}{book}"
 
 
 def print_validation(report: ValidationReport) -> None:

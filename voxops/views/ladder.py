@@ -126,3 +126,25 @@ def load_call(
     media = load_capture(pcap, engine=engine, udp_keep=lambda table: media_rows(dialogs, table),
                          sip_filter=CallSelector(()))
     return dialogs, media.udp
+
+
+def visible_ladder(ladder: Ladder) -> Ladder:
+    """The ladder with every string that came off the wire passed through `visible`.
+
+    Every ladder format starts from this copy, then escapes for its own syntax.
+    """
+    from dataclasses import replace
+
+    from voxops.views.safe_text import visible, visible_block
+
+    arrows = [
+        replace(a, label=visible(a.label), call_id=visible(a.call_id), transport=visible(a.transport),
+                sdp=None if a.sdp is None else visible(a.sdp), src_addr=visible(a.src_addr),
+                dst_addr=visible(a.dst_addr), text=visible_block(a.text))
+        for a in ladder.arrows
+    ]
+    spans = [replace(s, codec=visible(s.codec), src_addr=visible(s.src_addr), dst_addr=visible(s.dst_addr))
+             for s in ladder.spans]
+    return replace(ladder, columns=[visible(c) for c in ladder.columns],
+                   addresses=[visible(a) for a in ladder.addresses], arrows=arrows, spans=spans,
+                   call_ids=[visible(c) for c in ladder.call_ids])

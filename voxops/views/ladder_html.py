@@ -5,12 +5,13 @@ No external scripts, fonts or styles, so the file can be attached to an incident
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from html import escape
 
 from voxops.analysis.ladder import Ladder
+from voxops.views.ladder import visible_ladder
 from voxops.views.ladder_plot import COLOURS, layout_rows
+from voxops.views.safe_text import html_text as escape
+from voxops.views.safe_text import script_json
 
 COL_W = 220
 ROW_H = 30
@@ -61,6 +62,7 @@ def _x(col: int) -> int:
 
 
 def render_html(ladder: Ladder) -> str:
+    ladder = visible_ladder(ladder)
     parts: list[str] = []
     arrow_rows, span_rows = layout_rows(ladder)
     rows = max([r + (2 if a.sdp else 1) for r, a in arrow_rows] + [e for _, e in span_rows.values()] + [1])
@@ -117,7 +119,7 @@ def render_html(ladder: Ladder) -> str:
                     + ("  [retransmission]" if a.retransmission else ""),
             "text": a.text,
         })
-    data = json.dumps(messages).replace("</", "<\\/")
+    data = script_json(messages)
     return _PAGE.format(
         title=escape(", ".join(ladder.call_ids)), width=width, height=height,
         markers="".join(markers), body="\n".join(parts), messages=data,

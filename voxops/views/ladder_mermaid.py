@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from voxops.analysis.ladder import Arrow, Ladder
-
-_UNSAFE = re.compile(r"[;#<>{}\"`]")
-
-
-def _clean(text: str) -> str:
-    # ';' ends a statement and '#' starts an entity in Mermaid: keep labels inert.
-    return _UNSAFE.sub(" ", text).strip()
+from voxops.views.ladder import visible_ladder
+from voxops.views.safe_text import mermaid_text as _clean
 
 
 def render_mermaid(ladder: Ladder) -> str:
+    ladder = visible_ladder(ladder)
     lines = ["sequenceDiagram"]
     ids = [f"H{i}" for i in range(len(ladder.columns))]
     for pid, name in zip(ids, ladder.columns, strict=True):

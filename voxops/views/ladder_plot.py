@@ -6,6 +6,8 @@ import io
 from datetime import UTC, datetime
 
 from voxops.analysis.ladder import Arrow, Ladder, Span
+from voxops.views.ladder import visible_ladder
+from voxops.views.safe_text import PLOT_TEXT
 
 COLOURS = {
     "request": "#1f5fa8",
@@ -44,6 +46,7 @@ def render_plot(ladder: Ladder, fmt: str) -> str | bytes:
     from matplotlib.patches import Rectangle
 
     plt.rcParams["svg.fonttype"] = "none"  # keep labels as searchable text
+    ladder = visible_ladder(ladder)  # and every text artist gets PLOT_TEXT: a '$' is a dollar sign
     arrows, span_rows = layout_rows(ladder)
     n_rows = max([r for r, _ in arrows] + [e for _, e in span_rows.values()] + [1]) + 1
     n_cols = len(ladder.columns)
@@ -57,7 +60,7 @@ def render_plot(ladder: Ladder, fmt: str) -> str | bytes:
     ax.axis("off")
     for x, name in enumerate(ladder.columns):
         ax.plot([x, x], [-1, n_rows], color="#888888", lw=1, zorder=1)
-        ax.text(x, -1.6, name, ha="center", va="center", fontsize=9, weight="bold",
+        _text(ax, x, -1.6, name, ha="center", va="center", fontsize=9, weight="bold",
                 bbox=dict(boxstyle="round", fc="#eef2f7", ec="#888888"))
     for i, span in enumerate(ladder.spans):
         start, end = span_rows[i]
@@ -65,26 +68,31 @@ def render_plot(ladder: Ladder, fmt: str) -> str | bytes:
     for row, a in arrows:
         colour = COLOURS[a.kind]
         stamp = datetime.fromtimestamp(a.ts, UTC).strftime("%H:%M:%S.%f")[:-3]
-        ax.text(left + 0.05, row, f"{stamp}  +{a.delta_ms:.1f} ms", fontsize=7,
+        _text(ax, left + 0.05, row, f"{stamp}  +{a.delta_ms:.1f} ms", fontsize=7,
                 va="center", family="monospace", color="#444444")
         label = a.label + ("  (retransmission)" if a.retransmission else "")
         if a.src == a.dst:
-            ax.text(a.src + 0.05, row, "\u21ba " + label, fontsize=8, va="center", color=colour)
+            _text(ax, a.src + 0.05, row, "\u21ba " + label, fontsize=8, va="center", color=colour)
         else:
             ax.annotate("", xy=(a.dst, row), xytext=(a.src, row), zorder=3,
                         arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.3,
                                         linestyle="--" if a.retransmission else "-"))
-            ax.text((a.src + a.dst) / 2, row - 0.12, label, ha="center", va="bottom",
+            _text(ax, (a.src + a.dst) / 2, row - 0.12, label, ha="center", va="bottom",
                     fontsize=8, color=colour, zorder=4)
         if a.sdp:
-            ax.text(min(a.src, a.dst) + 0.05, row + 0.55, "SDP " + a.sdp, fontsize=6.5,
+            _text(ax, min(a.src, a.dst) + 0.05, row + 0.55, "SDP " + a.sdp, fontsize=6.5,
                     color="#555555", va="center", zorder=4)
-    ax.text(left + 0.05, n_rows, f"Call-ID {', '.join(ladder.call_ids)}", fontsize=7, color="#444444")
+    _text(ax, left + 0.05, n_rows, f"Call-ID {', '.join(ladder.call_ids)}", fontsize=7, color="#444444")
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=100)
     plt.close(fig)
     data = buf.getvalue()
     return data.decode() if fmt == "svg" else data
+
+
+def _text(ax, x: float, y: float, text: str, **style) -> None:  # type: ignore[no-untyped-def]
+    """Every label as plain text: wire text such as `$x^2$` is not matplotlib math."""
+    ax.text(x, y, text, **PLOT_TEXT, **style)
 
 
 def _draw_span(ax, rectangle, span: Span, start: int, end: int, i: int) -> None:  # type: ignore[no-untyped-def]
@@ -96,5 +104,5 @@ def _draw_span(ax, rectangle, span: Span, start: int, end: int, i: int) -> None:
     ax.add_patch(rectangle((x0, start - 0.3), w, max(end - start, 0.6), fc="#4a7bd0", alpha=0.12,
                            ec="#4a7bd0", lw=0.8, zorder=0))
     arrow = "\u2192" if span.src < span.dst else "\u2190"
-    ax.text(lo + 0.15 + (offset if offset > 0 else 0), start, f"{arrow} {span.label}",
+    _text(ax, lo + 0.15 + (offset if offset > 0 else 0), start, f"{arrow} {span.label}",
             fontsize=6.5, color="#2a4f9a", va="center", zorder=2)

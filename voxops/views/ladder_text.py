@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from voxops.analysis.ladder import Arrow, Ladder, Span
+from voxops.views.ladder import visible_ladder
 
 _COLOURS = {
     "request": "\033[36m",  # cyan
@@ -29,6 +30,7 @@ def _width(ladder: Ladder) -> int:
 
 
 def render_text(ladder: Ladder, *, colour: bool = False) -> str:
+    ladder = visible_ladder(ladder)  # colour codes are the only escapes printed
     w = _width(ladder)
     n = len(ladder.columns)
     centers = [TIME_WIDTH + w // 2 + i * w for i in range(n)]

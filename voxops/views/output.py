@@ -14,8 +14,14 @@ class TextJson(StrEnum):
 
 
 def emit_json(data: Any) -> None:
-    """Results go to stdout; JSON is the pydantic model dumped, stable and documented."""
+    """Results go to stdout; JSON is the pydantic model dumped, stable and documented.
+
+    Wire text keeps its value; DEL, C1, bidi and other format characters are written
+    as JSON escapes so a terminal showing the JSON is not steered by them.
+    """
     from pydantic import BaseModel  # here, not at the top: every command imports this module
+
+    from voxops.views.safe_text import json_output
 
     if isinstance(data, BaseModel):
         text = data.model_dump_json(indent=2)
@@ -23,9 +29,11 @@ def emit_json(data: Any) -> None:
         text = "[\n" + ",\n".join(d.model_dump_json(indent=2) for d in data) + "\n]"
     else:
         text = json.dumps(data, indent=2, default=str)
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(json_output(text) + "\n")
 
 
 def warn(message: str) -> None:
     """Progress, warnings and logs go to stderr so stdout stays parseable."""
-    print(f"voxops: warning: {message}", file=sys.stderr)
+    from voxops.views.safe_text import visible
+
+    print(f"voxops: warning: {visible(message)}", file=sys.stderr)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voxops.output_file import atomic_path
+from voxops.views.safe_text import PLOT_TEXT, visible
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,7 +51,7 @@ def write_stats_png(report: StatsReport, jitter: tuple[str, np.ndarray] | None, 
     if jitter is not None:
         label, data = jitter
         ax.plot(data[0] - data[0][0], data[1], color="#c63")
-        ax.set_title(f"jitter over time: {label}")
+        ax.set_title(f"jitter over time: {visible(label)}", **PLOT_TEXT)
         ax.set_xlabel("s")
         ax.set_ylabel("ms")
     else:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from voxops.analysis.loader import analyse_capture, build_index, call_from_index
-from voxops.capture.index import SCHEMA, fingerprint, index_path, open_index
+from voxops.capture.index import fingerprint, index_path, open_index, writer_tag
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "diagnosis"
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -73,6 +73,15 @@ def test_index_round_trip_and_invalidation(clean):
     assert [p.frame for p in dialogs[0].messages] == [p.frame for p in analysis.dialogs[0].messages]
     assert sorted(s.ssrc for s in streams) == sorted(s.ssrc for s in analysis.streams)
     shutil.copy(DATA / "pt18.pcap", pcap)  # another capture under the same name
+    assert open_index(pcap) is None
+
+
+def test_index_of_another_release_is_not_trusted(clean, monkeypatch):
+    """A reader fix ships in a new release: its indexes of old captures are rebuilt."""
+    pcap, cid = clean
+    build_index(pcap, analyse_capture(pcap))
+    assert open_index(pcap) is not None
+    monkeypatch.setattr("voxops.__version__", "999.0.0")
     assert open_index(pcap) is None
 
 
@@ -148,7 +157,7 @@ def test_recursive_view_index_is_refused_quickly(clean):
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)
             SELECT printf('%d', i), i, 'g', zeroblob(1000000) FROM n;
     """
-    meta = {"schema": str(SCHEMA), "fingerprint": fingerprint(pcap)}
+    meta = {"schema": writer_tag(), "fingerprint": fingerprint(pcap)}
     for where in (index_path(pcap), pcap.with_name(pcap.name + ".voxidx")):
         write_db(where, script, meta)
     done = diagnose(pcap, cid, timeout=30)

@@ -81,6 +81,14 @@ def cache_dir() -> Path:
     return root / "voxops" / "index"
 
 
+def writer_tag() -> str:
+    """The index layout and the voxops release that wrote it: a new release re-reads
+    captures, so a reader fix never leaves an old result in place."""
+    import voxops
+
+    return f"{SCHEMA}/{voxops.__version__}"
+
+
 def fingerprint(capture: Path) -> str:
     """Resolved path, size, mtime and a hash of the first and last 64 KiB of the capture."""
     capture = capture.resolve()
@@ -144,7 +152,7 @@ def _check_schema(db: sqlite3.Connection, capture: Path) -> str | None:
     meta = dict(db.execute("SELECT key, value FROM meta LIMIT 4").fetchall())
     if meta.keys() != {"schema", "fingerprint"}:
         raise IndexDoubt("unexpected metadata")
-    if meta["schema"] != str(SCHEMA):
+    if meta["schema"] != writer_tag():
         return "written by another version"
     if meta["fingerprint"] != fingerprint(capture):
         return "the capture changed"
@@ -298,7 +306,7 @@ def write_index(
             db.executemany("INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?)", calls)
             for _name, _table, sql in _INDEXES:
                 db.execute(sql)
-            db.executemany("INSERT INTO meta VALUES (?, ?)", [("schema", str(SCHEMA)), ("fingerprint", key)])
+            db.executemany("INSERT INTO meta VALUES (?, ?)", [("schema", writer_tag()), ("fingerprint", key)])
             db.execute("COMMIT")
         finally:
             db.close()

@@ -61,6 +61,17 @@ def need_root() -> None:
         pytest.skip("needs root")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def compiled_kernels() -> None:
+    """The ahead-of-time kernels built once before any test, so no test's timing or
+    memory figure includes the one-off compilation (about 15 s and a few hundred MiB)."""
+    from voxops.analysis import kernels as rtp_kernels
+    from voxops.capture import kernels as capture_kernels
+
+    capture_kernels.load()
+    rtp_kernels.load()
+
+
 @pytest.fixture(autouse=True)
 def index_dir(tmp_path_factory, monkeypatch) -> Path:
     """Each test its own folder for capture indexes, never the user's cache."""

@@ -1,18 +1,18 @@
 """Hostile captures: every one ends quickly, in bounded memory, with a one-line message.
 
 Each capture is generated here; the CLI runs in a subprocess where the peak RSS matters
-(RUSAGE_CHILDREN after the child is waited for).
+(the child's own rusage, from wait4).
 """
 
 from __future__ import annotations
 
 import gzip
 import os
-import resource
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -47,13 +47,30 @@ def write_gz(path: Path, chunks: Iterable[bytes], level: int = 6) -> Path:
 
 
 def run_cli(*args: str | Path, timeout: float = 60) -> tuple[int, str, str, float]:
-    """(exit code, stdout, stderr, peak RSS MiB of the CLI child)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = subprocess.run([sys.executable, "-m", "voxops", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, "NO_COLOR": "1"})
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    assert peak >= before
-    return proc.returncode, proc.stdout, proc.stderr, peak / 1024
+    """(exit code, stdout, stderr, peak RSS MiB of this CLI child alone).
+
+    The child's own rusage comes from wait4: RUSAGE_CHILDREN would report the largest
+    child this test process ever waited for (a compiler, tshark, Chromium), which can
+    hide growth or blame the wrong process."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([sys.executable, "-m", "voxops", *map(str, args)], stdout=out, stderr=err,
+                                env={**os.environ, "NO_COLOR": "1"})
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                proc.returncode = -9
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+            time.sleep(0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return (proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
+                usage.ru_maxrss / 1024)
 
 
 def one_line(err: str) -> str:

@@ -80,7 +80,8 @@ class SilentPeer:
     def close(self) -> None:
         """Give the address back (idempotent)."""
         self._stop.set()
-        if self._thread is not None:
+        # an interrupt may land between creating the thread and starting it
+        if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=2)
         if self._sock is not None:
             self._sock.close()

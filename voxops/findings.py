@@ -1,7 +1,9 @@
 """Findings: what every check in voxops reports, each with a stable code and a runbook.
 
-Modules declare their codes once, at import time, with `FindingCode(...)`; the catalogue
-(`CATALOGUE`) is what the runbook lookup and its tests check against.
+Modules declare their codes once, at import time, with `FindingCode(...)`. The modules
+that do are listed in `FINDING_MODULES`; `load_catalogue()` imports exactly those (no
+directory walk, nothing heavy such as the agent's pjsua2) and returns the catalogue the
+runbook lookup, the docs and their tests check against.
 """
 
 from __future__ import annotations
@@ -13,7 +15,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.severity import Severity, fails, worst
 
-__all__ = ["CATALOGUE", "Finding", "FindingCode", "Severity", "fails", "worst"]
+__all__ = [
+    "CATALOGUE",
+    "FINDING_MODULES",
+    "Finding",
+    "FindingCode",
+    "Severity",
+    "fails",
+    "load_catalogue",
+    "worst",
+]
+
+# Every module that declares finding codes. A test scans the source tree for
+# `FindingCode(` declarations and fails when this list and the tree disagree.
+FINDING_MODULES: tuple[str, ...] = (
+    "voxops.analysis.faults",
+    "voxops.probes.dns_check",
+    "voxops.probes.exposure",
+    "voxops.probes.monitor",
+    "voxops.probes.tls_check",
+    "voxops.spec.lint",
+)
 
 
 class Finding(BaseModel):
@@ -63,3 +85,12 @@ class FindingCode:
 
 
 CATALOGUE: dict[str, FindingCode] = {}
+
+
+def load_catalogue() -> dict[str, FindingCode]:
+    """Every finding code voxops declares, code -> FindingCode (imports FINDING_MODULES)."""
+    import importlib
+
+    for name in FINDING_MODULES:
+        importlib.import_module(name)
+    return dict(CATALOGUE)

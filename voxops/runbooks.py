@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import sys
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -232,7 +231,7 @@ def search(query: str, runbooks: tuple[Runbook, ...] | None = None) -> list[Matc
     hits = [s for s in scored if s.score >= MATCH_THRESHOLD]
     if hits:
         return sorted(hits, key=lambda x: (-x.score, -x.runbook.meta.severity.rank, x.runbook.id))
-    # Last resort, slow (imports every module): a code declared in code only.
+    # Last resort: a code declared in code only (imports the finding-code modules).
     catalogued = _catalogue_runbook(q, books)
     if catalogued is not None:
         return [Match(runbook=catalogued, score=9.0, reason=f"finding code {q}")]
@@ -242,39 +241,17 @@ def search(query: str, runbooks: tuple[Runbook, ...] | None = None) -> list[Matc
 def _catalogue_runbook(code: str, books: tuple[Runbook, ...]) -> Runbook | None:
     """A finding code not listed in any front matter: ask the code catalogue itself.
 
-    Importing every module is slow, so this runs only for kebab-case queries that
-    neither front matter nor words answered.
+    Importing the finding-code modules costs time, so this runs only for kebab-case
+    queries that neither front matter nor words answered.
     """
     if not re.match(KEBAB, code) or "-" not in code:
         return None
-    from voxops.findings import CATALOGUE
+    from voxops.findings import CATALOGUE, load_catalogue
 
-    if code not in CATALOGUE:
-        import_all_modules()
-    found = CATALOGUE.get(code)
+    found = CATALOGUE.get(code) or load_catalogue().get(code)
     if found is None:
         return None
     return next((rb for rb in books if rb.id == found.runbook), None)
-
-
-def import_all_modules() -> list[str]:
-    """Import every voxops module so each declares its finding codes; names imported."""
-    import importlib
-    import pkgutil
-
-    import voxops
-
-    def fail(name: str) -> None:
-        # walk_packages would otherwise skip a package that fails to import, silently.
-        raise ImportError(f"cannot import {name}") from sys.exc_info()[1]
-
-    names = []
-    for info in pkgutil.walk_packages(voxops.__path__, prefix="voxops.", onerror=fail):
-        if info.name.endswith(".__main__"):
-            continue  # running it would start the CLI
-        importlib.import_module(info.name)
-        names.append(info.name)
-    return names
 
 
 def suggest(query: str, runbooks: tuple[Runbook, ...] | None = None, n: int = 3) -> list[Runbook]:

@@ -100,12 +100,11 @@ def _runbooks() -> list[Any]:
 
 @cache
 def _catalogue() -> dict[str, tuple[Any, str]]:
-    """Finding code -> (FindingCode, declaring module), after importing every module."""
-    from voxops import runbooks
-    from voxops.findings import FindingCode
+    """Finding code -> (FindingCode, declaring module), from the finding-code modules."""
+    from voxops.findings import FINDING_MODULES, FindingCode
 
     where: dict[str, tuple[Any, str]] = {}
-    for name in runbooks.import_all_modules():
+    for name in FINDING_MODULES:
         module = importlib.import_module(name)
         for value in vars(module).values():
             if isinstance(value, FindingCode) and value.code not in where:

@@ -160,7 +160,7 @@ MEASURE = """<script>
   const ladder = document.getElementById("ladder");
   const out = {width: window.innerWidth, height: window.innerHeight,
     hosts: Array.from(document.querySelectorAll("text.host")).map(box),
-    scroll: [ladder.scrollWidth, ladder.clientWidth], folded: [], heads: []};
+    scroll: [ladder.scrollWidth, ladder.clientWidth], view: box(ladder), folded: [], heads: []};
   out.folded.push(document.getElementById("pane").classList.contains("folded"));
   ["j", "j", "ArrowDown", "k"].forEach(function (key) {
     document.dispatchEvent(new KeyboardEvent("keydown", {key: key}));
@@ -187,8 +187,10 @@ def test_html_four_hosts_fit_1280_px_and_keys_step_through_messages(ladders, tmp
     assert found, dom[-2000:]
     out = json.loads(found.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
     assert out["width"] <= 1280 and len(out["hosts"]) == 4
-    for left, right, top, bottom in out["hosts"]:
-        assert left >= 0 and right <= out["width"] and top >= 0 and bottom <= out["height"]
+    view_left, view_right, view_top, view_bottom = out["view"]
+    for left, right, top, bottom in out["hosts"]:  # inside the ladder's visible box
+        assert view_left <= left and right <= min(view_right, out["width"])
+        assert view_top <= top and bottom <= min(view_bottom, out["height"])
     assert out["scroll"][0] <= out["scroll"][1]  # no sideways scrolling
     assert out["folded"] == [True, False, True]
     # j, j, down, k: the first three messages in order, then back to the second
@@ -211,3 +213,26 @@ def test_html_screenshot_at_1280_shows_every_host(ladders, tmp_path: Path):
     columns = np.flatnonzero(lifeline)
     groups = np.split(columns, np.flatnonzero(np.diff(columns) > 3) + 1)
     assert len([g for g in groups if len(g)]) == 4
+
+
+def test_a_hostile_reason_phrase_in_a_failover_note_stays_text():
+    from tests.views.hostile import FORGED, HEADERS, TITLE
+    from tests.views.ladder_checks import check_views, html_messages, ladder_of
+
+    reason = f"503 {FORGED} <img src=x onerror=alert(1)> $x^2$ {TITLE}"
+    invite = "INVITE sip:x@h SIP/2.0\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n" + HEADERS
+    answer = f"SIP/2.0 {reason}\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n"
+    ladder = ladder_of(["sbc-1", "carrier-a", f"carrier-b{TITLE}"], "c",
+                       [(0, 1, "INVITE", None, invite), (1, 0, reason, None, answer),
+                        (0, 2, "INVITE", None, invite.replace("CSeq: 1", "CSeq: 2"))], "PCMU")
+    for a in ladder.arrows:
+        a.retransmission = False
+    (failover,) = failovers_from_arrows(ladder)
+    assert failover.reason == reason and failover.next_host == 2
+    check_views(ladder, with_svg=True)  # one Mermaid arrow per message: the note forges none
+    page = render_ladder(ladder, LadderFormat.html)
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert len(html_messages(page)) == 3
+    mermaid = render_ladder(ladder, LadderFormat.mermaid)
+    (note,) = [ln for ln in mermaid.splitlines() if "failed:" in ln]
+    assert note.startswith("    Note over H0,H1: ") and "failover to carrier-b" in note

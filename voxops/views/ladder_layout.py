@@ -64,9 +64,16 @@ class Lane:
         s = self.span
         if s is None:
             return f"no RTP seen {self.hop}".rstrip()
+        return f"RTP {s.codec} \u00b7 {s.packets} pkts \u00b7 {self.figures}"
+
+    @property
+    def figures(self) -> str:
+        """"loss 0.0% \u00b7 jitter 0.4 ms \u00b7 MOS 4.41" ('' for a direction never seen)."""
+        s = self.span
+        if s is None:
+            return ""
         loss = 100.0 * (s.lost or 0) / max((s.lost or 0) + s.packets, 1)
-        parts = [f"RTP {s.codec}", f"{s.packets} pkts", f"loss {loss:.1f}%"]
-        parts.append("jitter n/a" if s.jitter_ms is None else f"jitter {s.jitter_ms:.1f} ms")
+        parts = [f"loss {loss:.1f}%", "jitter n/a" if s.jitter_ms is None else f"jitter {s.jitter_ms:.1f} ms"]
         if s.mos is not None:
             parts.append(f"MOS {s.mos:.2f}")
         return " \u00b7 ".join(parts)

@@ -36,6 +36,7 @@ def render_mermaid(ladder: Ladder) -> str:
             rows.append((lane.row, f"    Note over {src},{dst}: {_clean(lane.text)}"))
         else:
             s = lane.span
-            rows.append((lane.row, f"    {src}-){dst}: {_clean(lane.text)} {pic.rel(s.start)} to {pic.rel(s.end)}"))
+            text = f"{s.label} \u00b7 {lane.figures}"  # the SSRC too: a pasted diagram has no tooltips
+            rows.append((lane.row, f"    {src}-){dst}: {_clean(text)} {pic.rel(s.start)} to {pic.rel(s.end)}"))
     lines += [text for _, text in sorted(rows, key=lambda r: r[0])]
     return "\n".join(lines) + "\n"

@@ -236,3 +236,38 @@ def test_a_hostile_reason_phrase_in_a_failover_note_stays_text():
     mermaid = render_ladder(ladder, LadderFormat.mermaid)
     (note,) = [ln for ln in mermaid.splitlines() if "failed:" in ln]
     assert note.startswith("    Note over H0,H1: ") and "failover to carrier-b" in note
+
+
+def test_a_hop_that_never_answers_is_marked_without_a_next_host(tmp_path):
+    ladder = scenario_ladder("trunk-down", tmp_path)
+    (f,) = failovers_from_arrows(ladder)
+    assert (ladder.columns[f.src], ladder.columns[f.failed], f.next_host) == ("sbc-1", "carrier-a", None)
+    assert f.reason == "no answer to 4 INVITEs"
+    pic = layout(ladder)
+    assert "INVITE x4" in [m.label for m in pic.messages]
+    assert [n.text for n in pic.notes if n.kind == "failover"] == [
+        "\u2717 hop sbc-1 \u2192 carrier-a failed: no answer to 4 INVITEs"]
+
+
+def test_a_cancelled_branch_followed_by_another_host_is_a_failover():
+    from tests.views.ladder_checks import ladder_of
+
+    def msg(first: str, cseq: str) -> str:
+        return f"{first}\r\nCall-ID: c\r\nCSeq: {cseq}\r\n\r\n"
+
+    ladder = ladder_of(["sbc-1", "carrier-a", "carrier-b"], "c", [
+        (0, 1, "INVITE", None, msg("INVITE sip:x@a SIP/2.0", "1 INVITE")),
+        (1, 0, "100 Trying", None, msg("SIP/2.0 100 Trying", "1 INVITE")),
+        (0, 1, "CANCEL", None, msg("CANCEL sip:x@a SIP/2.0", "1 CANCEL")),
+        (1, 0, "487 Request Terminated", None, msg("SIP/2.0 487 Request Terminated", "1 INVITE")),
+        (0, 2, "INVITE", None, msg("INVITE sip:x@b SIP/2.0", "2 INVITE")),
+        (2, 0, "200 OK", None, msg("SIP/2.0 200 OK", "2 INVITE")),
+    ], None)
+    for a in ladder.arrows:
+        a.retransmission = False
+    (f,) = failovers_from_arrows(ladder)
+    assert (f.failed, f.next_host, f.reason, f.last_arrow) == (1, 2, "cancelled", 2)
+    # answered hops and endpoint refusals (486) are not failed hops
+    ladder.arrows[3].label = "486 Busy Here"
+    ladder.arrows[3].text = msg("SIP/2.0 486 Busy Here", "1 INVITE")
+    assert failovers_from_arrows(ladder) == []

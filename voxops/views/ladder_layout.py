@@ -164,7 +164,8 @@ def failovers_from_arrows(ladder: Ladder) -> list[Failover]:
             continue
         out.append(Failover(src=a.src, failed=a.dst, next_host=retry.dst if retry else None,
                             reason=reason, first_arrow=a.index, last_arrow=last))
-    return out
+    # a proxy passing its own failed hop's 408/5xx upstream is not a second failed hop
+    return [f for f in out if not any(g.src == f.failed and g.first_arrow > f.first_arrow for g in out)]
 
 
 def failover_text(f: Failover, columns: list[str]) -> str:

@@ -271,3 +271,13 @@ def test_a_cancelled_branch_followed_by_another_host_is_a_failover():
     ladder.arrows[3].label = "486 Busy Here"
     ladder.arrows[3].text = msg("SIP/2.0 486 Busy Here", "1 INVITE")
     assert failovers_from_arrows(ladder) == []
+
+
+def test_media_one_way_by_sdp_is_not_drawn_as_missing(ladders):
+    import copy
+
+    ladder = copy.deepcopy(ladders["one-way-audio"])
+    for a in ladder.arrows:
+        if a.sdp and a.label == "200 OK":
+            a.sdp = a.sdp.replace("sendrecv", "sendonly")
+    assert [ln.span is None for ln in layout(ladder).lanes] == [False]

@@ -18,6 +18,7 @@ LANE_LOSS_PCT = 1.0
 LANE_JITTER_MS = 30.0
 LANE_MOS = 3.5
 NOTE_CHARS = 90  # an SDP summary longer than this is cut (the message pane has all of it)
+ONE_WAY_SDP = ("sendonly", "recvonly", "inactive")
 HOP_FAILURES = (408,)  # plus every 5xx: the next hop did not, or could not, take the call
 _CSEQ = re.compile(r"^CSeq:[ \t]*(\d+)[ \t]+(\S+)", re.M | re.I)
 
@@ -192,6 +193,8 @@ def layout(ladder: Ladder, failovers: list[Failover] | None = None) -> Picture:
     after = {f.last_arrow: f for f in found}
     sdp_seen: set[tuple[str, tuple[int, str] | None, int, int, str]] = set()
     reverse = {(s.src, s.dst) for s in ladder.spans}
+    # media one way by design (hold, announcements) is not missing media
+    one_way_sdp = any(w in a.sdp for a in ladder.arrows if a.sdp for w in ONE_WAY_SDP)
     open_lanes: dict[int, list[Lane]] = {}
     row = 0
     for _ts, kind, item in ladder.events():
@@ -214,7 +217,7 @@ def layout(ladder: Ladder, failovers: list[Failover] | None = None) -> Picture:
                 row += 1
         elif kind == "rtp-start":
             lanes = [Lane(row, row, item.src, item.dst, item, _hop(pic, item.src, item.dst))]
-            if (item.dst, item.src) not in reverse:
+            if (item.dst, item.src) not in reverse and not one_way_sdp:
                 lanes.append(Lane(row + 1, row + 1, item.dst, item.src, None, _hop(pic, item.dst, item.src)))
             pic.lanes += lanes
             open_lanes[id(item)] = lanes

@@ -281,3 +281,24 @@ def test_media_one_way_by_sdp_is_not_drawn_as_missing(ladders):
         if a.sdp and a.label == "200 OK":
             a.sdp = a.sdp.replace("sendrecv", "sendonly")
     assert [ln.span is None for ln in layout(ladder).lanes] == [False]
+
+
+def test_parallel_forking_is_not_a_failover():
+    from tests.views.ladder_checks import ladder_of
+
+    def msg(first: str, cseq: str) -> str:
+        return f"{first}\r\nCall-ID: c\r\nCSeq: {cseq}\r\n\r\n"
+
+    # both branches at once; b answers, a is cancelled: nothing failed
+    ladder = ladder_of(["proxy", "a", "b"], "c", [
+        (0, 1, "INVITE", None, msg("INVITE sip:x@a SIP/2.0", "1 INVITE")),
+        (0, 2, "INVITE", None, msg("INVITE sip:x@b SIP/2.0", "1 INVITE")),
+        (2, 0, "200 OK", None, msg("SIP/2.0 200 OK", "1 INVITE")),
+        (0, 1, "CANCEL", None, msg("CANCEL sip:x@a SIP/2.0", "1 CANCEL")),
+        (1, 0, "487 Request Terminated", None, msg("SIP/2.0 487 Request Terminated", "1 INVITE")),
+    ], None)
+    for a in ladder.arrows:
+        a.retransmission = False
+    assert failovers_from_arrows(ladder) == []
+    del ladder.arrows[3:]  # a never answers, b answered within T1 of the fork
+    assert failovers_from_arrows(ladder) == []

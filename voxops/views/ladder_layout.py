@@ -19,6 +19,7 @@ LANE_JITTER_MS = 30.0
 LANE_MOS = 3.5
 NOTE_CHARS = 90  # an SDP summary longer than this is cut (the message pane has all of it)
 ONE_WAY_SDP = ("sendonly", "recvonly", "inactive")
+TIMER_T1_S = 0.5  # RFC 3261: a hop unanswered for less than T1 has not failed yet
 HOP_FAILURES = (408,)  # plus every 5xx: the next hop did not, or could not, take the call
 _CSEQ = re.compile(r"^CSeq:[ \t]*(\d+)[ \t]+(\S+)", re.M | re.I)
 
@@ -153,13 +154,13 @@ def failovers_from_arrows(ladder: Ladder) -> list[Failover]:
                       and b.src == a.src and b.dst not in (a.dst, a.src)), None)
         if final is not None and code is not None and (code in HOP_FAILURES or 500 <= code < 600):
             reason, last = final.label, final.index
-        elif cancel is not None and retry is not None and (final is None or code == 487):
+        elif cancel is not None and retry is not None and retry.index > cancel.index and code in (None, 487):
             reason, last = "cancelled", cancel.index
         elif final is None and cancel is None:
             copies = [b for b in later if b.retransmission and b.src == a.src and b.dst == a.dst
                       and cseq(b) == key]
-            if not copies and retry is None:
-                continue  # a capture that ends early, not a silent hop
+            if not copies and (retry is None or retry.ts - a.ts < TIMER_T1_S):
+                continue  # a capture that ends early, or parallel forking: not a silent hop
             reason, last = f"no answer to {1 + len(copies)} INVITEs", (copies or [a])[-1].index
         else:
             continue

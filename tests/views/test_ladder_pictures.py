@@ -249,30 +249,6 @@ def test_a_hop_that_never_answers_is_marked_without_a_next_host(tmp_path):
         "\u2717 hop sbc-1 \u2192 carrier-a failed: no answer to 4 INVITEs"]
 
 
-def test_a_cancelled_branch_followed_by_another_host_is_a_failover():
-    from tests.views.ladder_checks import ladder_of
-
-    def msg(first: str, cseq: str) -> str:
-        return f"{first}\r\nCall-ID: c\r\nCSeq: {cseq}\r\n\r\n"
-
-    ladder = ladder_of(["sbc-1", "carrier-a", "carrier-b"], "c", [
-        (0, 1, "INVITE", None, msg("INVITE sip:x@a SIP/2.0", "1 INVITE")),
-        (1, 0, "100 Trying", None, msg("SIP/2.0 100 Trying", "1 INVITE")),
-        (0, 1, "CANCEL", None, msg("CANCEL sip:x@a SIP/2.0", "1 CANCEL")),
-        (1, 0, "487 Request Terminated", None, msg("SIP/2.0 487 Request Terminated", "1 INVITE")),
-        (0, 2, "INVITE", None, msg("INVITE sip:x@b SIP/2.0", "2 INVITE")),
-        (2, 0, "200 OK", None, msg("SIP/2.0 200 OK", "2 INVITE")),
-    ], None)
-    for a in ladder.arrows:
-        a.retransmission = False
-    (f,) = failovers_from_arrows(ladder)
-    assert (f.failed, f.next_host, f.reason, f.last_arrow) == (1, 2, "cancelled", 2)
-    # answered hops and endpoint refusals (486) are not failed hops
-    ladder.arrows[3].label = "486 Busy Here"
-    ladder.arrows[3].text = msg("SIP/2.0 486 Busy Here", "1 INVITE")
-    assert failovers_from_arrows(ladder) == []
-
-
 def test_media_one_way_by_sdp_is_not_drawn_as_missing(ladders):
     import copy
 
@@ -283,22 +259,43 @@ def test_media_one_way_by_sdp_is_not_drawn_as_missing(ladders):
     assert [ln.span is None for ln in layout(ladder).lanes] == [False]
 
 
-def test_parallel_forking_is_not_a_failover():
+def _msg(first: str, cseq: str) -> str:
+    return f"{first}\r\nCall-ID: c\r\nCSeq: {cseq}\r\n\r\n"
+
+
+def _sip_ladder(columns: list[str], rows: list[tuple[int, int, str, str]]) -> Ladder:
+    """A one-call ladder from (src, dst, label, CSeq) rows; no row is a retransmission."""
     from tests.views.ladder_checks import ladder_of
 
-    def msg(first: str, cseq: str) -> str:
-        return f"{first}\r\nCall-ID: c\r\nCSeq: {cseq}\r\n\r\n"
+    def first_line(label: str) -> str:
+        return f"SIP/2.0 {label}" if label[0].isdigit() else f"{label} sip:x@h SIP/2.0"
 
-    # both branches at once; b answers, a is cancelled: nothing failed
-    ladder = ladder_of(["proxy", "a", "b"], "c", [
-        (0, 1, "INVITE", None, msg("INVITE sip:x@a SIP/2.0", "1 INVITE")),
-        (0, 2, "INVITE", None, msg("INVITE sip:x@b SIP/2.0", "1 INVITE")),
-        (2, 0, "200 OK", None, msg("SIP/2.0 200 OK", "1 INVITE")),
-        (0, 1, "CANCEL", None, msg("CANCEL sip:x@a SIP/2.0", "1 CANCEL")),
-        (1, 0, "487 Request Terminated", None, msg("SIP/2.0 487 Request Terminated", "1 INVITE")),
-    ], None)
+    ladder = ladder_of(columns, "c", [(src, dst, label, None, _msg(first_line(label), cseq))
+                                      for src, dst, label, cseq in rows], None)
     for a in ladder.arrows:
         a.retransmission = False
+    return ladder
+
+
+def test_a_cancelled_branch_followed_by_another_host_is_a_failover():
+    ladder = _sip_ladder(["sbc-1", "carrier-a", "carrier-b"], [
+        (0, 1, "INVITE", "1 INVITE"), (1, 0, "100 Trying", "1 INVITE"), (0, 1, "CANCEL", "1 CANCEL"),
+        (1, 0, "487 Request Terminated", "1 INVITE"), (0, 2, "INVITE", "2 INVITE"), (2, 0, "200 OK", "2 INVITE"),
+    ])
+    (f,) = failovers_from_arrows(ladder)
+    assert (f.failed, f.next_host, f.reason, f.last_arrow) == (1, 2, "cancelled", 2)
+    # answered hops and endpoint refusals (486) are not failed hops
+    ladder.arrows[3].label = "486 Busy Here"
+    ladder.arrows[3].text = _msg("SIP/2.0 486 Busy Here", "1 INVITE")
+    assert failovers_from_arrows(ladder) == []
+
+
+def test_parallel_forking_is_not_a_failover():
+    # both branches at once; b answers, a is cancelled: nothing failed
+    ladder = _sip_ladder(["proxy", "a", "b"], [
+        (0, 1, "INVITE", "1 INVITE"), (0, 2, "INVITE", "1 INVITE"), (2, 0, "200 OK", "1 INVITE"),
+        (0, 1, "CANCEL", "1 CANCEL"), (1, 0, "487 Request Terminated", "1 INVITE"),
+    ])
     assert failovers_from_arrows(ladder) == []
     del ladder.arrows[3:]  # a never answers, b answered within T1 of the fork
     assert failovers_from_arrows(ladder) == []

@@ -195,6 +195,49 @@ def spike_503(call: Call) -> None:
     call.request(1.26, "ACK", SBC, CARRIER_B)
 
 
+def _outbound_via_carrier_a(call: Call, resend_at: tuple[float, ...]) -> str:
+    """agent-1 -> sbc-1 -> carrier-a, the INVITE to carrier-a sent again at `resend_at`
+    (RFC 3261 timer A doubles from T1 = 500 ms); returns the offer."""
+    offer = sdp(AGENT_MEDIA, [0, 8])
+    call.request(0.0, "INVITE", AGENT, SBC, offer)
+    call.response(0.01, 100, "Trying", SBC, AGENT)
+    call.request(0.02, "INVITE", SBC, CARRIER_A, offer)
+    first = call.packets[-1]
+    for t in resend_at:
+        call.packets.append(Datagram(t, SBC, CARRIER_A, first.payload))
+    return offer
+
+
+def clean_call(call: Call) -> None:
+    ack = _answered_inbound(call, 0.0, sdp(AGENT_MEDIA, [0]))
+    call.rtp(ack, CARRIER_MEDIA, AGENT_MEDIA, 0, 2.0)
+    call.rtp(ack, AGENT_MEDIA, CARRIER_MEDIA, 0, 2.0)
+    _hangup(call, ack + 2.2)
+
+
+def failover_call(call: Call) -> None:
+    """agent-1 calls out; carrier-a is slow, then answers 503; carrier-b takes the call."""
+    offer = _outbound_via_carrier_a(call, (0.52, 1.52))
+    call.response(1.6, 503, "Service Unavailable", CARRIER_A, SBC, extra="Retry-After: 60\n")
+    call.request(1.61, "ACK", SBC, CARRIER_A)
+    call.request(1.62, "INVITE", SBC, CARRIER_B, offer)
+    call.response(1.66, 100, "Trying", CARRIER_B, SBC)
+    call.response(1.9, 180, "Ringing", CARRIER_B, SBC)
+    call.response(1.91, 180, "Ringing", SBC, AGENT)
+    carrier_b_media = ("127.0.9.12", 31000)
+    answer = sdp(carrier_b_media, [0])
+    call.response(2.6, 200, "OK", CARRIER_B, SBC, body=answer)
+    call.response(2.61, 200, "OK", SBC, AGENT, body=answer)
+    call.request(2.65, "ACK", AGENT, SBC)
+    call.request(2.66, "ACK", SBC, CARRIER_B)
+    call.rtp(2.66, AGENT_MEDIA, carrier_b_media, 0, 2.0)
+    call.rtp(2.66, carrier_b_media, AGENT_MEDIA, 0, 2.0, drop=lambda n: n % 25 == 7)
+    call.request(4.8, "BYE", AGENT, SBC, cseq=2)
+    call.request(4.81, "BYE", SBC, CARRIER_B, cseq=2)
+    call.response(4.83, 200, "OK", CARRIER_B, SBC, method="BYE", cseq=2)
+    call.response(4.84, 200, "OK", SBC, AGENT, method="BYE", cseq=2)
+
+
 def high_pdd(call: Call) -> None:
     ack = _answered_inbound(call, 0.0, sdp(AGENT_MEDIA, [0]), ring_after=6.5)
     call.rtp(ack, CARRIER_MEDIA, AGENT_MEDIA, 0, 1.0)
@@ -224,13 +267,7 @@ def packet_loss(call: Call) -> None:
 
 
 def trunk_timeout(call: Call) -> None:
-    offer = sdp(AGENT_MEDIA, [0, 8])
-    call.request(0.0, "INVITE", AGENT, SBC, offer)
-    call.response(0.01, 100, "Trying", SBC, AGENT)
-    call.request(0.02, "INVITE", SBC, CARRIER_A, offer)
-    first = call.packets[-1]
-    for t in (0.52, 1.52, 3.52):  # RFC 3261 timer A doubles from T1 = 500 ms
-        call.packets.append(Datagram(t, SBC, CARRIER_A, first.payload))
+    _outbound_via_carrier_a(call, (0.52, 1.52, 3.52))
     call.response(7.52, 408, "Request Timeout", SBC, AGENT)
     call.request(7.53, "ACK", AGENT, SBC)
 
@@ -279,6 +316,14 @@ SCENARIOS: dict[str, tuple[Callable[[Call], None], str]] = {
 }
 
 
+# docs/ladders.md: picture name -> (how the capture is made, caption)
+PICTURES: dict[str, tuple[Callable[[Call], None], str]] = {
+    "clean-call": (clean_call, "a clean inbound call: carrier-a, sbc-1, agent-1, two seconds of PCMU"),
+    "failover-call": (failover_call, "carrier-a answers 503 after two INVITEs; the SBC fails over to carrier-b"),
+    "one-way-audio": (one_way_audio, "the agent's SDP names 10.20.0.7: RTP flows one way only"),
+}
+
+
 def call_id(runbook_id: str) -> str:
     return f"{runbook_id}-docs@voxops"
 
@@ -313,7 +358,7 @@ def _ip_checksum(header: bytes) -> int:
 
 def build(runbook_id: str, directory: Path) -> Path:
     """Write the scenario's capture into directory; returns its path."""
-    make, _caption = SCENARIOS[runbook_id]
+    make, _caption = SCENARIOS[runbook_id] if runbook_id in SCENARIOS else PICTURES[runbook_id]
     call = Call(call_id(runbook_id), caller=CARRIER_A)
     make(call)
     path = directory / f"{runbook_id}.pcap"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voxops.analysis.dialogs import Dialog, sdp_media
+from voxops.analysis.span_quality import span_quality
 from voxops.capture.records import UdpTable
 from voxops.capture.sdp import STATIC_PAYLOADS
 
@@ -60,6 +61,9 @@ class Span:
     ssrc: int
     src_addr: str
     dst_addr: str
+    lost: int | None = None  # estimates for the picture (span_quality), None when not measured
+    jitter_ms: float | None = None
+    mos: float | None = None
 
     @property
     def label(self) -> str:
@@ -150,11 +154,17 @@ def _spans(dialogs: Sequence[Dialog], udp: UdpTable, add_column: Callable[[str],
         pts = t.head[sel, 1] & 0x7F
         pt = int(np.bincount(pts).argmax())
         src_ip, dst_ip = udp.addresses[int(k[0])], udp.addresses[int(k[2])]
+        codec = names.get(pt, f"PT{pt}")
+        head_k = t.head[sel]
+        quality = span_quality(ts, (head_k[:, 2].astype(np.int64) << 8) | head_k[:, 3],
+                               (head_k[:, 4:8].astype(np.int64) << np.array([24, 16, 8, 0])).sum(axis=1),
+                               pt, codec)
         spans.append(Span(
             src=add_column(src_ip), dst=add_column(dst_ip), start=float(ts.min()),
             end=float(ts.max()), packets=int(sel.sum()), payload_type=pt,
-            codec=names.get(pt, f"PT{pt}"), ssrc=int(k[4]),
+            codec=codec, ssrc=int(k[4]),
             src_addr=f"{src_ip}:{int(k[1])}", dst_addr=f"{dst_ip}:{int(k[3])}",
+            lost=quality.lost, jitter_ms=quality.jitter_ms, mos=quality.mos,
         ))
     spans.sort(key=lambda s: s.start)
     return spans

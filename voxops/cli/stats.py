@@ -58,14 +58,9 @@ def stats(
     if fmt is StatsFormat.json:
         emit_json(report)
     elif fmt is StatsFormat.png:
-        from voxops.output_file import is_stdout
-        from voxops.views.stats_png import write_stats_png
+        from voxops.views.stats_png import worst_jitter_stream, write_stats_png
 
-        longest = max(analysis.jitter, key=lambda k: analysis.streams[k].packets, default=None)
-        label = f"{analysis.streams[longest].src} -> {analysis.streams[longest].dst}" if longest is not None else ""
-        write_stats_png(report, (label, analysis.jitter[longest]) if longest is not None else None, output)
-        if not is_stdout(output):
-            warn(f"wrote {output}")
+        write_stats_png(report, worst_jitter_stream(analysis.streams, analysis.jitter), output, policy)
     else:
         print(stats_text(report))
     return ExitCode.FINDINGS if fails(report.findings, fail_on) else ExitCode.OK

@@ -47,6 +47,9 @@ def _version(value: bool) -> None:
 
 
 def build_app(modules: tuple[str, ...] = COMMAND_MODULES) -> typer.Typer:
+    from voxops.cli.help_style import install
+
+    install()
     app = typer.Typer(
         name="voxops",
         help="Declarative config-and-runbook toolkit for SIP voice-agent telephony.",
@@ -94,6 +97,8 @@ def _report_error(exc: VoxopsError) -> int:
 
     # messages may quote a capture, a peer's reply or a file name: never raw control characters
     print(f"voxops: error: {visible(exc)}", file=sys.stderr)
+    for line in exc.details:
+        print(visible(line), file=sys.stderr)
     if exc.hint:
         print(f"  hint: {visible(exc.hint)}", file=sys.stderr)
     return int(exc.exit_code)

@@ -42,17 +42,18 @@ def list_hint(capture: Path | str) -> str:
 def candidate_lines(hits: Sequence[CallRef]) -> list[str]:
     """Two lines per candidate: its Call-ID, then start (UTC), from and to; every part made visible."""
     from voxops.capture.sip import uri_user
+    from voxops.views.fit import elide
     from voxops.views.safe_text import visible
     from voxops.views.times import utc
 
     def party(uri: str | None) -> str:
-        return visible(uri_user(uri) or uri) if uri else "-"
+        return elide(visible(uri_user(uri) or uri), 16, middle=True) if uri else "-"
 
     shown = sorted(hits, key=lambda r: (r.start, r.call_id))
     lines = []
     for r in shown[:MAX_CANDIDATES]:  # the Call-ID whole on its own line: it is copied from here
         lines += [f"  {visible(r.call_id)}",
-                  f"      start {utc(r.start)}  from {party(r.from_uri)[:24]}  to {party(r.to_uri)[:24]}"]
+                  f"      start {utc(r.start)}  from {party(r.from_uri)}  to {party(r.to_uri)}"]
     if len(shown) > MAX_CANDIDATES:
         lines.append(f"  ... and {len(shown) - MAX_CANDIDATES} more")
     return lines
@@ -70,5 +71,6 @@ def choose(want: str, known: Sequence[CallRef], *, capture: Path | str,
     if len({r.group for r in hits}) == 1:
         return [r.call_id for r in sorted(hits, key=lambda r: (r.start, r.call_id))]
     calls = len({r.group for r in hits})
-    raise InvalidInput(f"{flag} {want!r} matches {calls} calls: give more of the Call-ID",
+    shown = want if len(want) <= 32 else want[:31] + "~"
+    raise InvalidInput(f"{flag} {shown!r} matches {calls} calls, give more of one:",
                        hint=list_hint(capture), details=candidate_lines(hits))

@@ -13,6 +13,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TextIO
 
 PIPED_WIDTH = 80
 MIN_WIDTH = 40
@@ -29,12 +30,12 @@ def ellipsis() -> str:
     return "\u2026"
 
 
-def terminal_width(requested: int | None = None) -> int:
-    """`requested` (--width), else the terminal stdout is on, else PIPED_WIDTH."""
+def terminal_width(requested: int | None = None, *, stream: TextIO | None = None) -> int:
+    """`requested` (--width), else the terminal `stream` (stdout) is on, else PIPED_WIDTH."""
     if requested is not None:
         return max(MIN_WIDTH, min(requested, MAX_WIDTH))
     try:
-        columns = os.get_terminal_size(sys.stdout.fileno()).columns
+        columns = os.get_terminal_size((stream or sys.stdout).fileno()).columns
     except (OSError, ValueError, AttributeError):
         return PIPED_WIDTH
     return max(MIN_WIDTH, min(columns, MAX_WIDTH)) if columns > 0 else PIPED_WIDTH
@@ -82,7 +83,10 @@ def fit_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: i
     optional = sorted((i for i, c in enumerate(columns) if c.drop > 0), key=lambda i: columns[i].drop)
     while not full:
         widths = list(natural)  # each try starts whole: a column left out gives its room back
-        if _shrink(columns, widths, keep, width - gap * (len(keep) - 1)) or not optional:
+        if _shrink(columns, widths, keep, width - gap * (len(keep) - 1)):
+            break
+        if not optional:  # still too wide: elidable columns go below their floor, to their header
+            _shrink(columns, widths, keep, width - gap * (len(keep) - 1), hard=True)
             break
         gone = optional.pop(0)
         keep.remove(gone)
@@ -100,12 +104,16 @@ def fit_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: i
     return Table(lines, dropped, elided)
 
 
-def _shrink(columns: Sequence[Column], widths: list[int], keep: list[int], room: int) -> bool:
-    """Narrow the elidable columns, widest (by weight) first, until `keep` fits in `room`."""
+def _shrink(columns: Sequence[Column], widths: list[int], keep: list[int], room: int, *,
+            hard: bool = False) -> bool:
+    """Narrow the elidable columns, widest (by weight) first, until `keep` fits in `room`;
+    each no narrower than its `shrink_to` (`hard`: its header, at least 4)."""
+    def floor(i: int) -> int:
+        return max(4, len(columns[i].header)) if hard else max(columns[i].shrink_to or 0, len(columns[i].header))
+
     excess = sum(widths[i] for i in keep) - room
     while excess > 0:
-        flexible = [i for i in keep if columns[i].shrink_to is not None
-                    and widths[i] > max(columns[i].shrink_to or 0, len(columns[i].header))]
+        flexible = [i for i in keep if columns[i].shrink_to is not None and widths[i] > floor(i)]
         if not flexible:
             return False
         widths[max(flexible, key=lambda i: widths[i] / columns[i].weight)] -= 1

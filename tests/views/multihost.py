@@ -76,10 +76,11 @@ def _call(frames: list[tuple[float, str, int, str, int, bytes]], t0: float, n: i
     sip(3.56, SBC, CARRIER, _msg("SIP/2.0 200 OK", cid, "2 BYE", f"c{n}b", ";tag=s1"))
 
 
-def write_capture(path: Path, calls: int = 2) -> Path:
+def write_capture(path: Path, call_ids: tuple[str, ...] = CALL_IDS) -> Path:
+    """One call per Call-ID given, a minute apart."""
     frames: list[tuple[float, str, int, str, int, bytes]] = []
-    for n in range(calls):
-        _call(frames, T0 + 60.0 * n, n, CALL_IDS[n % len(CALL_IDS)] if n < len(CALL_IDS) else f"extra-{n}@x")
+    for n, call_id in enumerate(call_ids):
+        _call(frames, T0 + 60.0 * n, n, call_id)
     frames.sort(key=lambda f: f[0])
     with PcapWriter(path) as out:
         for ts, src, sport, dst, dport, data in frames:

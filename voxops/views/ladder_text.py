@@ -26,7 +26,7 @@ _COLOURS = {
     "dim": "\033[2m",
 }
 _RESET = "\033[0m"
-LANE_MIN = 8  # below this a lane has no room for a label: the ladder grows wider than asked
+LANE_MIN = 6  # below this a lane has no room for a label: the ladder grows wider than asked
 LANE_MAX = 40
 RTX = " (rtx)"
 _CLOCK_RATE = re.compile(r"(?<=[A-Za-z0-9])/\d+(?:/\d+)?(?=[ ,]|$)")
@@ -76,15 +76,16 @@ def _layout(ladder: Ladder, gutter: int, width: int, full: bool, colour: bool) -
 
 
 def _header(lay: _Layout, names: list[str]) -> list[str]:
-    """Host names centred on their lanes; on two staggered rows when one is too long for its lane."""
+    """Host names centred on their lanes; on two staggered rows when one is too long for its
+    lane, each name then owning the two lanes' width around its centre."""
     stagger = len(names) > 1 and any(len(n) > lay.lane - 1 for n in names)
     rows = [[" "] * lay.width for _ in range(2 if stagger else 1)]
-    room = 2 * lay.lane - 2 if stagger else lay.lane - 1
+    half = lay.lane - 1 if stagger else (lay.lane - 1) // 2
     for i, (c, name) in enumerate(zip(lay.centers, names, strict=True)):
-        label = lay.fit(name, room, middle=True)
-        start = max(0, min(c - len(label) // 2, lay.width - len(label)))
-        row = rows[i % 2] if stagger else rows[0]
-        row[start : start + len(label)] = label
+        lo, hi = max(0, c - half), min(lay.width, c + half + 1)  # the name's own columns
+        label = lay.fit(name, hi - lo, middle=True)
+        start = min(max(lo, c - len(label) // 2), hi - len(label))
+        rows[i % 2 if stagger else 0][start : start + len(label)] = label
     return ["".join(r).rstrip() for r in rows]
 
 
@@ -102,8 +103,12 @@ def _arrow_row(lay: _Layout, src: int, dst: int, label: str, line: str, keep_suf
         row[x] = line
     row[hi - 1 if b > a else lo + 1] = ">" if b > a else "<"
     interior = hi - lo - 1
-    text = f" {_label(lay, label, keep_suffix, max(interior - 4, 1))} "
-    start = lo + 1 + max(1, (interior - len(text)) // 2)
+    if interior >= 8:  # " label " between a line character and the head
+        text = f" {_label(lay, label, keep_suffix, interior - 4)} "
+        start = lo + 1 + max(1, (interior - len(text)) // 2)
+    else:  # a narrow lane: the label fills all but the head
+        text = _label(lay, label, keep_suffix, interior - 1)
+        start = lo + 1 + (b < a)
     row[start : start + len(text)] = text
     return row
 

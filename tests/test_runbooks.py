@@ -119,8 +119,9 @@ def test_sip_code_ranks_the_runbook_about_it_first() -> None:
 def test_unknown_query_matches_nothing_but_suggests() -> None:
     assert runbooks.search("purple banana") == []
     assert runbooks.suggest("purple banana") == []
-    assert runbooks.search("codecs refused by carrier") == []
-    assert runbooks.suggest("codecs refused by carrier")[0].id == "codec-rejection-488"
+    assert runbooks.search("carrier codec weirdness refused") == []
+    assert runbooks.suggest("carrier codec weirdness refused")[0].id == "codec-rejection-488"
+    assert runbooks.search("codecs refused by carrier")[0].runbook.id == "codec-rejection-488"
 
 
 def test_cli_list(cli) -> None:
@@ -165,7 +166,7 @@ def test_cli_markdown(cli) -> None:
 
 
 def test_cli_unknown_query_suggests_nearest(cli) -> None:
-    code, out, err = cli("runbook", "codecs refused by carrier")
+    code, out, err = cli("runbook", "carrier codec weirdness refused")
     assert code == 2
     assert out == ""
     assert "no runbook matches" in err
@@ -213,3 +214,17 @@ def test_cli_open_uses_a_locally_built_site(cli, monkeypatch, checkout) -> None:
     code, _, _ = cli("runbook", "options-ping-disabled", "--open")
     assert code == 0
     assert opened == [page.as_uri()]
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_numbered_steps_stay_one_list_on_the_docs_site(path: Path) -> None:
+    """A code block inside a numbered step must not end the list (the docs would restart at 1)."""
+    import markdown
+    import yaml
+
+    config = yaml.load((Path(__file__).parent.parent / "mkdocs.yml").read_text(), Loader=yaml.Loader)
+    extensions = [e if isinstance(e, str) else next(iter(e)) for e in config["markdown_extensions"]]
+    body = runbooks.load_runbook(path).body
+    html = markdown.markdown(body, extensions=[e for e in extensions if e != "pymdownx.superfences"]
+                             + ["pymdownx.superfences"])
+    assert html.count("<ol>") == len(re.findall(r"^1\. ", body, re.M)), html

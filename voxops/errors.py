@@ -21,11 +21,14 @@ class VoxopsError(Exception):
 
     exit_code: ExitCode = ExitCode.INVALID_INPUT
     hint: str | None = None
+    details: tuple[str, ...] = ()  # lines printed under the message (candidates, ...)
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, details: list[str] | None = None) -> None:
         super().__init__(message)
         if hint is not None:
             self.hint = hint
+        if details:
+            self.details = tuple(details)
 
 
 class InvalidInput(VoxopsError):

@@ -8,10 +8,9 @@ lookup must answer instantly.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from voxops.errors import EnvironmentProblem, InvalidInput
 from voxops.findings import Severity
 from voxops.resources import data_dir, docs_site
+from voxops.runbook_search import index_of
 
 KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-_WORD = re.compile(r"[a-z0-9.]+")
-# Words that say nothing about which runbook is meant.
-_STOPWORDS = frozenset(
-    {"a", "an", "and", "are", "at", "by", "call", "calls", "for", "from", "in", "is", "it"}
-    | {"no", "not", "of", "on", "or", "our", "the", "to", "too", "with", "we", "get"}
-    | {"sip", "code", "codes", "response", "responses", "error", "errors", "lot", "lots"}
-)
 # Below this a free-text match is a guess, shown as a suggestion rather than an answer.
 MATCH_THRESHOLD = 0.72
 # A query is a few words typed at 3 a.m.; a pasted log is read for its first few words only,
 # so a lookup costs the same whatever is pasted.
 MAX_QUERY_CHARS = 400
 MAX_TERMS = 12
-MAX_PHRASE_CHARS = 80  # longer than any title: no phrase resemblance to compute
 
 
 class RunbookMeta(BaseModel):
@@ -81,15 +73,6 @@ class Runbook(BaseModel):
     @property
     def id(self) -> str:
         return self.meta.id
-
-    @cached_property
-    def vocabulary(self) -> tuple[tuple[set[str], float], ...]:
-        """Words and their weight: what the runbook is about weighs more than prose."""
-        m = self.meta
-        title = set(_words(f"{m.id} {m.title}"))
-        tags = set(_words(" ".join([*m.findings, *m.metrics]))) - title
-        prose = set(_words(" ".join(m.symptoms))) | {str(c) for c in m.sip_codes}
-        return (title, 1.0), (tags, 0.9), (prose - title - tags, 0.8)
 
     def markdown(self) -> str:
         """Title plus body, without front matter: pasteable into an incident channel."""
@@ -142,64 +125,6 @@ def load_all(directory: Path | None = None) -> tuple[Runbook, ...]:
     return tuple(load_runbook(p) for p in sorted(root.glob("*.md")))
 
 
-def _words(text: str) -> list[str]:
-    words = _WORD.findall(text.lower().replace("-", " "))
-    # Plurals say the same thing: "codecs" finds "codec".
-    return [
-        w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w
-        for w in words
-        if w not in _STOPWORDS
-    ]
-
-
-def _all_words(books: tuple[Runbook, ...]) -> set[str]:
-    words: set[str] = set()
-    for rb in books:
-        for vocab, _weight in rb.vocabulary:
-            words |= vocab
-    return words
-
-
-def _similarity(word: str, vocab: set[str]) -> float:
-    if word in vocab:
-        return 1.0
-    best = 0.0
-    for v in vocab:
-        shared = len(os.path.commonprefix([word, v]))
-        if shared >= 4 and shared >= min(len(word), len(v)):
-            best = max(best, 0.9)  # one is the start of the other: "certificat", "dns"
-        elif shared >= 6:
-            best = max(best, 0.85)  # same stem: "transcoder", "transcoding"
-        elif abs(len(v) - len(word)) <= 3:
-            matcher = difflib.SequenceMatcher(None, word, v)
-            if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
-                best = max(best, matcher.ratio())
-    # A typo costs about one letter; weaker resemblances are noise.
-    return best if best >= 0.75 else 0.0
-
-
-def _terms(query: str, known: set[str]) -> list[str]:
-    """The query's first MAX_TERMS distinct words, less those no runbook uses ("broke",
-    "help"): they carry no signal and would only dilute the score."""
-    distinct = list(dict.fromkeys(_words(query[:MAX_QUERY_CHARS])))[:MAX_TERMS]
-    return [w for w in distinct if _similarity(w, known) > 0]
-
-
-def _text_score(query: str, rb: Runbook, terms: list[str]) -> float:
-    if not terms:
-        return 0.0
-    total = 0.0
-    for w in terms:
-        total += max(weight * _similarity(w, vocab) for vocab, weight in rb.vocabulary)
-    token_score = total / len(terms)
-    phrase = query.lower().strip()
-    if len(phrase) > MAX_PHRASE_CHARS:
-        return token_score
-    candidates = [rb.meta.id.replace("-", " "), rb.meta.title.lower()]
-    phrase_score = max(difflib.SequenceMatcher(None, phrase, c).ratio() for c in candidates)
-    return max(token_score, phrase_score)
-
-
 def search(query: str, runbooks: tuple[Runbook, ...] | None = None) -> list[Match]:
     """Runbooks answering `query`, best first; empty when nothing is a real answer."""
     books = runbooks if runbooks is not None else load_all()
@@ -216,8 +141,9 @@ def search(query: str, runbooks: tuple[Runbook, ...] | None = None) -> list[Matc
         ):
             exact.append(Match(runbook=rb, score=8.0 - 0.1 * in_class[0], reason=f"SIP {q}"))
         elif q.isdigit() and int(q) in m.sip_codes:
-            # The code listed first is the one the runbook is about.
-            rank = m.sip_codes.index(int(q))
+            # The code listed first is the one the runbook is about; among equals, the one
+            # whose symptoms name the code.
+            rank = m.sip_codes.index(int(q)) - 0.5 * any(q in s.split() for s in m.symptoms)
             exact.append(Match(runbook=rb, score=8.0 - 0.1 * rank, reason=f"SIP {q}"))
         elif q in m.metrics:
             exact.append(
@@ -226,8 +152,9 @@ def search(query: str, runbooks: tuple[Runbook, ...] | None = None) -> list[Matc
     if exact:
         # Equal ranks: the more severe runbook first.
         return sorted(exact, key=lambda x: (-x.score, -x.runbook.meta.severity.rank, x.runbook.id))
-    terms = _terms(q, _all_words(books))
-    scored = [Match(runbook=rb, score=_text_score(q, rb, terms), reason="text") for rb in books]
+    index = index_of(tuple(books))
+    terms = index.terms(q[:MAX_QUERY_CHARS], MAX_TERMS)
+    scored = [Match(runbook=rb, score=index.score(rb.id, terms), reason="text") for rb in books]
     hits = [s for s in scored if s.score >= MATCH_THRESHOLD]
     if hits:
         return sorted(hits, key=lambda x: (-x.score, -x.runbook.meta.severity.rank, x.runbook.id))
@@ -257,10 +184,9 @@ def _catalogue_runbook(code: str, books: tuple[Runbook, ...]) -> Runbook | None:
 def suggest(query: str, runbooks: tuple[Runbook, ...] | None = None, n: int = 3) -> list[Runbook]:
     """The nearest runbooks to a query that matched nothing."""
     books = runbooks if runbooks is not None else load_all()
-    terms = _terms(query, _all_words(books))
-    scored = sorted(
-        ((_text_score(query, rb, terms), rb) for rb in books), key=lambda x: (-x[0], x[1].id)
-    )
+    index = index_of(tuple(books))
+    terms = index.terms(query[:MAX_QUERY_CHARS], MAX_TERMS)
+    scored = sorted(((index.score(rb.id, terms), rb) for rb in books), key=lambda x: (-x[0], x[1].id))
     return [rb for score, rb in scored[:n] if score > 0]
 
 

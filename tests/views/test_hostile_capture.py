@@ -48,10 +48,15 @@ def run(cli, *args, raw_check: bool = True):  # type: ignore[no-untyped-def]
 
 
 def text_views(pcap):  # type: ignore[no-untyped-def]
-    views = [("calls", pcap), ("calls", pcap, "--all"), ("rtp", pcap), ("stats", pcap)]
+    """Text views whole (--full: the escapes are checked in full), fitted to 80 columns, and the rest."""
+    views = [("calls", pcap, "--full"), ("calls", pcap, "--all"), ("rtp", pcap, "--full"), ("rtp", pcap),
+             ("stats", pcap, "--full"), ("stats", pcap)]
     for cid in MESSAGES:
-        views += [("ladder", pcap, "--call-id", cid, "--format", fmt) for fmt in ("text", "mermaid")]
-        views += [("diagnose", cid, "--pcap", pcap, "--no-index"),
+        views += [("ladder", pcap, "--call-id", cid, "--format", "text", "--full"),
+                  ("ladder", pcap, "--call-id", cid, "--format", "text"),
+                  ("ladder", pcap, "--call-id", cid, "--format", "mermaid")]
+        views += [("diagnose", cid, "--pcap", pcap, "--no-index", "--full"),
+                  ("diagnose", cid, "--pcap", pcap, "--no-index"),
                   ("diagnose", cid, "--pcap", pcap, "--no-index", "--format", "html")]
     return views
 
@@ -60,15 +65,15 @@ def test_text_views_show_wire_text_escaped(cli, pcap):
     outputs = {}
     for args in text_views(pcap):
         outputs[args] = run(cli, *args)[0]
-    calls = outputs[("calls", pcap)]
+    calls = outputs[("calls", pcap, "--full")]
     assert "evil\\x1b[2J\\x1b[H\\x1b]0;pwned title\\x07\\x01\\x7f\\x9b31m\\u202etxt.exe" in calls
     assert "bob\\x1b[2J\\x1b[H\\x00\\u202e" in calls
-    ladder = outputs[("ladder", pcap, "--call-id", HOSTILE_ID, "--format", "text")]
+    ladder = outputs[("ladder", pcap, "--call-id", HOSTILE_ID, "--format", "text", "--full")]
     assert "183 Progress\\rH0" in ladder  # cut to the column width
     assert "op\\x1b]0;pwned title\\x07us\\x9b31m\\u202e/8000" in ladder
-    assert "\\x9b31m" in outputs[("rtp", pcap)]
-    assert "183 Progress\\rH0-)H1: forged\\rH1-xH0" in outputs[("diagnose", HOSTILE_ID, "--pcap", pcap, "--no-index")]
-    diagnosis = outputs[("diagnose", SECOND_ID, "--pcap", pcap, "--no-index")]
+    assert "\\x9b31m" in outputs[("rtp", pcap, "--full")]
+    assert "183 Progress\\rH0-)H1: forged\\rH1-xH0" in outputs[("diagnose", HOSTILE_ID, "--pcap", pcap, "--no-index", "--full")]
+    diagnosis = outputs[("diagnose", SECOND_ID, "--pcap", pcap, "--no-index", "--full")]
     assert "10.0.0.9\\x1b[2J\\x1b[H\\u202e:4100" in diagnosis
     page = outputs[("diagnose", HOSTILE_ID, "--pcap", pcap, "--no-index", "--format", "html")]
     assert "<title>voxops diagnose evil\\x1b[2J" in page and "183 Progress\\rH0-)H1: forged\\rH1-xH0" in page
@@ -89,7 +94,7 @@ def test_colour_ladder_has_only_its_own_escapes(pcap):
 
 def test_errors_and_export_messages_on_stderr(cli, pcap, tmp_path):
     code, out, err = cli("ladder", pcap, "--call-id", f"nothing{CLEAR}{BIDI}")
-    assert code == 2 and "matches no dialog" in err
+    assert code == 2 and "matches no call" in err
     assert raw_controls(err) == [] and "\\x1b[2J" in err
     _, err = run(cli, "export", pcap, "--call-id", HOSTILE_ID, "-o", tmp_path / "one.pcap")
     assert "frames of evil\\x1b[2J" in err

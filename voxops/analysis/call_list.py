@@ -57,7 +57,7 @@ class CallFilter:
     def matches(self, d: Dialog) -> bool:
         if not self.all_methods and d.method not in INVITE_ONLY:
             return False
-        if self.call_ids and d.call_id not in self.call_ids and not set(d.legs) & set(self.call_ids):
+        if self.call_ids and not any(c.startswith(tuple(self.call_ids)) for c in [d.call_id, *d.legs]):
             return False
         if self.numbers:
             users = f"{d.from_uri or ''} {d.to_uri or ''}"

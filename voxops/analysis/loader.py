@@ -24,10 +24,10 @@ from voxops.analysis.dialogs import (
 from voxops.analysis.policy import Policy
 from voxops.analysis.streams import RtpStream, find_streams
 from voxops.capture.records import CaptureScan, SipPacket
-from voxops.errors import InvalidInput
 
 if TYPE_CHECKING:
     from voxops.capture.engines import Engine
+    from voxops.capture.index import CaptureIndex
 
 Warn = Callable[[str], None]
 
@@ -128,11 +128,6 @@ def build_index(path: Path, analysis: Analysis, key: str | None = None) -> Path:
     return write_index(path, analysis.scan.sip, calls, key)
 
 
-def _no_such_call(path: Path, call_id: str) -> InvalidInput:
-    return InvalidInput(f"{path}: no call with Call-ID {call_id!r}",
-                        hint="`voxops stats --format json` lists the calls of a capture")
-
-
 def _streams_from(blobs: list[str], group: list[str]) -> list[RtpStream]:
     """Media summaries as the index stored them, checked like any outside input."""
     from voxops.capture.index import IndexDoubt
@@ -152,24 +147,39 @@ def _streams_from(blobs: list[str], group: list[str]) -> list[RtpStream]:
     return streams
 
 
+def _index_candidates(idx: CaptureIndex, call_id: str) -> dict[str, tuple[list[Dialog], list[RtpStream]]]:
+    """Dialogs and streams of each call (by group) whose Call-ID is or starts with `call_id`."""
+    from voxops.analysis.call_ids import MAX_CANDIDATES
+
+    by_group: dict[str, tuple[list[Dialog], list[RtpStream]]] = {}
+    for cid in idx.matching(call_id, 4 * MAX_CANDIDATES):
+        if any(cid in {d.call_id for d in ds} for ds, _ in by_group.values()):
+            continue
+        hit = idx.call(cid)
+        if hit is not None:
+            by_group[min(hit.group)] = (build_dialogs(hit.sip), _streams_from(hit.media, hit.group))
+    return by_group
+
+
 def call_from_index(path: Path, call_id: str,
-                    warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream]] | None:
+                    warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream], str] | None:
     """The call's dialogs and streams from a sound index; None when there is none to trust.
 
-    An index that fails any check (`warn` hears why) counts as no index: the capture is
-    read again, never the index believed.
+    `call_id` may be a unique prefix. An index that fails any check (`warn` hears why)
+    counts as no index: the capture is read again, never the index believed.
     """
+    from voxops.analysis.call_ids import choose, refs
     from voxops.capture.index import IndexDoubt, open_index
 
     idx = open_index(_check(path), warn)
     if idx is None:
         return None
     try:
-        hit = idx.call(call_id)
-        if hit is None:
-            raise _no_such_call(path, call_id)
-        dialogs = build_dialogs(hit.sip)
-        streams = _streams_from(hit.media, hit.group)
+        by_group = _index_candidates(idx, call_id)
+        chosen = choose(call_id, refs(d for ds, _ in by_group.values() for d in ds), capture=path,
+                        flag="CALL_ID")
+        dialogs, streams = next((ds, ss) for ds, ss in by_group.values()
+                                if chosen[0] in {d.call_id for d in ds})
     except (IndexDoubt, sqlite3.Error, ValidationError, ValueError, RecursionError) as exc:
         if warn is not None:
             reason = f"{type(exc).__name__}" if isinstance(exc, ValidationError) else str(exc)
@@ -177,12 +187,20 @@ def call_from_index(path: Path, call_id: str,
         return None
     finally:
         idx.close()
-    return dialogs_for(dialogs, [call_id]), streams
+    return dialogs_for(dialogs, chosen), streams, chosen[0]
+
+
+def resolve_call_id(dialogs: Sequence[Dialog], call_id: str, path: Path) -> str:
+    """The Call-ID a (unique prefix of a) Call-ID names among `dialogs`: its earliest match."""
+    from voxops.analysis.call_ids import choose, refs
+
+    return choose(call_id, refs(dialogs), capture=path, flag="CALL_ID")[0]
 
 
 def load_call(path: Path, call_id: str, *, use_index: bool = True,
-              warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream]]:
-    """Dialogs (call + legs) and RTP streams of one call, through the index when possible."""
+              warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream], str]:
+    """Dialogs (call + legs), RTP streams and the full Call-ID of one call (`call_id` or a
+    unique prefix of one), through the index when possible."""
     if use_index:
         hit = call_from_index(path, call_id, warn)
         if hit is not None:
@@ -200,7 +218,5 @@ def load_call(path: Path, call_id: str, *, use_index: bool = True,
         except (OSError, sqlite3.Error) as exc:
             if warn:
                 warn(f"could not write the capture index: {exc}")
-    known = {d.call_id for d in analysis.dialogs}
-    if call_id not in known:
-        raise _no_such_call(path, call_id)
-    return dialogs_for(analysis.dialogs, [call_id]), analysis.streams
+    chosen = resolve_call_id(analysis.dialogs, call_id, path)
+    return dialogs_for(analysis.dialogs, [chosen]), analysis.streams, chosen

@@ -203,6 +203,13 @@ class CaptureIndex:
     db: sqlite3.Connection
     deadline: float  # time.monotonic() past which no read is trusted to end
 
+    def matching(self, prefix: str, limit: int) -> list[str]:
+        """Call-IDs equal to or starting with `prefix` (at most `limit`), the exact one first."""
+        rows = self.db.execute(
+            "SELECT call_id FROM calls WHERE substr(call_id, 1, ?) = ? ORDER BY call_id != ?, start LIMIT ?",
+            (len(prefix), prefix, prefix, limit)).fetchall()
+        return [_text(r[0], "Call-ID") for r in rows]
+
     def call(self, call_id: str) -> IndexedCall | None:
         """The call's group, SIP and media; None when the index has no such call."""
         row = self.db.execute("SELECT grp FROM calls WHERE call_id = ?", (call_id,)).fetchone()

@@ -8,7 +8,16 @@ from pathlib import Path
 import typer
 
 from voxops.cli import _capture_opts as opts
-from voxops.cli.common import FORMAT_OPTION, TextJson, emit_json, warn
+from voxops.cli.common import (
+    FORMAT_OPTION,
+    FULL_OPTION,
+    TIME_OPTION,
+    WIDTH_OPTION,
+    TextJson,
+    TimeMode,
+    emit_json,
+    warn,
+)
 from voxops.errors import ExitCode
 
 
@@ -21,11 +30,14 @@ def register(app: typer.Typer) -> None:
         since: str = typer.Option(None, "--since", help="Keep dialogs active at or after (epoch or ISO time, UTC)."),
         until: str = typer.Option(None, "--until", help="Keep dialogs that started at or before."),
         status: list[str] = typer.Option([], "--status", "-s", help="486, 4xx, answered, failed or none (repeatable)."),
-        call_id: list[str] = typer.Option([], "--call-id", help="Only this Call-ID (and its legs)."),
+        call_id: list[str] = typer.Option([], "--call-id", help="Only Call-IDs starting with this (and their legs)."),
         correlate: list[str] = opts.CORRELATE_OPTION,
         engine: opts.Engine = opts.ENGINE_OPTION,
         tls_keylog: Path = opts.KEYLOG_OPTION,
         fmt: TextJson = FORMAT_OPTION,
+        width: int | None = WIDTH_OPTION,
+        full: bool = FULL_OPTION,
+        time: TimeMode = TIME_OPTION,
     ) -> int:
         """List the dialogs in a capture: start, Call-ID, parties, status, duration, PDD."""
         from voxops.analysis.call_list import CallFilter, summarize
@@ -42,6 +54,7 @@ def register(app: typer.Typer) -> None:
             emit_json([r.model_dump() for r in rows])
         else:
             from voxops.views.call_table import render_calls
+            from voxops.views.fit import terminal_width
 
-            sys.stdout.write(render_calls(rows))
+            sys.stdout.write(render_calls(rows, width=terminal_width(width), full=full, time=time))
         return ExitCode.OK

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from voxops.cli.common import emit_json, warn
+from voxops.cli.common import FULL_OPTION, TIME_OPTION, WIDTH_OPTION, TimeMode, emit_json, warn
 from voxops.errors import ExitCode
 from voxops.severity import Severity, fails
 
@@ -19,12 +19,15 @@ class DiagnoseFormat(StrEnum):
 
 
 def diagnose(
-    call_id: str = typer.Argument(..., help="Call-ID of the call to diagnose."),
+    call_id: str = typer.Argument(..., help="Call-ID (or a unique prefix) of the call to diagnose."),
     pcap: Path = typer.Option(..., "--pcap", help="Capture holding the call."),
     spec: Path | None = typer.Option(None, "--spec", help="Topology spec: trunk names, codec policy, SLOs."),
     fmt: DiagnoseFormat = typer.Option(DiagnoseFormat.text, "--format", "-f", help="Output format."),
     fail_on: Severity = typer.Option(Severity.error, "--fail-on", help="Exit 1 on findings at or above this."),
     index: bool = typer.Option(True, "--index/--no-index", help="Use (and build) the capture's sidecar index."),
+    width: int | None = WIDTH_OPTION,
+    full: bool = FULL_OPTION,
+    time: TimeMode = TIME_OPTION,
 ) -> int:
     """Setup, SDP offer/answer vs RTP seen, media health, and a verdict with runbooks."""
     from voxops.analysis.diagnosis import diagnose_call
@@ -32,14 +35,16 @@ def diagnose(
     from voxops.views.calls import diagnosis_html, diagnosis_text
 
     policy = policy_for(spec)
-    dialogs, streams = load_call(pcap, call_id, use_index=index, warn=warn)
-    result = diagnose_call(dialogs, streams, call_id, policy)
+    dialogs, streams, chosen = load_call(pcap, call_id, use_index=index, warn=warn)
+    result = diagnose_call(dialogs, streams, chosen, policy)
     if fmt is DiagnoseFormat.json:
         emit_json(result)
     elif fmt is DiagnoseFormat.html:
         print(diagnosis_html(result))
     else:
-        print(diagnosis_text(result))
+        from voxops.views.fit import terminal_width
+
+        print(diagnosis_text(result, width=terminal_width(width), full=full, time=time))
     return ExitCode.FINDINGS if fails(result.findings, fail_on) else ExitCode.OK
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from voxops.cli import _capture_opts as opts
-from voxops.cli.common import warn
+from voxops.cli.common import FULL_OPTION, TIME_OPTION, WIDTH_OPTION, TimeMode, warn
 from voxops.errors import ExitCode, InvalidInput
 from voxops.views.ladder import LadderFormat
 
@@ -25,6 +25,9 @@ def register(app: typer.Typer) -> None:
         correlate: list[str] = opts.CORRELATE_OPTION,
         engine: opts.Engine = opts.ENGINE_OPTION,
         tls_keylog: Path = opts.KEYLOG_OPTION,
+        width: int | None = WIDTH_OPTION,
+        full: bool = FULL_OPTION,
+        time: TimeMode = TIME_OPTION,
     ) -> int:
         """Draw the SIP ladder of a call, with SDP summaries and its RTP streams."""
         from voxops.analysis.ladder import build_ladder
@@ -37,7 +40,10 @@ def register(app: typer.Typer) -> None:
                                  tls_keylog=opts.keylog_path(tls_keylog), warn=warn)
         model = build_ladder(dialogs, udp=udp, names=names)
         colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        rendered = render_ladder(model, fmt, colour=colour)
+        from voxops.views.fit import terminal_width
+
+        layout = {"width": terminal_width(width) if output is None else (width or 80), "full": full, "time": time}
+        rendered = render_ladder(model, fmt, colour=colour, text=layout)
         if output is not None:
             write_atomic(output, rendered)
         elif isinstance(rendered, bytes):

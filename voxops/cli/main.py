@@ -47,6 +47,9 @@ def _version(value: bool) -> None:
 
 
 def build_app(modules: tuple[str, ...] = COMMAND_MODULES) -> typer.Typer:
+    from voxops.cli.help_style import install
+
+    install()
     app = typer.Typer(
         name="voxops",
         help="Declarative config-and-runbook toolkit for SIP voice-agent telephony.",
@@ -90,12 +93,17 @@ def _report_unexpected(exc: BaseException) -> int:
 
 
 def _report_error(exc: VoxopsError) -> int:
+    from voxops.views.fit import fit_line, terminal_width
     from voxops.views.safe_text import visible
 
     # messages may quote a capture, a peer's reply or a file name: never raw control characters
-    print(f"voxops: error: {visible(exc)}", file=sys.stderr)
+    lines = [f"voxops: error: {visible(exc)}", *(visible(line) for line in exc.details)]
     if exc.hint:
-        print(f"  hint: {visible(exc.hint)}", file=sys.stderr)
+        lines.append(f"  hint: {visible(exc.hint)}")
+    if sys.stderr.isatty():  # a terminal: wrapped at spaces here, not mid-word by the terminal
+        width = terminal_width(stream=sys.stderr)
+        lines = [part for line in lines for part in fit_line(line, width)]
+    print("\n".join(lines), file=sys.stderr)
     return int(exc.exit_code)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxops.cli import common
 from voxops.cli.common import FORMAT_OPTION, TextJson, emit_json, warn
 from voxops.errors import ExitCode
 
@@ -18,6 +19,9 @@ def rtp(
     pcap: Path = typer.Argument(..., help="Capture file (pcap, pcapng, gzip)."),
     heuristic: bool = HEURISTIC_OPTION,
     fmt: TextJson = FORMAT_OPTION,
+    width: int | None = common.WIDTH_OPTION,
+    full: bool = common.FULL_OPTION,
+    time: common.TimeMode = common.TIME_OPTION,
 ) -> int:
     """RTP streams: packets, loss, sequence errors, delta, jitter, MOS and the call of each."""
     from voxops.analysis.loader import analyse_capture
@@ -27,7 +31,9 @@ def rtp(
     if fmt is TextJson.json:
         emit_json([s.model_dump(mode="json") for s in streams])
     else:
-        print(streams_text(streams))
+        from voxops.views.fit import terminal_width
+
+        print(streams_text(streams, width=terminal_width(width), full=full, time=time))
     return ExitCode.OK
 
 

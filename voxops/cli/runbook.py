@@ -80,12 +80,14 @@ def _emit_list(books: Sequence[Runbook], fmt: RunbookFormat) -> None:
         ]
         sys.stdout.write("\n".join(lines) + "\n")
         return
-    width = max(len(rb.id) for rb in books)
-    for rb in books:
-        codes = " ".join(map(str, rb.meta.sip_codes))
-        typer.echo(
-            f"{rb.id:<{width}}  {rb.meta.severity.value:<8}  {rb.meta.title}  {codes}".rstrip()
-        )
+    from voxops.views.fit import Column, fit_table, terminal_width
+
+    columns = [Column("id"), Column("severity"), Column("title", shrink_to=20, weight=2.0),
+               Column("SIP codes", shrink_to=9)]
+    rows = [[rb.id, rb.meta.severity.value, rb.meta.title, " ".join(map(str, rb.meta.sip_codes))]
+            for rb in books]
+    for line in fit_table(columns, rows, terminal_width()).lines[1:]:
+        typer.echo(line)
 
 
 def _emit_one(rb: Runbook, related: list[str], reason: str, fmt: RunbookFormat) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from voxops.cli.common import emit_json, warn
+from voxops.cli.common import FULL_OPTION, WIDTH_OPTION, emit_json, warn
 from voxops.cli.rtp import HEURISTIC_OPTION
 from voxops.errors import ExitCode, InvalidInput
 from voxops.severity import Severity, fails
@@ -38,6 +38,8 @@ def stats(
     ner_487: bool = typer.Option(False, "--ner-487", help="Count 487 (caller cancelled) as effective in NER."),
     heuristic: bool = HEURISTIC_OPTION,
     fail_on: Severity = typer.Option(Severity.critical, "--fail-on", help="Exit 1 on findings at or above this."),
+    width: int | None = WIDTH_OPTION,
+    full: bool = FULL_OPTION,
 ) -> int:
     """Telephony KPIs of a capture per trunk and per window, with the windows that break the SLOs."""
     from voxops.analysis.loader import analyse_capture, policy_for
@@ -62,7 +64,9 @@ def stats(
 
         write_stats_png(report, worst_jitter_stream(analysis.streams, analysis.jitter), output, policy)
     else:
-        print(stats_text(report))
+        from voxops.views.fit import terminal_width
+
+        print(stats_text(report, width=terminal_width(width), full=full))
     return ExitCode.FINDINGS if fails(report.findings, fail_on) else ExitCode.OK
 
 

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from voxops.views.findings import format_finding
+from voxops.views.fit import PIPED_WIDTH, Column, Table, fit_line, fit_lines, fit_table
 from voxops.views.safe_text import html_text, visible, visible_fields
+from voxops.views.times import Stamps, TimeMode
 
 if TYPE_CHECKING:
     from voxops.analysis.diagnosis import CallDiagnosis
@@ -22,23 +24,64 @@ def _num(v: float | None, fmt: str = ".1f") -> str:
     return "-" if v is None else format(v, fmt)
 
 
-def streams_text(streams: list[RtpStream]) -> str:
-    head = (f"{'start':>10} {'end':>10} {'source':>21} {'destination':>21} {'SSRC':>10} {'PT':>6} "
-            f"{'pkts':>7} {'lost':>11} {'max d':>8} {'max J':>8} {'mean J':>8} {'MOS':>5}  call")
-    lines = [head]
-    for s in streams:
-        pts = ",".join(str(p) for p in s.payload_types)
-        lines.append(
-            f"{s.start_rel:10.3f} {s.end_rel:10.3f} {visible(s.src):>21} {visible(s.dst):>21} 0x{s.ssrc:08X} "
-            f"{pts:>6} {s.packets:7d} {s.lost:5d} ({s.lost_pct:4.1f}%) {s.max_delta_ms:8.3f} "
-            f"{s.max_jitter_ms:8.3f} {s.mean_jitter_ms:8.3f} {_num(s.mos, '.2f'):>5}  {visible(s.call_id or '-')}"
-        )
+_STREAM_COLUMNS = (
+    Column("start", right=True), Column("dur s", right=True, drop=5),
+    Column("source", shrink_to=14, middle=True), Column("destination", shrink_to=14, middle=True),
+    Column("SSRC", drop=6), Column("PT", right=True), Column("pkts", right=True),
+    Column("lost", right=True, drop=4), Column("loss%", right=True), Column("max d ms", right=True, drop=1),
+    Column("max jit ms", right=True), Column("mean jit ms", right=True, drop=2), Column("MOS", right=True),
+    Column("call", shrink_to=10, drop=3, weight=2.0),
+)
+
+
+def _stream_times(streams: list[RtpStream], time: TimeMode) -> tuple[str, list[str]]:
+    """The header line and the start cell of each stream in one time convention."""
+    if not streams:
+        return "", []
+    stamps = Stamps(time, min(s.start - s.start_rel for s in streams))  # the capture's first frame
+    return stamps.header("the capture's first frame"), [stamps(s.start) for s in streams]
+
+
+def streams_text(streams: list[RtpStream], *, width: int = PIPED_WIDTH, full: bool = False,
+                 time: TimeMode = TimeMode.rel) -> str:
+    header, times = _stream_times(streams, TimeMode(time))
+    rows = [[start, f"{s.end - s.start:.1f}", visible(s.src), visible(s.dst), f"0x{s.ssrc:08X}",
+             ",".join(str(p) for p in s.payload_types), str(s.packets), str(s.lost), f"{s.lost_pct:.1f}",
+             f"{s.max_delta_ms:.3f}", f"{s.max_jitter_ms:.3f}", f"{s.mean_jitter_ms:.3f}",
+             _num(s.mos, ".2f"), visible(s.call_id or "-")]
+            for s, start in zip(streams, times, strict=True)]
+    table = fit_table(_STREAM_COLUMNS, rows, width, full=full, gap=1)
+    lines = (fit_line(header, width, full=full) if header else []) + table.lines
     if not streams:
         lines.append("(no RTP stream; RTP-only captures need --rtp-heuristic)")
+    lines += _fitted_note(table, width)
     return "\n".join(lines)
 
 
-def diagnosis_text(d: CallDiagnosis) -> str:
+def _fitted_note(table: Table, width: int) -> list[str]:
+    if not (table.dropped or table.elided):
+        return []
+    left_out = f"left out: {', '.join(table.dropped)}; " if table.dropped else ""
+    return fit_line(f"(fitted to {width} columns: {left_out}--full, --width N or --format json shows more)",
+                    width)
+
+
+_HOP_COLUMNS = (Column("time", right=True), Column("frame", right=True), Column("from", shrink_to=12, middle=True),
+                Column("to", shrink_to=12, middle=True), Column("message", shrink_to=12, weight=2.0))
+INDENT = "    "
+
+
+def _hops(d: CallDiagnosis, width: int, full: bool, time: TimeMode) -> list[str]:
+    stamps = Stamps(time, d.start)
+    rows = [[stamps(d.start + h.time), f"#{h.frame}", h.src, h.dst, h.message + (" (rtx)" if h.retransmission else "")]
+            for h in d.hops]
+    table = fit_table(_HOP_COLUMNS, rows, width - len(INDENT), full=full)
+    head = fit_line(f"  ladder; {stamps.header('')}", width, full=full)
+    return head + [INDENT + line for line in table.lines]
+
+
+def diagnosis_text(d: CallDiagnosis, *, width: int = PIPED_WIDTH, full: bool = False,
+                   time: TimeMode = TimeMode.rel) -> str:
     d = visible_fields(d)  # every string of a diagnosis may come from the capture
     out = [f"call {d.call_id}" + (f" (legs: {', '.join(d.legs)})" if d.legs else "")]
     out.append(f"  {d.from_uri} -> {d.to_uri}  trunk {d.trunk or '-'}  started {_clock(d.start)} UTC")
@@ -47,27 +90,25 @@ def diagnosis_text(d: CallDiagnosis) -> str:
                f"{d.auth_challenges} auth challenge(s); {d.retransmissions} retransmission(s)")
     for hop, answers in d.answered_by.items():
         out.append(f"  {hop} answered: {', '.join(answers)}")
-    out.append("  ladder:")
-    for h in d.hops:
-        again = "  (retransmission)" if h.retransmission else ""
-        out.append(f"    {h.time:9.3f}s  #{h.frame:<7} {h.src} -> {h.dst}  {h.message}{again}")
+    tail = []
     c = d.codecs
     if c.offer:
-        out.append(f"  offer  (#{c.offer.frame}) {c.offer.address}:{c.offer.port} {' '.join(c.offer.codecs)} "
-                   f"{c.offer.direction}")
+        tail.append(f"  offer  (#{c.offer.frame}) {c.offer.address}:{c.offer.port} {' '.join(c.offer.codecs)} "
+                    f"{c.offer.direction}")
     if c.answer:
-        out.append(f"  answer (#{c.answer.frame}) {c.answer.address}:{c.answer.port} {' '.join(c.answer.codecs)} "
-                   f"{c.answer.direction}")
-    out.append(f"  RTP payload types seen: offerer->answerer {c.seen_forward or '-'}, "
-               f"answerer->offerer {c.seen_reverse or '-'}")
+        tail.append(f"  answer (#{c.answer.frame}) {c.answer.address}:{c.answer.port} {' '.join(c.answer.codecs)} "
+                    f"{c.answer.direction}")
+    tail.append(f"  RTP payload types seen: offerer->answerer {c.seen_forward or '-'}, "
+                f"answerer->offerer {c.seen_reverse or '-'}")
     for s in d.streams:
-        out.append(f"  stream {s.src} -> {s.dst} PT {s.payload_types} {s.packets} pkts, lost {s.lost} "
-                   f"({s.lost_pct:.1f}%), max jitter {s.max_jitter_ms:.2f} ms, MOS {_num(s.mos, '.2f')} "
-                   f"(R {_num(s.r_factor)})")
-    out.append(f"verdict: {d.verdict}")
+        tail.append(f"  stream {s.src} -> {s.dst} PT {s.payload_types} {s.packets} pkts, lost {s.lost} "
+                    f"({s.lost_pct:.1f}%), max jitter {s.max_jitter_ms:.2f} ms, MOS {_num(s.mos, '.2f')} "
+                    f"(R {_num(s.r_factor)})")
+    tail.append(f"verdict: {d.verdict}")
     for f in d.findings:
-        out.append("  " + format_finding(f))
-    return "\n".join(out)
+        tail.append("  " + format_finding(f))
+    lines = fit_lines(out, width, full=full) + _hops(d, width, full, TimeMode(time)) + fit_lines(tail, width, full=full)
+    return "\n".join(lines)
 
 
 def diagnosis_html(d: CallDiagnosis) -> str:
@@ -113,7 +154,7 @@ PDD {_num(d.pdd_ms, '.0f')} ms; talk {_num(d.duration_s)} s</p>
 """
 
 
-def stats_text(r: StatsReport) -> str:
+def stats_text(r: StatsReport, *, width: int = PIPED_WIDTH, full: bool = False) -> str:
     # the per-call list is not printed: only the fields shown are made visible (large captures)
     shown = ("capture", "trunks", "response_codes", "retransmissions", "windows", "spikes_503", "findings")
     r = r.model_copy(update={k: visible_fields(getattr(r, k)) for k in shown})
@@ -134,7 +175,7 @@ def stats_text(r: StatsReport) -> str:
         retrans = r.retransmissions.get(trunk, 0)
         out.append(f"    {trunk}: " + ", ".join(f"{k} x{v}" for k, v in codes.items())
                    + (f"; {retrans} retransmission(s)" if retrans else ""))
-    out.append(f"  windows of {r.window_s} s:")
+    out.append(f"  windows of {r.window_s} s (start, UTC):")
     for w in r.windows:
         flag = "  << " + "; ".join(str(b) for b in w.breaches) if w.breaches else ""
         out.append(f"    {_clock(w.start)}  calls {w.ratios.calls:4d}  ASR {_num(w.ratios.asr):>5}%  "
@@ -143,4 +184,4 @@ def stats_text(r: StatsReport) -> str:
         out.append(f"  503 spike: {s.trunk} {s.count_503}/{s.finals} at {_clock(s.start)}")
     for f in r.findings:
         out.append("  " + format_finding(f))
-    return "\n".join(out)
+    return "\n".join(fit_lines(out, width, full=full))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from voxops.errors import InvalidInput
 
@@ -26,13 +26,15 @@ class LadderFormat(StrEnum):
     mermaid = "mermaid"
 
 
-def render_ladder(ladder: Ladder, fmt: LadderFormat, *, colour: bool = False) -> str | bytes:
+def render_ladder(ladder: Ladder, fmt: LadderFormat, *, colour: bool = False,
+                  text: dict[str, Any] | None = None) -> str | bytes:
+    """`text`: the text view's layout (width, full, time)."""
     if not ladder.arrows:
         raise InvalidInput("nothing to draw: the selected dialogs have no messages")
     if fmt is LadderFormat.text:
         from voxops.views.ladder_text import render_text
 
-        return render_text(ladder, colour=colour)
+        return render_text(ladder, colour=colour, **(text or {}))
     if fmt is LadderFormat.svg or fmt is LadderFormat.png:
         from voxops.views.ladder_plot import render_plot
 
@@ -60,11 +62,12 @@ def host_names(spec: Path | None) -> dict[str, str]:
 
 
 def pick_dialogs(sip: Sequence[SipPacket], call_ids: Sequence[str],
-                 correlate: Sequence[str]) -> list[Dialog]:
+                 correlate: Sequence[str], capture: Path | str = "CAPTURE") -> list[Dialog]:
     """The dialogs named by Call-ID (exact or unique prefix) plus their correlated legs.
 
     With no Call-ID given the capture must hold exactly one call.
     """
+    from voxops.analysis.call_ids import choose, list_hint, refs
     from voxops.analysis.dialogs import build_dialogs, dialogs_for
 
     dialogs = build_dialogs(sip, correlate_headers=correlate)
@@ -74,22 +77,11 @@ def pick_dialogs(sip: Sequence[SipPacket], call_ids: Sequence[str],
         calls = [d for d in dialogs if d.method == "INVITE"] or dialogs
         roots = {min([d.call_id, *d.legs]) for d in calls}
         if len(roots) != 1:
-            raise InvalidInput(
-                f"{len(roots)} calls in this capture: choose one with --call-id",
-                hint="`voxops calls CAPTURE` lists them",
-            )
+            raise InvalidInput(f"{len(roots)} calls in this capture: choose one with --call-id",
+                               hint=list_hint(capture))
         return dialogs_for(dialogs, [calls[0].call_id])
-    chosen = []
-    known = [d.call_id for d in dialogs]
-    for want in call_ids:
-        if want in known:
-            chosen.append(want)
-            continue
-        hits = [c for c in known if c.startswith(want)]
-        if len(hits) != 1:
-            problem = "matches no dialog" if not hits else f"matches {len(hits)} dialogs"
-            raise InvalidInput(f"--call-id {want!r} {problem}", hint="`voxops calls CAPTURE --all` lists them")
-        chosen.append(hits[0])
+    known = refs(dialogs)
+    chosen = [cid for want in call_ids for cid in choose(want, known, capture=capture)]
     return dialogs_for(dialogs, chosen)
 
 
@@ -120,7 +112,7 @@ def load_call(
     else:  # only the chosen calls' messages are ever held
         sip = select_call_sip(pcap, call_ids, correlate=correlate, engine=engine, tls_keylog=tls_keylog,
                               warn=warn)
-    dialogs = pick_dialogs(sip, call_ids, correlate)
+    dialogs = pick_dialogs(sip, call_ids, correlate, pcap)
     if one_pass:
         return dialogs, capture.udp.select(media_rows(dialogs, capture.udp))
     media = load_capture(pcap, engine=engine, udp_keep=lambda table: media_rows(dialogs, table),

@@ -1,11 +1,20 @@
-"""Terminal ladder: hosts as columns, one line per message, ANSI colour only on a TTY."""
+"""Terminal ladder: hosts as lanes, one line per message, laid out for the terminal's width.
+
+Lanes share the width left of the time column, so they narrow as hosts are added;
+labels, host names and notes that do not fit are elided (`full`: lanes widen to the
+longest label instead and nothing is cut). ANSI colour only on a TTY. Times follow
+`TimeMode` with the convention stated on the first line.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from dataclasses import dataclass
 
 from voxops.analysis.ladder import Arrow, Ladder, Span
+from voxops.views.fit import PIPED_WIDTH, elide, fit_line
 from voxops.views.ladder import visible_ladder
+from voxops.views.times import Stamps, TimeMode
 
 _COLOURS = {
     "request": "\033[36m",  # cyan
@@ -17,94 +26,153 @@ _COLOURS = {
     "dim": "\033[2m",
 }
 _RESET = "\033[0m"
-TIME_WIDTH = 24
+LANE_MIN = 6  # below this a lane has no room for a label: the ladder grows wider than asked
+LANE_MAX = 40
+RTX = " (rtx)"
+_CLOCK_RATE = re.compile(r"(?<=[A-Za-z0-9])/\d+(?:/\d+)?(?=[ ,]|$)")
 
 
 def _paint(text: str, style: str, colour: bool) -> str:
     return f"{_COLOURS[style]}{text}{_RESET}" if colour and text else text
 
 
-def _width(ladder: Ladder) -> int:
-    longest = max((len(a.label) + 8 for a in ladder.arrows), default=16)
-    return max(18, min(longest, 30))
+@dataclass
+class _Layout:
+    gutter: int  # time column plus one space
+    lane: int
+    centers: list[int]
+    width: int  # the line length never exceeded (unless full)
+    full: bool
+    colour: bool
+    elided: bool = False
+
+    def fit(self, text: str, room: int, *, middle: bool = False) -> str:
+        if self.full or len(text) <= room:
+            return text
+        self.elided = True
+        return elide(text, room, middle=middle)
+
+    def lanes(self) -> list[str]:
+        row = [" "] * (max(self.centers) + 1)
+        for c in self.centers:
+            row[c] = "|"
+        return row
+
+    def emit(self, stamp: str, row: list[str], style: str) -> str:
+        body = "".join(row)[self.gutter:].rstrip()
+        if not self.full:
+            body = body[: self.width - self.gutter]
+        return stamp.ljust(self.gutter) + _paint(body, style, self.colour)
 
 
-def render_text(ladder: Ladder, *, colour: bool = False) -> str:
+def _layout(ladder: Ladder, gutter: int, width: int, full: bool, colour: bool) -> _Layout:
+    n = max(len(ladder.columns), 1)
+    lane = max(LANE_MIN, min((width - gutter) // n, LANE_MAX))
+    if full:  # wide enough for every label between neighbours
+        longest = max((len(a.label) + len(RTX) + 6 for a in ladder.arrows), default=LANE_MIN)
+        lane = max(lane, longest)
+    centers = [gutter + lane // 2 + i * lane for i in range(n)]
+    return _Layout(gutter, lane, centers, max(width, centers[-1] + 1), full, colour)
+
+
+def _header(lay: _Layout, names: list[str]) -> list[str]:
+    """Host names centred on their lanes; on two staggered rows when one is too long for its
+    lane, each name then owning the two lanes' width around its centre."""
+    stagger = len(names) > 1 and any(len(n) > lay.lane - 1 for n in names)
+    rows = [[" "] * lay.width for _ in range(2 if stagger else 1)]
+    half = lay.lane - 1 if stagger else (lay.lane - 1) // 2
+    for i, (c, name) in enumerate(zip(lay.centers, names, strict=True)):
+        lo, hi = max(0, c - half), min(lay.width, c + half + 1)  # the name's own columns
+        label = lay.fit(name, hi - lo, middle=True)
+        start = min(max(lo, c - len(label) // 2), hi - len(label))
+        rows[i % 2 if stagger else 0][start : start + len(label)] = label
+    return ["".join(r).rstrip() for r in rows]
+
+
+def _arrow_row(lay: _Layout, src: int, dst: int, label: str, line: str, keep_suffix: str = "") -> list[str]:
+    row = lay.lanes()
+    a, b = lay.centers[src], lay.centers[dst]
+    if a == b:  # a host talking to itself (two ports on one address)
+        room = (lay.lane - 2 if src + 1 < len(lay.centers) else lay.width - a - 1) - 3
+        text = f"<{line} " + _label(lay, label, keep_suffix, max(room, 1))
+        row += [" "] * max(0, a + 1 + len(text) - len(row))
+        row[a + 1 : a + 1 + len(text)] = text
+        return row
+    lo, hi = min(a, b), max(a, b)
+    for x in range(lo + 1, hi):
+        row[x] = line
+    row[hi - 1 if b > a else lo + 1] = ">" if b > a else "<"
+    interior = hi - lo - 1
+    if interior >= 8:  # " label " between a line character and the head
+        text = f" {_label(lay, label, keep_suffix, interior - 4)} "
+        start = lo + 1 + max(1, (interior - len(text)) // 2)
+    else:  # a narrow lane: the label fills all but the head
+        text = _label(lay, label, keep_suffix, interior - 1)
+        start = lo + 1 + (b < a)
+    row[start : start + len(text)] = text
+    return row
+
+
+def _label(lay: _Layout, label: str, suffix: str, room: int) -> str:
+    """`label + suffix` in `room` columns, the suffix (" (rtx)") kept whole while there is room."""
+    if suffix and len(suffix) + 2 <= room:
+        return lay.fit(label, room - len(suffix)) + suffix
+    return lay.fit(label + suffix, room)
+
+
+def _note(lay: _Layout, stamp: str, lo_center: int, note: str, style: str) -> str:
+    """A lane line with `note` written from just right of the item's left end (moved left to fit)."""
+    row = lay.lanes()
+    room = lay.width - lay.gutter - 1
+    note = lay.fit(note, room, middle=True)
+    at = lo_center + 2 if lay.full else min(lo_center + 2, max(lay.gutter + 1, lay.width - len(note)))
+    row += [" "] * max(0, at + len(note) - len(row))
+    row[at : at + len(note)] = note
+    return lay.emit(stamp, row, style)
+
+
+def _sdp_summary(sdp: str, full: bool) -> str:
+    """`audio 10.0.0.1:4000 PCMU,DTMF sendrecv`: clock rates dropped, RFC 4733 events as DTMF."""
+    if full:
+        return "SDP " + sdp
+    return "SDP " + _CLOCK_RATE.sub("", sdp).replace("telephone-event", "DTMF")
+
+
+def render_text(ladder: Ladder, *, colour: bool = False, width: int = PIPED_WIDTH, full: bool = False,
+                time: TimeMode = TimeMode.rel) -> str:
     ladder = visible_ladder(ladder)  # colour codes are the only escapes printed
-    w = _width(ladder)
-    n = len(ladder.columns)
-    centers = [TIME_WIDTH + w // 2 + i * w for i in range(n)]
-    total = TIME_WIDTH + n * w
-    lines = []
-    head = [" "] * total
-    for c, name in zip(centers, ladder.columns, strict=True):
-        label = name[: w - 2]
-        start = max(0, c - len(label) // 2)
-        head[start : start + len(label)] = label
-    lines.append("".join(head).rstrip())
-    lines.append(_lanes(centers, total, "|").rstrip())
-    t0 = ladder.start
-    for ts, kind, item in ladder.events():
-        stamp = datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S.%f")[:-3]
-        if isinstance(item, Arrow):
-            prefix = f"{stamp} +{item.delta_ms:8.1f}ms"
-            label = item.label + (" (rtx)" if item.retransmission else "")
-            style = "dim" if item.retransmission else item.kind
-            lines.append(_row(prefix, centers, total, item.src, item.dst, label, "-", style, colour))
-            if item.sdp:
-                lines.append(_note(" " * TIME_WIDTH, centers, total, item, "SDP " + item.sdp, "dim", colour))
-        else:
-            assert isinstance(item, Span)
-            prefix = f"{stamp} {ts - t0:+9.3f}s  "
-            if kind == "rtp-start":
-                lines.append(_row(prefix, centers, total, item.src, item.dst, f"RTP {item.codec}", "=", "rtp", colour))
-                note = f"ssrc {item.ssrc:#010x}, {item.packets} packets, {item.end - item.start:.1f} s"
-            else:
-                note = f"RTP {item.codec} {item.ssrc:#010x} ends"
-            lines.append(_note(" " * TIME_WIDTH if kind == "rtp-start" else prefix, centers, total,
-                               item, note, "rtp", colour))
-    lines.append(_lanes(centers, total, "|").rstrip())
-    legs = ", ".join(ladder.call_ids)
-    lines.append(f"{len(ladder.arrows)} messages, {len(ladder.spans)} RTP streams; Call-ID {legs}")
+    stamps = Stamps(time, ladder.start)
+    events = ladder.events()
+    stamp_of = [stamps(ts) for ts, _, _ in events]
+    gutter = max((len(s) for s in stamp_of), default=8) + 1
+    lay = _layout(ladder, gutter, width, full, colour)
+    lines = fit_line(stamps.header("the call's first message"), lay.width, full=full)
+    lines += _header(lay, ladder.columns)
+    lines.append(lay.emit("", lay.lanes(), "dim"))
+    for (_, kind, item), stamp in zip(events, stamp_of, strict=True):
+        lines += _event_lines(lay, stamp, kind, item)
+    lines.append(lay.emit("", lay.lanes(), "dim"))
+    lines.append(f"{len(ladder.arrows)} messages, {len(ladder.spans)} RTP streams")
+    for call_id in ladder.call_ids:
+        lines.append("Call-ID " + lay.fit(call_id, lay.width - len("Call-ID ")))
+    if lay.elided:
+        lines += fit_line(f"(shortened to fit {lay.width} columns: --full shows every label whole)",
+                          lay.width)
     return "\n".join(lines) + "\n"
 
 
-def _note(prefix: str, centers: list[int], total: int, item: Arrow | Span, note: str,
-          style: str, colour: bool) -> str:
-    """A line of lanes with a note written from the left end of the item's arrow."""
-    lane = _lanes(centers, total, "|")
-    at = min(centers[item.src], centers[item.dst]) + 2
-    lane = lane[:at] + note + lane[at + len(note) :]
-    return prefix[:TIME_WIDTH].ljust(TIME_WIDTH) + _paint(lane[TIME_WIDTH:].rstrip(), style, colour)
-
-
-def _lanes(centers: list[int], total: int, mark: str) -> str:
-    row = [" "] * total
-    for c in centers:
-        row[c] = mark
-    return "".join(row)
-
-
-def _row(prefix: str, centers: list[int], total: int, src: int, dst: int, label: str,
-         line: str, style: str, colour: bool) -> str:
-    row = list(_lanes(centers, total, "|"))
-    a, b = centers[src], centers[dst]
-    if a == b:  # a host talking to itself (two ports on one address)
-        text = f"<{line} {label}"
-        row[a + 1 : a + 1 + len(text)] = text
-        body = "".join(row)
-    else:
-        lo, hi = min(a, b), max(a, b)
-        for x in range(lo + 1, hi):
-            row[x] = line
-        if b > a:
-            row[hi - 1] = ">"
-        else:
-            row[lo + 1] = "<"
-        span = hi - lo - 3
-        text = f" {label} " if span >= len(label) + 2 else f" {label[: max(span - 3, 1)]}~ "
-        start = lo + 2 + max(0, (span - len(text)) // 2)
-        row[start : start + len(text)] = text
-        body = "".join(row)
-    pad = prefix[:TIME_WIDTH].ljust(TIME_WIDTH)
-    return pad + _paint(body[TIME_WIDTH:].rstrip(), style, colour)
+def _event_lines(lay: _Layout, stamp: str, kind: str, item: Arrow | Span) -> list[str]:
+    if isinstance(item, Arrow):
+        rtx = RTX if item.retransmission else ""
+        style = "dim" if item.retransmission else item.kind
+        out = [lay.emit(stamp, _arrow_row(lay, item.src, item.dst, item.label, "-", rtx), style)]
+        if item.sdp and not item.retransmission:  # a retransmission repeats the same offer
+            lo = min(lay.centers[item.src], lay.centers[item.dst])
+            out.append(_note(lay, "", lo, _sdp_summary(item.sdp, lay.full), "dim"))
+        return out
+    lo = min(lay.centers[item.src], lay.centers[item.dst])
+    if kind == "rtp-start":
+        note = f"ssrc {item.ssrc:#010x}, {item.packets} packets, {item.end - item.start:.1f} s"
+        return [lay.emit(stamp, _arrow_row(lay, item.src, item.dst, f"RTP {item.codec}", "="), "rtp"),
+                _note(lay, "", lo, note, "rtp")]
+    return [_note(lay, stamp, lo, f"RTP {item.codec} {item.ssrc:#010x} ends", "rtp")]

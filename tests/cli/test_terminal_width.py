@@ -101,3 +101,15 @@ def test_the_pane_check_sees_a_wrapped_line(capture: Path, tmp_path: Path) -> No
     pane = Pane(need_tool("tmux"), tmp_path)
     plain, joined = pane.run("calls", str(capture), "--full")
     assert joined != plain and any(len(ln) > COLUMNS for ln in joined)
+
+
+@pytest.mark.parametrize("width", [40, 57, 80, 100, 132])
+def test_width_option_bounds_every_text_command(cli, capture: Path, width: int) -> None:  # type: ignore[no-untyped-def]
+    for argv in _commands(capture):
+        if "--help" in argv or argv[0] == "runbook":
+            continue
+        code, out, err = cli(*argv, "--width", str(width))
+        assert code in (0, 1, 2), (argv, err)
+        assert out or code == 2, argv
+        longest = max(out.splitlines() or [""], key=len)
+        assert len(longest) <= width, (argv, longest)

@@ -82,7 +82,7 @@ def select_call_sip(path: Path, call_ids: Sequence[str], *,
                            warn=warn if done == 0 else None, sip_filter=selector).sip
         if not selector.grew:
             break
-    if not sip:  # none of them: one message of another call, to say "matches no dialog"
+    if not sip:  # none of them: one message of another call, to say "matches no call"
         sip = load_capture(path, engine=engine or Engine.native, tls_keylog=tls_keylog, media=False,
                            sip_filter=_FirstDialog()).sip
     return sip

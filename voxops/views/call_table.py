@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from voxops.analysis.call_list import CallSummary
 from voxops.capture.sip import uri_user
-from voxops.views.fit import PIPED_WIDTH, Column, fit_line, fit_table
+from voxops.views.fit import LAST_RESORT, PIPED_WIDTH, Column, fit_line, fit_table
 from voxops.views.safe_text import visible
 from voxops.views.times import Stamps, TimeMode, utc
 
@@ -31,12 +31,12 @@ def _columns(time: TimeMode) -> list[Column]:
         Column("start (UTC)" if time is TimeMode.abs else "start", right=time is not TimeMode.abs),
         Column("call-id", shrink_to=CALL_ID_MIN, weight=2.0),
         Column("method", shrink_to=6, drop=2),
-        Column("from", shrink_to=9, middle=True),
+        Column("from", shrink_to=9, middle=True, drop=LAST_RESORT + 2),
         Column("to", shrink_to=9, middle=True),
         Column("status"),
-        Column("dur s", right=True),
-        Column("pdd ms", right=True),
-        Column("msgs", right=True),
+        Column("dur s", right=True, drop=LAST_RESORT),
+        Column("pdd ms", right=True, drop=LAST_RESORT + 1),
+        Column("msgs", right=True, drop=LAST_RESORT + 3),
         Column("rtx", right=True, drop=3),
         Column("legs", shrink_to=8, drop=1, weight=0.5),
     ]

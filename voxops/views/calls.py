@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from voxops.views.findings import format_finding
-from voxops.views.fit import PIPED_WIDTH, Column, Table, fit_line, fit_lines, fit_table
+from voxops.views.fit import LAST_RESORT, PIPED_WIDTH, Column, Table, fit_line, fit_lines, fit_table
 from voxops.views.safe_text import html_text, visible, visible_fields
 from voxops.views.times import Stamps, TimeMode
 
@@ -26,10 +26,11 @@ def _num(v: float | None, fmt: str = ".1f") -> str:
 
 _STREAM_COLUMNS = (
     Column("start", right=True), Column("dur s", right=True, drop=5),
-    Column("source", shrink_to=14, middle=True), Column("destination", shrink_to=14, middle=True),
-    Column("SSRC", drop=6), Column("PT", right=True), Column("pkts", right=True),
+    Column("src", shrink_to=14, middle=True), Column("dst", shrink_to=14, middle=True),
+    Column("SSRC", drop=6), Column("PT", right=True, drop=LAST_RESORT),
+    Column("pkts", right=True, drop=LAST_RESORT + 1),
     Column("lost", right=True, drop=4), Column("loss%", right=True), Column("max d ms", right=True, drop=1),
-    Column("max jit ms", right=True), Column("mean jit ms", right=True, drop=2), Column("MOS", right=True),
+    Column("max jit ms", right=True, drop=LAST_RESORT + 2), Column("mean jit ms", right=True, drop=2), Column("MOS", right=True),
     Column("call", shrink_to=10, drop=3, weight=2.0),
 )
 

@@ -18,6 +18,7 @@ from typing import TextIO
 PIPED_WIDTH = 80
 MIN_WIDTH = 40
 MAX_WIDTH = 1000
+LAST_RESORT = 10  # Column.drop from which a column is left out only when nothing else fits
 
 
 def ellipsis() -> str:
@@ -60,7 +61,8 @@ class Column:
     header: str
     right: bool = False  # numbers: aligned right
     shrink_to: int | None = None  # the narrowest it may be elided to; None: never elided
-    drop: int = 0  # >0: left out when the table does not fit, lowest first
+    drop: int = 0  # >0: left out when the table does not fit, lowest first; LAST_RESORT and up
+    # only once the elidable columns are cut below their floor
     middle: bool = False  # elide in the middle (addresses), else at the end (Call-IDs: a prefix)
     weight: float = 1.0  # a heavier column keeps more of its width when columns shrink
 
@@ -83,11 +85,12 @@ def fit_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: i
     optional = sorted((i for i, c in enumerate(columns) if c.drop > 0), key=lambda i: columns[i].drop)
     while not full:
         widths = list(natural)  # each try starts whole: a column left out gives its room back
-        if _shrink(columns, widths, keep, width - gap * (len(keep) - 1)):
+        room = width - gap * (len(keep) - 1)
+        if _shrink(columns, widths, keep, room):
             break
-        if not optional:  # still too wide: elidable columns go below their floor, to their header
-            _shrink(columns, widths, keep, width - gap * (len(keep) - 1), hard=True)
-            break
+        last_resort = not optional or columns[optional[0]].drop >= LAST_RESORT
+        if last_resort and _shrink(columns, widths, keep, room, hard=True) or not optional:
+            break  # (a table that cannot fit at all stays as narrow as it can get)
         gone = optional.pop(0)
         keep.remove(gone)
         dropped.append(columns[gone].header)

@@ -206,3 +206,12 @@ def test_media_rules_fire_per_trunk_and_per_relay(tmp_path: Path) -> None:
     tests.write_text(MEDIA_RULE_TESTS.format(rules=rules))
     cp = subprocess.run([promtool, "test", "rules", str(tests)], capture_output=True, text=True, timeout=60)
     assert cp.returncode == 0, cp.stdout + cp.stderr
+
+
+def test_a_node_without_a_metrics_port_renders_a_config_kamailio_accepts(tmp_path: Path) -> None:
+    need_tool("kamailio")
+    data = media_spec()
+    for node in data["sbc"]["nodes"]:
+        node["metrics_port"] = None
+    report = _render(tmp_path, data, check=True)
+    assert report.checks and all(c.ok for c in report.checks), [c.detail for c in report.checks]

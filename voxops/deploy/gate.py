@@ -1,4 +1,5 @@
-"""Health gates used between rolling steps: a SIP OPTIONS 200, an HTTP 200 from /readyz.
+"""Health gates used between rolling steps: a SIP OPTIONS 200, an HTTP 200 from /readyz,
+the media relay's answer to an ng ping, and the relay's config read as rtpengine reads it.
 
 Run by the playbooks as `python -m voxops.deploy.gate sip HOST PORT` (exit 0 when healthy).
 """
@@ -29,6 +30,17 @@ def http_status(url: str, *, timeout: float = 2.0) -> int | None:
         return None
 
 
+def relay_ping(host: str, port: int, *, timeout: float = 1.0) -> int | None:
+    """200 when the relay answers an ng ping with pong, else None."""
+    from voxops.probes import rtpengine_ng
+
+    try:
+        rtpengine_ng.ping(host, port, timeout=timeout)
+    except rtpengine_ng.NgError:
+        return None
+    return 200
+
+
 def wait_healthy(check, timeout: float, interval: float = 0.5) -> int | None:  # type: ignore[no-untyped-def]
     """Poll until the check returns 200 or the timeout passes; the last status seen."""
     end = time.monotonic() + timeout
@@ -50,10 +62,20 @@ def main(argv: list[str] | None = None) -> int:
     sip.add_argument("port", type=int)
     http = sub.add_parser("http", help="wait for an HTTP 200 (an agent's /readyz)", parents=[common])
     http.add_argument("url")
+    relay = sub.add_parser("relay", help="wait for the media relay to answer an ng ping", parents=[common])
+    relay.add_argument("host")
+    relay.add_argument("port", type=int)
+    relay_config = sub.add_parser("relay-config", help="check a relay config as rtpengine reads it")
+    relay_config.add_argument("config")
     args = ap.parse_args(argv)
+    if args.kind == "relay-config":
+        return _check_relay_config(args.config)
     if args.kind == "sip":
         status = wait_healthy(lambda: sip_options(args.host, args.port), args.timeout)
         what = f"SIP OPTIONS to {args.host}:{args.port}"
+    elif args.kind == "relay":
+        status = wait_healthy(lambda: relay_ping(args.host, args.port), args.timeout)
+        what = f"ng ping to the media relay at {args.host}:{args.port}"
     else:
         status = wait_healthy(lambda: http_status(args.url), args.timeout)
         what = f"GET {args.url}"
@@ -62,6 +84,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{what}: {status or 'no answer'} after {args.timeout:g} s", file=sys.stderr)
     return 1
+
+
+def _check_relay_config(config: str) -> int:
+    from pathlib import Path
+
+    from voxops.deploy.validation import check_rtpengine
+    from voxops.errors import VoxopsError
+
+    try:
+        check = check_rtpengine(Path(config))
+    except VoxopsError as exc:
+        print(f"{config}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{check.config}: {check.detail}", file=sys.stdout if check.ok else sys.stderr)
+    return 0 if check.ok else 1
 
 
 if __name__ == "__main__":

@@ -67,9 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     relay.add_argument("port", type=int)
     relay_config = sub.add_parser("relay-config", help="check a relay config as rtpengine reads it")
     relay_config.add_argument("config")
+    call = sub.add_parser("relay-call", help="one test call through the relay: RTP both ways", parents=[common])
+    for name in ("host", "port", "public", "private"):
+        call.add_argument(name, type=int if name == "port" else str)
     args = ap.parse_args(argv)
     if args.kind == "relay-config":
         return _check_relay_config(args.config)
+    if args.kind == "relay-call":
+        return _relay_call(args.host, args.port, args.public, args.private, args.timeout)
     if args.kind == "sip":
         status = wait_healthy(lambda: sip_options(args.host, args.port), args.timeout)
         what = f"SIP OPTIONS to {args.host}:{args.port}"
@@ -84,6 +89,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{what}: {status or 'no answer'} after {args.timeout:g} s", file=sys.stderr)
     return 1
+
+
+def _relay_call(host: str, port: int, public: str, private: str, timeout: float) -> int:
+    from voxops.probes import rtpengine_ng
+    from voxops.probes.relay_call import place_test_call
+
+    try:
+        call = place_test_call(host, port, public, private, timeout=min(timeout, 5.0))
+    except (rtpengine_ng.NgError, OSError) as exc:
+        print(f"test call through the relay at {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    line = (f"test call through the relay at {host}:{port}: {call.to_private}/{call.sent_each_way} packets "
+            f"reached {private}, {call.to_public}/{call.sent_each_way} reached {public}")
+    print(line, file=sys.stdout if call.ok else sys.stderr)
+    return 0 if call.ok else 1
 
 
 def _check_relay_config(config: str) -> int:

@@ -72,8 +72,9 @@ def host_plans(topo: Topology, jobs: list[RenderJob]) -> dict[str, dict[str, Any
         udp = next((a, p) for t, a, p in node.sockets() if t.value == "udp")
         plans[node.name]["gate"] = {"address": udp[0], "port": udp[1]}
         if topo.sbc.media is not None:
+            public, private = topo.sbc.media.addresses(node.name, node.address)
             plans[node.name]["relay"] = {"address": topo.sbc.media.control_address(node.address),
-                                         "port": topo.sbc.media.ng_port}
+                                         "port": topo.sbc.media.ng_port, "public": public, "private": private}
     for agent in topo.agents.instances:
         plans[agent.name]["gate"] = {"url": f"http://{agent.host}:{agent.health_port}/readyz"}
         plans[agent.name]["drain_timeout_s"] = topo.agents.drain_timeout_s

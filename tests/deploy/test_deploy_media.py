@@ -113,6 +113,7 @@ def test_deploy_runs_gates_and_rolls_back_the_media_relay(site, tmp_path: Path) 
     for node in ("sbc-1", "sbc-2"):
         assert f"{node}: restart the media relay: changed" in log
         assert f"{node}: gate on the media relay answering ng ping: ok" in log, log
+        assert f"{node}: gate on a test call through the media relay: ok" in log, log
     assert log.index("sbc-1: gate on the media relay") < log.index("sbc-2: configs")
     pids = _pids(prefix)
     assert all(_alive(p) for p in pids.values())

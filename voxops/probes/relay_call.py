@@ -58,29 +58,40 @@ def _rtp(seq: int, ssrc: int) -> bytes:
     return struct.pack("!BBHII", 0x80, 0, seq, seq * 160, ssrc) + b"\xff" * 160
 
 
+def open_relay_call(ng_host: str, ng_port: int, call_id: str, outside: socket.socket, inside: socket.socket,
+                    *, timeout: float = 3.0) -> tuple[tuple[str, int], tuple[str, int]]:
+    """Offer from `outside` (public side), answer from `inside` (private side): where each
+    must send its RTP, (toward the public side's peer, toward the private side's peer)."""
+    public, private = outside.getsockname()[0], inside.getsockname()[0]
+    session = int.from_bytes(os.urandom(3), "big")
+    base = {"call-id": call_id, "from-tag": "gate-carrier"}
+    offer = ng.command(ng_host, ng_port, {**base, "command": "offer", "direction": ["public", "private"],
+                                          "sdp": _sdp(public, outside.getsockname()[1], session)}, timeout=timeout)
+    to_private = _relay_end(offer, "offer")
+    answer = ng.command(ng_host, ng_port, {**base, "command": "answer", "to-tag": "gate-agent",
+                                           "sdp": _sdp(private, inside.getsockname()[1], session + 1)}, timeout=timeout)
+    return _relay_end(answer, "answer"), to_private
+
+
+def close_relay_call(ng_host: str, ng_port: int, call_id: str, *, timeout: float = 3.0) -> None:
+    with contextlib.suppress(ng.NgError):  # else the relay's own timeout ends it
+        ng.command(ng_host, ng_port, {"command": "delete", "call-id": call_id, "from-tag": "gate-carrier"},
+                   timeout=timeout)
+
+
 def place_test_call(ng_host: str, ng_port: int, public: str, private: str, *, packets: int = 25,
-              timeout: float = 3.0) -> RelayCall:
+                    timeout: float = 3.0) -> RelayCall:
     """Place one relay-only call between `public` and `private` and count what crosses."""
     family = socket.AF_INET6 if ":" in public else socket.AF_INET
     call_id = f"voxops-gate-{os.urandom(6).hex()}"
     with socket.socket(family, socket.SOCK_DGRAM) as outside, socket.socket(family, socket.SOCK_DGRAM) as inside:
         outside.bind((public, 0))
         inside.bind((private, 0))
-        session = int.from_bytes(os.urandom(3), "big")
-        base = {"call-id": call_id, "from-tag": "gate-carrier"}
         try:
-            offer = ng.command(ng_host, ng_port, {**base, "command": "offer", "direction": ["public", "private"],
-                                                  "sdp": _sdp(public, outside.getsockname()[1], session)},
-                               timeout=timeout)
-            to_private = _relay_end(offer, "offer")
-            answer = ng.command(ng_host, ng_port, {**base, "command": "answer", "to-tag": "gate-agent",
-                                                   "sdp": _sdp(private, inside.getsockname()[1], session + 1)},
-                                timeout=timeout)
-            to_public = _relay_end(answer, "answer")
+            to_public, to_private = open_relay_call(ng_host, ng_port, call_id, outside, inside, timeout=timeout)
             got = _exchange(outside, inside, to_public, to_private, packets, timeout)
         finally:
-            with contextlib.suppress(ng.NgError):  # else the relay's own timeout ends it
-                ng.command(ng_host, ng_port, {**base, "command": "delete"}, timeout=timeout)
+            close_relay_call(ng_host, ng_port, call_id, timeout=timeout)
     return RelayCall(sent_each_way=packets, to_private=got[1], to_public=got[0])
 
 

@@ -1,6 +1,7 @@
 """The rendered SBC with its media relay on loopback: a SIPp carrier calls a SIPp agent
 through Kamailio + rtpengine; a capture on lo, read by tshark, shows RTP on both legs and
-nothing of the carrier reaching the agent. A call that fails frees its relay session."""
+nothing of the carrier reaching the agent. A call that fails frees its relay session; with
+the relay down the node answers 503 and counts it."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def _wait_relay_idle(port: int, timeout: float = 5) -> tuple[float, float]:
 @pytest.mark.slow
 def test_media_is_anchored_on_both_legs_and_the_agent_never_sees_the_carrier(tmp_path: Path) -> None:
     kamailio, rtpengine, sipp = need_tool("kamailio"), need_tool("rtpengine"), need_tool("sipp")
-    dumpcap, tshark = need_tool("dumpcap"), need_tool("tshark")
+    dumpcap, tshark, kamcmd = need_tool("dumpcap"), need_tool("tshark"), need_tool("kamcmd")
     ports = {"pc": free_port(CARRIER), "ps": free_port(SBC_PUBLIC), "pm": free_port(SBC_PUBLIC),
              "ng": free_port(SBC_PUBLIC), "rm": free_port(SBC_PUBLIC), "pa": free_port(AGENT), "ph": free_port(AGENT)}
     topo = load_topology_text(SPEC.format(trunk=TRUNK, carrier=CARRIER, public=SBC_PUBLIC, private=SBC_PRIVATE,
@@ -117,6 +118,15 @@ def test_media_is_anchored_on_both_legs_and_the_agent_never_sees_the_carrier(tmp
         assert "SIP/2.0 500" in (tmp_path / "failed.msg").read_text(errors="replace")
         assert _wait_relay_idle(ports["rm"]) == (0, 2), "a failed call left its session on the relay"
         time.sleep(0.5)  # the last packets reach the capture
+
+        # the relay stops: the node answers 503 at once, so the carrier can take the call elsewhere
+        relay.stop()
+        # the agent's 503 marked it inactive: make it a candidate again, as its pings would
+        subprocess.run([kamcmd, "-s", f"unix:{run / 'kamailio_ctl'}", "dispatcher.set_state", "a", "2",
+                        f"sip:{AGENT}:{ports['pa']}"], check=True, capture_output=True, timeout=10)
+        _call(sipp, tmp_path, target, ports["pc"], free_port(CARRIER), audio, "relay-down")
+        assert "SIP/2.0 503 Media Relay Unavailable" in (tmp_path / "relay-down.msg").read_text(errors="replace")
+        assert metric(scrape(SBC_PUBLIC, ports["pm"]), "voxops_sbc_relay_unavailable_total", trunk=TRUNK) == 1
     finally:
         for proc in reversed(procs):
             proc.stop()

@@ -74,7 +74,8 @@ REPLIES = {
     "garbage": lambda d: [_cookie(d) + b" \x00\xff\xfe"],
     "not-a-dict": lambda d: [_cookie(d) + b" l4:ponge"],
     "deep": lambda d: [_cookie(d) + b" " + b"l" * 500 + b"e" * 500],
-    "oversized": lambda d: [_cookie(d) + b" " + b"9" * 40_000],
+    # a well-formed pong, padded past the size cap
+    "oversized": lambda d: [_cookie(d) + b" d5:extra40000:" + b"x" * 40_000 + b"6:result4:ponge"],
     "wrong-result": lambda d: [_cookie(d) + b" d6:result5:error12:error-reason8:\x1b[31mbade"],
 }
 

@@ -22,7 +22,7 @@ import yaml
 
 from tests.conftest import need_tool
 from tests.render.specs import make_certs, tls_spec, write_spec
-from voxops.deploy.validation import check_kamailio
+from voxops.deploy.validation import check_kamailio, check_rtpengine
 from voxops.errors import InvalidInput
 from voxops.render.engine import plan
 from voxops.spec.loader import load_topology_text
@@ -89,9 +89,16 @@ FIELDS: dict[str, list[str]] = {
     "tls_endpoints.0.server_name": HOSTS,
     "tls_endpoints.0.ca": PATHS,
     "slo.mos_min": ["{p}"],
+    "sbc.media.relay": ["rtpengine{p}"],
+    "sbc.media.nodes.0.node": NAMES,
+    "sbc.media.nodes.0.public": IPS,
+    "sbc.media.nodes.0.private": IPS,
+    "sbc.media.transcode.0": ["{p}", "PCMA{p}"],
+    "sbc.media.recording.dir": ["/var/spool/rec{p}"],
+    "sbc.media.port_min": ["{p}", "3{p}"],
 }
 # the files whose change `kamailio -c` checks
-KAMAILIO_SIDE = ("kamailio.cfg", "dispatcher.list", "credentials.cfg", "tls.cfg")
+KAMAILIO_SIDE = ("kamailio.cfg", "dispatcher.list", "credentials.cfg", "tls.cfg", "rtpengine.conf")
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +125,9 @@ def full_spec(certs: dict[str, str]) -> dict[str, Any]:
                    "records": [{"name": "_sip._udp.sbc.render.test", "type": "SRV",
                                 "expect": ["10 50 5060 sbc-1.render.test"]}]}
     data["slo"] = {"mos_min": 3.5}
+    sbc["media"] = {"nodes": [{"node": "sbc-1", "public": "127.0.23.1", "private": "127.0.24.1"}],
+                    "port_min": 31000, "port_max": 31999, "transcode": ["PCMA"],
+                    "recording": {"enabled": True, "dir": "/var/spool/rec"}}
     data["tls_endpoints"] = [{"name": "sbc-tls", "host": "127.0.5.5", "server_name": "sbc.render.test",
                               "node": "sbc-1", "ca": certs["ca"]}]
     return data
@@ -151,6 +161,15 @@ def check_kamailio_files(out: Path, node: str, files: dict[str, str]) -> None:
             (out / dest).parent.mkdir(parents=True, exist_ok=True)
             (out / dest).write_text(text)
     check = check_kamailio(out / node / "etc" / "kamailio.cfg")
+    assert check.ok, check.detail
+
+
+def check_rtpengine_file(out: Path, node: str, files: dict[str, str]) -> None:
+    """rtpengine reads the node's relay config as the spec meant it."""
+    conf = out / node / "etc" / "rtpengine.conf"
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text(files[f"{node}/etc/rtpengine.conf"])
+    check = check_rtpengine(conf)
     assert check.ok, check.detail
 
 
@@ -199,8 +218,28 @@ def check_readback(topo: Topology, files: dict[str, str], baseline: dict[str, st
     alerts = yaml.safe_load(files["shared/prometheus/voxops-alerts.yml"])
     assert [r["alert"] for g in alerts["groups"] for r in g["rules"]] == [
         r["alert"] for g in yaml.safe_load(baseline["shared/prometheus/voxops-alerts.yml"])["groups"] for r in g["rules"]]
+    check_relay_readback(topo, files)
     unit = files[f"{agent.name}/etc/voxops-agent-{agent.name}.service"]
     assert f"Description=voxops voice agent {agent.name}\n" in unit
+
+
+def check_relay_readback(topo: Topology, files: dict[str, str]) -> None:
+    """The relay's config holds exactly the spec's media values, one key each."""
+    media = topo.sbc.media
+    assert media is not None
+    for node in topo.sbc.nodes:
+        keys = [ln.split(" = ", 1) for ln in _lines(files[f"{node.name}/etc/rtpengine.conf"]) if " = " in ln]
+        conf = dict(keys)
+        assert len(conf) == len(keys), keys
+        public, private = media.addresses(node.name, node.address)
+        assert conf["interface"] == f"public/{public};private/{private}"
+        assert (conf["port-min"], conf["port-max"]) == (str(media.port_min), str(media.port_max))
+        assert conf.get("recording-dir") == (media.recording.dir if media.recording.enabled else None)
+        cfg = files[f"{node.name}/etc/kamailio.cfg"]
+        flags = re.findall(r'rtpengine_offer\("\$var\(media_dirs\) ([^"]*)"\)', cfg)
+        assert flags and set(flags) == {" ".join(["replace-origin replace-session-connection ICE=remove",
+                                                   *(f"codec-transcode-{c}" for c in media.transcode),
+                                                   *(["record-call=on"] if media.recording.enabled else [])])}
 
 
 def _variant(base: dict[str, Any], certs: dict[str, str], field: str, wrapper: str, payload: str) -> dict[str, Any]:
@@ -227,6 +266,7 @@ def _files_exist(topo: Topology, certs: dict[str, str]) -> bool:
 @pytest.mark.parametrize("field", sorted(FIELDS))
 def test_every_field_with_every_payload(field: str, certs, tmp_path: Path) -> None:
     need_tool("kamailio")
+    need_tool("rtpengine")
     base = full_spec(certs)
     baseline = _render(load_topology_text(yaml.safe_dump(base)), tmp_path / "baseline")
     kamailio_base = {k: hashlib.sha256(v.encode()).hexdigest() for k, v in baseline.items() if k.endswith(KAMAILIO_SIDE)}
@@ -252,6 +292,7 @@ def test_every_field_with_every_payload(field: str, certs, tmp_path: Path) -> No
             if checkable and (any(k.startswith(f"{node}/") for k in changed)
                               or f"{node}/etc/kamailio.cfg" not in kamailio_base):
                 check_kamailio_files(out, node, files)
+                check_rtpengine_file(out, node, files)
                 shutil.rmtree(out)
     assert refused, "every payload accepted: the corpus does not test this field"
     print(f"{field}: {refused} refused, {accepted} accepted and read back")

@@ -28,6 +28,7 @@ def _one_trunk(d):
 
 def _one_node(d):
     d["sbc"]["nodes"] = d["sbc"]["nodes"][:1]
+    d["sbc"]["media"]["nodes"] = d["sbc"]["media"]["nodes"][:1]
     d["tls_endpoints"] = d["tls_endpoints"][:1]
 
 
@@ -81,6 +82,15 @@ def _capacity(d):
     del d["sbc"]["ivr_fallback"]
 
 
+def _no_relay(d):
+    del d["sbc"]["media"]
+
+
+def _relay_ports_short(d):
+    # 40 calls need 160 ports at 4 a call: 159 are one short
+    d["sbc"]["media"]["port_min"], d["sbc"]["media"]["port_max"] = 30000, 30158
+
+
 CASES: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     ("single-carrier", _one_carrier),
     ("single-trunk", _one_trunk),
@@ -97,6 +107,8 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     ("denied-codec-on-trunk", _denied_codec),
     ("tls-not-watched", _tls_unwatched),
     ("capacity-mismatch", _capacity),
+    ("no-media-relay", _no_relay),
+    ("relay-ports-short", _relay_ports_short),
 ]
 
 
@@ -123,3 +135,25 @@ def test_findings_point_to_runbooks(write_spec, prod_data):
     # the trunk list starts on the line of its first item
     line = next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if "name: carrier-a-main" in ln)
     assert located.where(loc).startswith(f"{path}:{line}:")
+
+
+def test_relay_port_range_exactly_large_enough_is_clean(write_spec, prod_data):
+    prod_data["sbc"]["media"]["port_min"], prod_data["sbc"]["media"]["port_max"] = 30000, 30159
+    assert "relay-ports-short" not in _codes(write_spec, prod_data)
+
+
+def test_relay_findings_are_errors_that_fail_validate(cli, write_spec, prod_data):
+    _relay_ports_short(prod_data)
+    code, out, _ = cli("validate", write_spec(prod_data))
+    assert code == 1 and "4 ports a call" in out and "at least 160 ports" in out, out
+    del prod_data["sbc"]["media"]
+    code, out, _ = cli("validate", write_spec(prod_data))
+    assert code == 1 and "no-media-relay" in out and "agent-1" in out, out
+
+
+def test_no_relay_needed_in_a_loopback_lab_or_with_private_carriers(write_spec, prod_data):
+    del prod_data["sbc"]["media"]
+    for trunk in (t for c in prod_data["carriers"] for t in c["trunks"]):
+        for i, host in enumerate(trunk["hosts"]):
+            host["address"] = f"10.9.0.{i + 1}"
+    assert "no-media-relay" not in _codes(write_spec, prod_data)

@@ -17,7 +17,7 @@ def render(
     prefix: str = typer.Option(
         None, "--prefix", help="Absolute directory the files will live in (paths inside configs). Default: the output directory."
     ),
-    check: bool = typer.Option(False, "--check", help="Run `kamailio -c` on each SBC node's rendered config."),
+    check: bool = typer.Option(False, "--check", help="Run `kamailio -c` on each SBC node's rendered config, and rtpengine on its relay config."),
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """Render Kamailio, dispatcher, TLS, trunk, agent and alert-rule files from the spec."""
@@ -30,7 +30,8 @@ def render(
         for f in report.files:
             print(f"{f.mode} {f.path}")
         for c in report.checks:
-            print(f"{'ok' if c.ok else 'FAILED'}: kamailio -c {c.config}: {c.detail}", file=sys.stderr)
+            tool = "rtpengine" if c.config.endswith("rtpengine.conf") else "kamailio -c"
+            print(f"{'ok' if c.ok else 'FAILED'}: {tool} {c.config}: {c.detail}", file=sys.stderr)
     return ExitCode.FINDINGS if any(not c.ok for c in report.checks) else ExitCode.OK
 
 

@@ -71,6 +71,10 @@ def host_plans(topo: Topology, jobs: list[RenderJob]) -> dict[str, dict[str, Any
     for node in topo.sbc.nodes:
         udp = next((a, p) for t, a, p in node.sockets() if t.value == "udp")
         plans[node.name]["gate"] = {"address": udp[0], "port": udp[1]}
+        if topo.sbc.media is not None:
+            public, private = topo.sbc.media.addresses(node.name, node.address)
+            plans[node.name]["relay"] = {"address": topo.sbc.media.control_address(node.address),
+                                         "port": topo.sbc.media.ng_port, "public": public, "private": private}
     for agent in topo.agents.instances:
         plans[agent.name]["gate"] = {"url": f"http://{agent.host}:{agent.health_port}/readyz"}
         plans[agent.name]["drain_timeout_s"] = topo.agents.drain_timeout_s
@@ -188,6 +192,7 @@ def deploy(
             "voxops_prefix": str(pfx), "voxops_jobs_file": str(jobs_file), "voxops_templates": str(tpl),
             "voxops_python": sys.executable, "voxops_kamailio": which("kamailio"),
             "voxops_promtool": which("promtool"), "voxops_gate_timeout": gate_timeout,
+            "voxops_rtpengine": which("rtpengine") if topo.sbc.media is not None else "",
         }
         cmdline = " ".join(a for a, on in (("--check", check), ("--diff", diff)) if on)
         diffs: list[str] = []

@@ -26,6 +26,10 @@ TRUNK_DOWN = FindingCode(
 SBC_NODE_DOWN = FindingCode(
     "sbc-node-down", Severity.critical, "sbc-failover", "an SBC node socket stopped answering SIP OPTIONS"
 )
+MEDIA_RELAY_DOWN = FindingCode(
+    "media-relay-down", Severity.critical, "one-way-audio",
+    "an SBC node's media relay stopped answering ng ping: the node refuses calls with 503",
+)
 
 
 class State(StrEnum):
@@ -40,7 +44,7 @@ class Target(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
-    kind: str  # "trunk" or "sbc"
+    kind: str  # "trunk", "sbc" or "relay" (the node's rtpengine, pinged over ng)
     host: str
     port: int
     transport: str
@@ -88,6 +92,10 @@ def targets_of(topology: Topology, only: str | None = None) -> list[Target]:
             continue
         for transport, address, port in node.sockets():
             found.append(_target(node.name, "sbc", address, port, transport.value, policy))
+        media = topology.sbc.media
+        if media is not None:  # its control socket is on loopback: probe from the node itself
+            found.append(_target(node.name, "relay", media.control_address(node.address), media.ng_port,
+                                 "ng", policy.model_copy(update={"reply_codes": [200]})))
     if only is not None and not found:
         raise InvalidInput(
             f"no trunk, carrier or SBC node named {only!r} in the spec",
@@ -115,7 +123,21 @@ Prober = Callable[[Target, float], OptionsResult]
 
 
 def probe_target(target: Target, timeout: float) -> OptionsResult:
+    if target.transport == "ng":
+        return ping_relay(target.host, target.port, timeout)
     return send_options(target.host, target.port, target.transport, timeout=timeout)
+
+
+def ping_relay(host: str, port: int, timeout: float) -> OptionsResult:
+    """An ng ping as a probe result: 200 for pong, the error otherwise."""
+    from voxops.probes import rtpengine_ng
+
+    start = time.monotonic()
+    try:
+        rtpengine_ng.ping(host, port, timeout=timeout)
+    except rtpengine_ng.NgError as exc:
+        return OptionsResult(error=str(exc))
+    return OptionsResult(code=200, rtt_ms=(time.monotonic() - start) * 1000, reason="pong")
 
 
 def apply(status: TargetStatus, result: OptionsResult, now: float) -> TargetStatus:
@@ -204,10 +226,12 @@ def findings_of(statuses: list[TargetStatus]) -> list[Finding]:
         if s.state is not State.down:
             continue
         t = s.target
-        code = TRUNK_DOWN if t.kind == "trunk" else SBC_NODE_DOWN
+        code = {"trunk": TRUNK_DOWN, "relay": MEDIA_RELAY_DOWN}.get(t.kind, SBC_NODE_DOWN)
+        what = (f"the media relay of {t.name} (ng {t.host}:{t.port})" if t.kind == "relay"
+                else f"{t.name} ({t.transport} {t.host}:{t.port})")
+        missed = "ng pings" if t.kind == "relay" else "OPTIONS"
         found.append(code(
-            f"{t.name} ({t.transport} {t.host}:{t.port}) is down: {s.consecutive_failures} "
-            f"missed OPTIONS in a row ({s.last_error or 'no answer'})",
+            f"{what} is down: {s.consecutive_failures} missed {missed} in a row ({s.last_error or 'no answer'})",
             where=f"{t.host}:{t.port}",
             target=t.name, transport=t.transport, consecutive_failures=s.consecutive_failures,
             last_code=s.last_code, last_error=s.last_error,

@@ -171,6 +171,44 @@ def topology_context(topo: Topology) -> dict[str, Any]:
             "spike_min_ratio": slo.spike_503.min_percent / 100,
         },
         "nodes": [n.name for n in sbc.nodes],
+        "media": _media(topo),
+    }
+
+
+def _media(topo: Topology) -> dict[str, Any] | None:
+    """What every node's relay shares: the ng flags Kamailio sends with each offer/answer."""
+    media = topo.sbc.media
+    if media is None:
+        return None
+    # rewrite o= and c= to the relay's address on each leg; ICE candidates would leak the peers'
+    sdp = "replace-origin replace-session-connection ICE=remove"
+    offer = " ".join([sdp, *(f"codec-transcode-{c}" for c in media.transcode),
+                      *(["record-call=on"] if media.recording.enabled else [])])
+    return {
+        "relay": media.relay,
+        "offer_flags": offer,
+        "answer_flags": sdp,
+        "transcode": list(media.transcode),
+        "recording_dir": media.recording.dir if media.recording.enabled else None,
+    }
+
+
+def _node_media(topo: Topology, node: SbcNode) -> dict[str, Any] | None:
+    media = topo.sbc.media
+    if media is None:
+        return None
+    public, private = media.addresses(node.name, node.address)
+    control = media.control_address(node.address)
+    return {
+        "public": public,
+        "private": private,
+        "ng": _hostport(control, media.ng_port),
+        "ng_address": control,
+        "ng_port": media.ng_port,
+        "metrics": _hostport(node.address, media.metrics_port) if media.metrics_port else None,
+        "port_min": media.port_min,
+        "port_max": media.port_max,
+        "timeout_s": media.timeout_s,
     }
 
 
@@ -215,5 +253,6 @@ def node_context(topo: Topology, node: SbcNode, prefix: str) -> dict[str, Any]:
         "metrics_port": node.metrics_port,
         "metrics_socket": _socket("tcp", node.address, node.metrics_port) if node.metrics_port else None,
         "paths": node_paths(prefix, node.name),
+        "media": _node_media(topo, node),
     }
 

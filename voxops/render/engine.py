@@ -129,6 +129,9 @@ def plan(topo: Topology, prefix: str, secrets: Mapping[str, str] | None = None) 
         v = {"topo": t, "node": node}
         jobs.append(RenderJob(host=host, template="kamailio/kamailio.cfg.j2", dest=f"{host}/etc/kamailio.cfg", vars=v))
         jobs.append(RenderJob(host=host, template="kamailio/dispatcher.list.j2", dest=f"{host}/etc/dispatcher.list", vars=v))
+        if node["media"]:
+            jobs.append(RenderJob(host=host, template="rtpengine/rtpengine.conf.j2",
+                                  dest=f"{host}/etc/rtpengine.conf", vars=v))
         if t["tls"]:
             jobs.append(RenderJob(host=host, template="kamailio/tls.cfg.j2", dest=f"{host}/etc/tls.cfg", vars=v))
         if has_creds:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from voxops.deploy.validation import ConfigCheck, check_kamailio
+from voxops.deploy.validation import ConfigCheck, check_kamailio, check_rtpengine
 from voxops.render.engine import RenderedFile, plan, render_all, resolve_secrets
 from voxops.spec.loader import load_topology
 
@@ -30,4 +30,5 @@ def render_spec(spec: Path, out: Path, *, prefix: str | None = None, check: bool
     checks: list[ConfigCheck] = []
     if check:
         checks = [check_kamailio(out / j.dest) for j in jobs if j.dest.endswith("/kamailio.cfg")]
+        checks += [check_rtpengine(out / j.dest) for j in jobs if j.dest.endswith("/rtpengine.conf")]
     return RenderReport(spec=str(spec), output=str(out), prefix=pfx, files=files, checks=checks)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
 
 from voxops.findings import Finding, FindingCode, Severity
+from voxops.spec.media import PORTS_PER_CALL
 from voxops.spec.models import Slo, Topology, Transport
 from voxops.spec.yamlpos import Loc
 
@@ -21,6 +23,8 @@ SLO_LOOSER_THAN_SEED = FindingCode("slo-looser-than-seed", S.warning, "spec-erro
 SRV_MISSING = FindingCode("srv-missing", S.warning, "sbc-failover", "several SBC nodes but no DNS SRV name to spread and fail over")
 DENIED_CODEC_ON_TRUNK = FindingCode("denied-codec-on-trunk", S.warning, "silent-transcoding", "a trunk offers a codec the SBC policy denies")
 TLS_NOT_WATCHED = FindingCode("tls-not-watched", S.info, "cert-expiry", "a TLS listener has no certificate-expiry watch in tls_endpoints")
+NO_MEDIA_RELAY = FindingCode("no-media-relay", S.error, "one-way-audio", "agents on private addresses, carriers outside, and no media relay: the carriers cannot reach the agents' RTP")
+RELAY_PORTS_SHORT = FindingCode("relay-ports-short", S.error, "agent-pool-saturated", "the relay's RTP port range holds fewer calls than admission lets in")
 CAPACITY_MISMATCH = FindingCode("capacity-mismatch", S.warning, "agent-pool-saturated", "SBC admission limit exceeds what the agent pool can serve")
 
 Lint = tuple[Loc, Finding]
@@ -125,6 +129,45 @@ def _codecs(t: Topology) -> Iterator[Lint]:
                 yield ("carriers", ci, "trunks", ti, "codecs"), DENIED_CODEC_ON_TRUNK(
                     f"trunk {tr.name} offers {', '.join(bad)}, denied by sbc.codec_policy"
                 )
+
+
+# Addresses no carrier routes to (RFC 1918, RFC 6598 CGNAT, RFC 4193 ULA). Not
+# `ip.is_private`: that also holds the documentation ranges examples use as public ones.
+_PRIVATE_NETS = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                                   "100.64.0.0/10", "fc00::/7")]
+
+
+def _reach(address: str) -> str:
+    """'private' (RFC 1918, ULA, CGNAT), 'local' (loopback, link-local: a lab) or 'public'.
+    A host name counts as public."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "public"
+    if ip.is_loopback or ip.is_link_local:
+        return "local"
+    return "private" if any(ip in net for net in _PRIVATE_NETS) else "public"
+
+
+@rule
+def _media(t: Topology) -> Iterator[Lint]:
+    media = t.sbc.media
+    if media is None:
+        private = [a.name for a in t.agents.instances if _reach(a.host) == "private"]
+        outside = [h.address for _, tr in t.trunks() for h in tr.hosts if _reach(h.address) == "public"]
+        if private and outside:
+            yield ("sbc",), NO_MEDIA_RELAY(
+                f"agents {', '.join(private)} are on private addresses and carriers ({outside[0]}) are not, "
+                "but sbc.media is not set: their RTP cannot reach each other"
+            )
+        return
+    adm = t.sbc.admission
+    if adm is not None and adm.enabled and media.calls_capacity() < adm.max_concurrent_calls:
+        yield ("sbc", "media", "port_max"), RELAY_PORTS_SHORT(
+            f"RTP ports {media.port_min}-{media.port_max} hold {media.calls_capacity()} calls at "
+            f"{PORTS_PER_CALL} ports a call (RTP + RTCP on each leg) but admission allows "
+            f"{adm.max_concurrent_calls}: widen the range to at least {adm.max_concurrent_calls * PORTS_PER_CALL} ports"
+        )
 
 
 def lint(t: Topology) -> list[Lint]:

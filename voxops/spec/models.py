@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from voxops.spec.media import Media
 from voxops.spec.types import (
     Codec,
     DnsAnswer,
@@ -211,6 +212,9 @@ class Sbc(Model):
         default=3000,
         description="How long a carrier may stay silent (not even 100 Trying) before the call "
         "fails over to the next trunk.",
+    )
+    media: Media | None = Field(
+        default=None, description="The media relay (rtpengine) on every node; without it RTP flows end to end."
     )
 
 

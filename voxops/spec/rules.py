@@ -52,6 +52,45 @@ def spec_files(t: Topology) -> list[tuple[Loc, str]]:
     return files
 
 
+def _media_sockets(t: Topology) -> list[tuple[Loc, str]]:
+    media = t.sbc.media
+    if media is None:
+        return []
+    out: list[tuple[Loc, str]] = []
+    for node in t.sbc.nodes:
+        ng = media.control_address(node.address)
+        # on a node's own loopback address the socket can clash with its SIP listeners;
+        # 127.0.0.1 is each host's own
+        key = f"{ng}:{media.ng_port}/udp" + ("" if ng == node.address else f" on {node.name}")
+        out.append((("sbc", "media", "ng_port"), key))
+        if media.metrics_port:
+            out.append((("sbc", "media", "metrics_port"), f"{node.address}:{media.metrics_port}/tcp"))
+    return out
+
+
+def _media_references(t: Topology) -> list[Problem]:
+    media = t.sbc.media
+    if media is None:
+        return []
+    problems: list[Problem] = list(
+        _unique([(("sbc", "media", "nodes", i, "node"), n.node) for i, n in enumerate(media.nodes)], "media node")
+    )
+    names = {n.name for n in t.sbc.nodes}
+    for i, entry in enumerate(media.nodes):
+        if entry.node not in names:
+            problems.append((("sbc", "media", "nodes", i, "node"), f"no SBC node named '{entry.node}'"))
+    for node in t.sbc.nodes:
+        media_addrs = set(media.addresses(node.name, node.address))
+        used = [(f"SIP {tr.value}", a, p) for tr, a, p in node.sockets()]
+        used += [("metrics", node.address, node.metrics_port)] if node.metrics_port else []
+        used += [("relay metrics", node.address, media.metrics_port)] if media.metrics_port else []
+        for what, addr, port in used:
+            if addr in media_addrs and media.port_min <= port <= media.port_max:
+                problems.append((("sbc", "media", "port_min"), f"node {node.name}: {what} port {port} on {addr} "
+                                 f"is inside the relay's RTP range {media.port_min}-{media.port_max}"))
+    return problems
+
+
 def check_references(
     t: Topology, *, base_dir: Path | None = None, check_files: bool = False
 ) -> list[Problem]:
@@ -89,7 +128,9 @@ def check_references(
         loc: Loc = ("agents", "instances", ai)
         sockets.append(((*loc, "sip_port"), f"{agent.host}:{agent.sip_port}/udp"))
         sockets.append(((*loc, "health_port"), f"{agent.host}:{agent.health_port}/tcp"))
+    sockets += _media_sockets(t)
     add(_unique(sockets, "listening socket"))
+    problems.extend(_media_references(t))
 
     if any(s.transport is Transport.tls for n in t.sbc.nodes for s in n.listen) and t.sbc.tls is None:
         problems.append((("sbc", "tls"), "a node listens on tls but sbc.tls (certificate, key) is not set"))

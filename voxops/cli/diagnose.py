@@ -25,6 +25,7 @@ def diagnose(
     fmt: DiagnoseFormat = typer.Option(DiagnoseFormat.text, "--format", "-f", help="Output format."),
     fail_on: Severity = typer.Option(Severity.error, "--fail-on", help="Exit 1 on findings at or above this."),
     index: bool = typer.Option(True, "--index/--no-index", help="Use (and build) the capture's sidecar index."),
+    audio: bool = typer.Option(True, "--audio/--no-audio", help="Decode the call's audio: dead air, silent media, response time."),
 ) -> int:
     """Setup, SDP offer/answer vs RTP seen, media health, and a verdict with runbooks."""
     from voxops.analysis.diagnosis import diagnose_call
@@ -34,6 +35,10 @@ def diagnose(
     policy = policy_for(spec)
     dialogs, streams = load_call(pcap, call_id, use_index=index, warn=warn)
     result = diagnose_call(dialogs, streams, call_id, policy)
+    if audio:
+        from voxops.audio.diagnosis import with_audio_findings
+
+        result = with_audio_findings(result, pcap, policy)
     if fmt is DiagnoseFormat.json:
         emit_json(result)
     elif fmt is DiagnoseFormat.html:

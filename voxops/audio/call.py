@@ -127,8 +127,8 @@ def decode_call(pcap: Path, call_id: str, correlate: Sequence[str], *, limits: T
     frames = np.concatenate([udp.frame[r] for r in rows.values()])
     payloads = read_udp_payloads(pcap, frames.tolist(), warn)
     packets = {side: _packets(rows[side], udp, payloads) for side in SIDES}
-    last = max((p.arrival for group in packets.values() for p in group), default=d.end)
-    end = max(d.end, last) + 0.02
+    # the audio ends with the last packet: a BYE days later (or never) asks for no more memory
+    end = max((p.arrival for group in packets.values() for p in group), default=d.end) + 0.02
     sides = {}
     for side in SIDES:
         group = packets[side]

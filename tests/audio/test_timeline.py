@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from voxops.audio.codecs import encode_g711
-from voxops.audio.timeline import assemble
-from voxops.capture.payloads import RtpPacket, parse_rtp
+from voxops.audio.timeline import assemble as assemble_columns
+from voxops.capture.payloads import RtpPackets, parse_rtp
 from voxops.capture.writer import rtp_bytes
 
 T0 = 1_700_000_000.0
+
+
+@dataclass
+class RtpPacket:
+    arrival: float
+    ssrc: int
+    seq: int
+    ts: int
+    pt: int
+    marker: bool
+    payload: bytes
+
+
+def columns(packets: list[RtpPacket]) -> RtpPackets:
+    """The packets as the capture reader returns them: columns over one payload buffer."""
+    lengths = np.array([len(p.payload) for p in packets], np.int64)
+    end = np.cumsum(lengths)
+    return RtpPackets(frame=np.arange(1, len(packets) + 1), arrival=np.array([p.arrival for p in packets]),
+                      ssrc=np.array([p.ssrc for p in packets], np.int64), seq=np.array([p.seq for p in packets], np.int64),
+                      ts=np.array([p.ts for p in packets], np.int64), pt=np.array([p.pt for p in packets], np.int64),
+                      marker=np.array([p.marker for p in packets], bool), start=end - lengths, end=end,
+                      data=np.frombuffer(b"".join(p.payload for p in packets), np.uint8))
+
+
+def assemble(packets: list[RtpPacket], rtpmap: dict, t0: float, end: float):  # noqa: ANN201
+    return assemble_columns(columns(packets), rtpmap, t0, end)
 PCMU = {0: ("PCMU", 8000, 1), 101: ("telephone-event", 8000, 1)}
 
 
@@ -124,12 +152,32 @@ def test_one_bogus_timestamp_is_placed_by_its_arrival() -> None:
     assert _corr(sent, out.pcm, 0.5) > 0.99
 
 
+def _parse(*datagrams: bytes) -> RtpPackets:
+    lengths = np.array([len(d) for d in datagrams], np.int64)
+    end = np.cumsum(lengths)
+    return parse_rtp(np.arange(len(datagrams)), np.zeros(len(datagrams)),
+                     np.frombuffer(b"".join(datagrams), np.uint8), end - lengths, end)
+
+
 def test_rtp_header_parts_are_stripped() -> None:
     payload = b"\x01\x02\x03"
     base = rtp_bytes(1, 2, 3, 0, payload)
     with_csrc_ext_pad = bytes([0x80 | 0x20 | 0x10 | 2]) + base[1:12] + b"\0" * 8 \
         + b"\xbe\xde\x00\x01" + b"\0" * 4 + payload + b"\0\0\x03"
-    parsed = parse_rtp(0.0, with_csrc_ext_pad)
-    assert parsed is not None and parsed.payload == payload and parsed.ssrc == 3
-    assert parse_rtp(0.0, b"\x80\x00") is None
-    assert parse_rtp(0.0, bytes([0x80 | 0x10]) + base[1:12] + b"\xbe\xde\xff\xff") is None
+    parsed = _parse(b"\x80\x00", with_csrc_ext_pad, base[:12] + b"\0" * 5 + b"\xff")
+    assert len(parsed) == 2 and parsed.payload(0) == payload and int(parsed.ssrc[0]) == 3
+
+
+def test_hostile_rtp_headers_are_left_out_not_read_past() -> None:
+    """CSRC counts, extension lengths and padding that point beyond the datagram."""
+    base = rtp_bytes(1, 2, 3, 0, b"")
+    hostile = [
+        bytes([0x80 | 0x10]) + base[1:12] + b"\xbe\xde\xff\xff",  # extension of 256 KiB
+        bytes([0x80 | 0x10]) + base[1:12] + b"\xbe",  # extension header cut
+        bytes([0x8F]) + base[1:12] + b"\0" * 8,  # 15 CSRCs announced, 2 present
+        bytes([0x80 | 0x20]) + base[1:12] + b"\x01\xff",  # padding longer than the packet
+        b"\x80\x00\x00",
+    ]
+    good = rtp_bytes(9, 9, 9, 0, b"ok")
+    parsed = _parse(*hostile, good)
+    assert [parsed.payload(i) for i in range(len(parsed))] == [b"ok"]

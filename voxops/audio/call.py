@@ -17,8 +17,7 @@ import numpy as np
 from voxops.audio.conversation import Conversation, Interval, Thresholds, analyse
 from voxops.audio.timeline import DirectionAudio, assemble
 from voxops.audio.voice import Voice, detect_voice
-from voxops.capture.payloads import RtpPacket, parse_rtp, read_udp_payloads
-from voxops.capture.records import is_rtcp
+from voxops.capture.payloads import RtpPackets, read_rtp
 from voxops.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -100,17 +99,6 @@ def split_directions(udp: UdpTable, ends: dict[str, set[Endpoint]]) -> dict[str,
     return rows
 
 
-def _packets(rows: np.ndarray, udp: UdpTable, payloads: dict[int, tuple[float, bytes]]) -> list[RtpPacket]:
-    out = []
-    for frame in udp.frame[rows].tolist():
-        hit = payloads.get(frame)
-        if hit is not None and not is_rtcp(hit[1]):
-            pkt = parse_rtp(*hit)
-            if pkt is not None:
-                out.append(pkt)
-    return out
-
-
 def decode_call(pcap: Path, call_id: str, correlate: Sequence[str], *, limits: Thresholds,
                 warn: Callable[[str], None]) -> CallAudio:
     """The named call's audio per direction and its conversation analysis."""
@@ -124,20 +112,23 @@ def decode_call(pcap: Path, call_id: str, correlate: Sequence[str], *, limits: T
     if not any(len(r) for r in rows.values()):
         raise InvalidInput(f"{pcap}: call {d.call_id} carried no RTP to its SDP addresses: no audio to decode",
                            hint="`voxops rtp CAPTURE` lists the streams the capture holds")
-    frames = np.concatenate([udp.frame[r] for r in rows.values()])
-    payloads = read_udp_payloads(pcap, frames.tolist(), warn)
-    packets = {side: _packets(rows[side], udp, payloads) for side in SIDES}
+    frames = {side: udp.frame[r] for side, r in rows.items()}
+    rtp = read_rtp(pcap, np.concatenate(list(frames.values())), warn)
+    rtcp = (rtp.pt >= 72) & (rtp.pt <= 76)  # RTCP's packet types 200-204 seen through an RTP header
+    packets: dict[str, RtpPackets] = {}
+    for side in SIDES:  # read back together: split again by the frames each side sent
+        packets[side] = rtp.select(np.isin(rtp.frame, frames[side]) & ~rtcp)
     # the audio ends with the last packet: a BYE days later (or never) asks for no more memory
-    end = max((p.arrival for group in packets.values() for p in group), default=d.end) + 0.02
+    end = (float(rtp.arrival.max()) if len(rtp) else d.end) + 0.02
     sides = {}
     for side in SIDES:
-        group = packets[side]
-        audio = assemble(group, rtpmap, d.start, end)
+        audio = assemble(packets[side], rtpmap, d.start, end)
         source = None
         if len(rows[side]):
             r = int(rows[side][0])
             source = f"{udp.addresses[int(udp.src[r])]}:{int(udp.sport[r])}"
-        sides[side] = Side(side, source, audio, detect_voice(audio.pcm, audio.rate, audio.flowing), len(group))
+        sides[side] = Side(side, source, audio, detect_voice(audio.pcm, audio.rate, audio.flowing),
+                           len(packets[side]))
     answered = None if d.answered_at is None else round(d.answered_at - d.start, 3)
     ended = None if d.ended_at is None else round(d.ended_at - d.start, 3)
     conversation = analyse(sides["caller"].voice, sides["agent"].voice,

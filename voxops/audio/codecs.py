@@ -54,6 +54,7 @@ class Codec:
     rate: int
     clock: int
     decode: Callable[[bytes], np.ndarray]  # payload -> int16 samples (raises ValueError when malformed)
+    table: np.ndarray | None = None  # byte -> sample: stateless codecs decode a whole stream at once
 
     def samples_per_tick(self) -> float:
         return self.rate / self.clock
@@ -92,9 +93,9 @@ def decoder_for(name: str, clock: int, channels: int = 1) -> Codec:
     """The decoder of an rtpmap encoding (`name/clock/channels`), or Undecodable saying why."""
     upper = name.upper()
     if upper == "PCMU" and clock == 8000:
-        return Codec("PCMU", 8000, 8000, _table(ULAW, 8000))
+        return Codec("PCMU", 8000, 8000, _table(ULAW, 8000), ULAW)
     if upper == "PCMA" and clock == 8000:
-        return Codec("PCMA", 8000, 8000, _table(ALAW, 8000))
+        return Codec("PCMA", 8000, 8000, _table(ALAW, 8000), ALAW)
     if upper == "L16" and 8000 <= clock <= 48000 and 1 <= channels <= 2:
         return Codec("L16", clock, clock, _l16(clock, channels))
     from voxops.audio import native

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.audio.codecs import Codec, Undecodable, decoder_for
-from voxops.capture.payloads import RtpPacket
+from voxops.capture.payloads import RtpPackets
 
 FRAME_S = 0.010  # the analysis frame: presence and voice are judged 10 ms at a time
 SEGMENT_JUMP_S = 1.0  # timestamp and arrival clocks drifting apart this much: a new segment
@@ -71,38 +71,35 @@ def _unwrap(values: np.ndarray, bits: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(steps)]) + int(values[0])
 
 
-def split_segments(packets: list[RtpPacket], clock_of: dict[int, int]) -> list[list[RtpPacket]]:
-    """Packets (in arrival order) grouped by SSRC, each group split where its clock jumps."""
-    by_ssrc: dict[int, list[RtpPacket]] = {}
-    for p in packets:
-        by_ssrc.setdefault(p.ssrc, []).append(p)
+def split_segments(packets: RtpPackets, clock_of: dict[int, int]) -> list[np.ndarray]:
+    """Indexes of `packets` (in arrival order) grouped by SSRC, each group split where its clock jumps."""
     groups = []
-    for group in by_ssrc.values():
-        clock = clock_of.get(group[0].pt, 8000)
-        ts = _unwrap(np.array([p.ts for p in group], np.int64), 32)
-        skew = np.array([p.arrival for p in group]) - ts / clock
+    for ssrc in dict.fromkeys(packets.ssrc.tolist()):
+        group = np.flatnonzero(packets.ssrc == ssrc)
+        clock = clock_of.get(int(packets.pt[group[0]]), 8000)
+        skew = packets.arrival[group] - _unwrap(packets.ts[group], 32) / clock
         breaks = np.flatnonzero(np.abs(np.diff(skew)) > SEGMENT_JUMP_S) + 1
-        bounds = [0, *breaks.tolist(), len(group)]
-        groups += [group[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
-    return sorted(groups, key=lambda g: g[0].arrival)
+        groups += [part for part in np.split(group, breaks) if len(part)]
+    return sorted(groups, key=lambda g: float(packets.arrival[g[0]]))
 
 
 DTMF_DIGITS = "0123456789*#ABCD"
 
 
-def dtmf_events(packets: list[RtpPacket], clock: int, t0: float) -> list[DtmfEvent]:
+def dtmf_events(packets: RtpPackets, clock: int, t0: float) -> list[DtmfEvent]:
     """RFC 4733 events: one per event start timestamp, its longest duration."""
     events: dict[tuple[int, int], DtmfEvent] = {}
-    for p in packets:
-        if len(p.payload) < 4:
+    for i in range(len(packets)):
+        payload = packets.payload(i)
+        if len(payload) < 4:
             continue
-        code, duration = p.payload[0], int.from_bytes(p.payload[2:4], "big")
+        code, duration = payload[0], int.from_bytes(payload[2:4], "big")
         digit = DTMF_DIGITS[code] if code < len(DTMF_DIGITS) else f"event {code}"
-        key = (p.ssrc, p.ts)
+        key = (int(packets.ssrc[i]), int(packets.ts[i]))
         known = events.get(key)
         ms = 1000.0 * duration / clock
         if known is None:
-            events[key] = DtmfEvent(digit=digit, at=round(p.arrival - t0, 3), duration_ms=ms)
+            events[key] = DtmfEvent(digit=digit, at=round(float(packets.arrival[i]) - t0, 3), duration_ms=ms)
         else:
             known.duration_ms = max(known.duration_ms, ms)
     return sorted(events.values(), key=lambda e: e.at)
@@ -131,41 +128,71 @@ class _Decoders:
         return self.codecs[pt]
 
 
-def _place(segment: list[RtpPacket], decoders: _Decoders, out: DirectionAudio,
-           rate: int, t0: float, chunks: list[tuple[int, np.ndarray]]) -> Segment:
-    seq = _unwrap(np.array([p.seq for p in segment], np.int64), 16)
-    ts = _unwrap(np.array([p.ts for p in segment], np.int64), 32)
-    clock = decoders.rtpmap.get(segment[0].pt, ("", 8000, 1))[1]
-    arrival = np.array([p.arrival for p in segment])
+def _table_decode(packets: RtpPackets, rows: np.ndarray, at: np.ndarray, codec: Codec, pcm: np.ndarray) -> int:
+    """G.711 for many packets at once: the payload bytes looked up in one go, then copied to
+    their places. Returns how many payloads were refused (too long)."""
+    assert codec.table is not None
+    start, end = packets.start[rows], packets.end[rows]
+    fits = end - start <= codec.max_samples()
+    lo, hi = int(start.min(initial=0)), int(end.max(initial=0))
+    decoded = codec.table[packets.data[lo:hi]]
+    size = len(pcm)
+    for a, s, e in zip(at[fits].tolist(), (start[fits] - lo).tolist(), (end[fits] - lo).tolist(), strict=True):
+        if a >= 0 and a + e - s <= size:
+            pcm[a: a + e - s] = decoded[s:e]
+        elif a < size and a + e - s > 0:  # a packet across either end of the call
+            first = max(0, -a)
+            pcm[a + first: min(size, a + e - s)] = decoded[s + first: s + first + min(size, a + e - s) - (a + first)]
+    return int((~fits).sum())
+
+
+def _place_one(packets: RtpPackets, i: int, at: int, codec: Codec, rate: int, out: DirectionAudio,
+               pcm: np.ndarray) -> None:
+    try:
+        samples = codec.decode(packets.payload(i))
+    except ValueError:
+        out.bad_packets += 1
+        return
+    if codec.rate != rate:
+        samples = _resample(samples, codec.rate, rate)
+    lo, hi = max(at, 0), min(at + len(samples), len(pcm))
+    if hi > lo:
+        pcm[lo:hi] = samples[lo - at: hi - at]
+
+
+def _place(packets: RtpPackets, rows: np.ndarray, decoders: _Decoders, out: DirectionAudio,
+           rate: int, t0: float, pcm: np.ndarray) -> Segment:
+    """Decode one segment into `pcm` at its place on the call's clock."""
+    seq, ts = _unwrap(packets.seq[rows], 16), _unwrap(packets.ts[rows], 32)
+    clock = decoders.rtpmap.get(int(packets.pt[rows[0]]), ("", 8000, 1))[1]
+    arrival = packets.arrival[rows]
     anchor = float(np.min(arrival - (ts - ts[0]) / clock))  # the least-delayed packet sets the clock
     order = np.argsort(seq, kind="stable")
     unique = np.concatenate([[True], np.diff(seq[order]) != 0])
     reordered = int(np.sum(seq < np.maximum.accumulate(seq)))
+    playing = order[unique]
+    at = np.round((anchor + (ts[playing] - ts[0]) / clock - t0) * rate).astype(np.int64)
     names: list[str] = []
-    for i in order[unique].tolist():
-        p = segment[i]
-        codec = decoders.get(p.pt)
-        at = anchor + (ts[i] - ts[0]) / clock - t0
+    pts = packets.pt[rows][playing]
+    for pt in dict.fromkeys(pts.tolist()):
+        codec = decoders.get(pt)
         if codec is None:
             continue
-        if codec.name not in names:
-            names.append(codec.name)
-        try:
-            pcm = codec.decode(p.payload)
-        except ValueError:
-            out.bad_packets += 1
+        names.append(codec.name)
+        mine = np.flatnonzero(pts == pt)
+        if codec.table is not None and codec.rate == rate:
+            out.bad_packets += _table_decode(packets, rows[playing[mine]], at[mine], codec, pcm)
             continue
-        if codec.rate != rate:
-            pcm = _resample(pcm, codec.rate, rate)
-        chunks.append((round(at * rate), pcm))
+        for k in mine.tolist():  # stateful decoders: in sequence order, one packet at a time
+            _place_one(packets, int(rows[playing[k]]), int(at[k]), codec, rate, out, pcm)
     span = int(seq[order][-1] - seq[order][0] + 1)
     lost = max(0, span - int(unique.sum()))
-    steps = np.diff(ts[order][unique])
+    steps = np.diff(ts[playing])
     packet_s = float(np.median(steps[steps > 0])) / clock if np.any(steps > 0) else 0.02
-    return Segment(ssrc=segment[0].ssrc, start=round(anchor - t0, 4),
-                   end=round(float(arrival.max()) - t0, 4), codecs=names, packets=len(segment),
+    return Segment(ssrc=int(packets.ssrc[rows[0]]), start=round(anchor - t0, 4),
+                   end=round(float(arrival.max()) - t0, 4), codecs=names, packets=len(rows),
                    lost=lost, lost_ms=round(1000 * lost * packet_s, 1),
-                   duplicates=int(len(segment) - unique.sum()), reordered=reordered)
+                   duplicates=int(len(rows) - unique.sum()), reordered=reordered)
 
 
 def _resample(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -173,9 +200,9 @@ def _resample(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return np.interp(np.arange(n) * rate_in / rate_out, np.arange(len(pcm)), pcm).astype(np.int16)
 
 
-def _output_rate(packets: list[RtpPacket], rtpmap: dict[int, tuple[str, int, int]]) -> int:
+def _output_rate(pts: list[int], rtpmap: dict[int, tuple[str, int, int]]) -> int:
     rates = [8000]
-    for pt in {p.pt for p in packets}:
+    for pt in pts:
         enc = rtpmap.get(pt)
         if enc is not None:
             with_rate = {"G722": 16000, "OPUS": 16000}.get(enc[0].upper(), enc[1])
@@ -183,39 +210,37 @@ def _output_rate(packets: list[RtpPacket], rtpmap: dict[int, tuple[str, int, int
     return max(rates)
 
 
-def assemble(packets: list[RtpPacket], rtpmap: dict[int, tuple[str, int, int]],
+def _pts_of(rtpmap: dict[int, tuple[str, int, int]], kinds: set[str]) -> np.ndarray:
+    return np.array([pt for pt, enc in rtpmap.items() if enc[0].upper() in kinds], np.int64)
+
+
+def assemble(packets: RtpPackets, rtpmap: dict[int, tuple[str, int, int]],
              t0: float, end: float) -> DirectionAudio:
     """The direction's audio from `t0` (the call's start) to `end` (epoch seconds)."""
-    kinds = {pt: enc[0].upper() for pt, enc in rtpmap.items()}
-    voice = [p for p in packets if kinds.get(p.pt) not in EVENTS | COMFORT_NOISE]
-    rate = _output_rate(voice, rtpmap)
+    is_event = np.isin(packets.pt, _pts_of(rtpmap, EVENTS))
+    is_noise = np.isin(packets.pt, _pts_of(rtpmap, COMFORT_NOISE))
+    voice = packets.select(~is_event & ~is_noise)
+    rate = _output_rate(sorted(set(voice.pt.tolist())), rtpmap)
     length = max(0.0, min(end - t0, MAX_CALL_S))
-    out = DirectionAudio(rate=rate, pcm=np.zeros(0, np.int16),
+    out = DirectionAudio(rate=rate, pcm=np.zeros(int(length * rate), np.int16),
                          flowing=np.zeros(int(np.ceil(length / FRAME_S)) + 1, bool))
-    events = [p for p in packets if kinds.get(p.pt) in EVENTS]
-    if events:
-        out.dtmf = dtmf_events(events, rtpmap[events[0].pt][1], t0)
+    if is_event.any():
+        events = packets.select(is_event)
+        out.dtmf = dtmf_events(events, rtpmap[int(events.pt[0])][1], t0)
     decoders = _Decoders(rtpmap, out)
-    chunks: list[tuple[int, np.ndarray]] = []
     clock_of = {pt: enc[1] for pt, enc in rtpmap.items()}
-    for segment in split_segments(voice, clock_of):
-        out.segments.append(_place(segment, decoders, out, rate, t0, chunks))
-    out.comfort_noise = sum(1 for p in packets if kinds.get(p.pt) in COMFORT_NOISE)
-    pcm = np.zeros(int(length * rate), np.int16)
-    for at, samples in chunks:
-        lo, hi = max(at, 0), min(at + len(samples), len(pcm))
-        if hi > lo:
-            pcm[lo:hi] = samples[lo - at: hi - at]
-    out.pcm = pcm
-    _mark_flowing(out.flowing, [p for p in packets if kinds.get(p.pt) not in EVENTS], t0)
+    for rows in split_segments(voice, clock_of):
+        out.segments.append(_place(voice, rows, decoders, out, rate, t0, out.pcm))
+    out.comfort_noise = int(is_noise.sum())
+    _mark_flowing(out.flowing, packets.arrival[~is_event], t0)
     return out
 
 
-def _mark_flowing(flowing: np.ndarray, packets: list[RtpPacket], t0: float) -> None:
+def _mark_flowing(flowing: np.ndarray, arrival: np.ndarray, t0: float) -> None:
     """Frames within two packet intervals of an arrival count as 'packets flowing'."""
-    if not packets or not len(flowing):
+    if not len(arrival) or not len(flowing):
         return
-    frames = ((np.array([p.arrival for p in packets]) - t0) / FRAME_S).astype(np.int64)
+    frames = ((arrival - t0) / FRAME_S).astype(np.int64)
     frames = frames[(frames >= 0) & (frames < len(flowing))]
     for shift in range(-2, 3):  # a 20 ms packet covers its own frame and its neighbours
         flowing[np.clip(frames + shift, 0, len(flowing) - 1)] = True

@@ -165,3 +165,10 @@ def test_hostile_call_id_cannot_steer_the_file_names(cli, sentence, tmp_path) ->
     assert len(written) == 2 and all(name.startswith("_.._escape__31m_x-") for name in written), written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "c.pcap"]
     assert "\x1b" not in stdout
+
+
+def test_dash_is_not_a_folder(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_rtp_call(tmp_path / "c.pcap", [], [], bye_at=3.0)
+    code, _, err = cli("audio", tmp_path / "c.pcap", "--call-id", CALL, "-o", "-")
+    assert code == 2 and "folder" in _one_error(err) and not (tmp_path / "-").exists()

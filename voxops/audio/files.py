@@ -29,6 +29,14 @@ def _check_decoded(call: CallAudio, warn: Callable[[str], None]) -> str | None:
     raise InvalidInput(f"call {call.call_id}: no audio could be decoded ({reasons or 'no voice packets'})")
 
 
+def _refuse_stdout(folder: Path) -> None:
+    from voxops.output_file import is_stdout
+
+    if is_stdout(folder):
+        raise InvalidInput("-o -: voxops audio writes WAV files and a JSON summary into a folder",
+                           hint="give a folder; --format json prints the summary on standard output")
+
+
 def _make_folder(folder: Path) -> None:
     from voxops.output_file import output_error
 
@@ -46,6 +54,7 @@ def write_call_audio(pcap: Path, call_id: str, correlate: Sequence[str], folder:
     `<call>-audio.json` into `folder`; the exit code is 3 when a codec library was missing."""
     from voxops.output_file import check_output, write_atomic
 
+    _refuse_stdout(folder)
     call = decode_call(pcap, call_id, correlate, limits=limits, warn=warn)
     missing = _check_decoded(call, warn)
     stem = safe_stem(call.call_id)

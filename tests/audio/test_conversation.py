@@ -166,3 +166,14 @@ def test_tone_counts_as_audio_not_as_silence(cli, voices, tmp_path) -> None:
     agent_side = next(s for s in report["sides"] if s["role"] == "agent")
     assert code == 0 and agent_side["talk_spurts"][0]["start"] == pytest.approx(0.3 + MEDIA_START, abs=0.03)
     assert agent_side["talk_spurts"][0]["end"] == pytest.approx(2.3 + MEDIA_START, abs=0.03)
+
+
+def test_diagnose_reports_the_conversation_findings(cli, voices, tmp_path) -> None:
+    caller, _, _ = _conversation(voices, [700])
+    pcap = write_g711_call(tmp_path / "call.pcap", caller, np.zeros_like(caller))
+    code, out, err = cli("diagnose", CALL, "--pcap", pcap, "--format", "json", "--no-index")
+    codes = {f["code"] for f in json.loads(out)["findings"]}
+    assert code == 1 and {"silent-media", "no-greeting"} <= codes, err
+    assert "silent-media" in json.loads(out)["verdict"]
+    code, out, _ = cli("diagnose", CALL, "--pcap", pcap, "--format", "json", "--no-index", "--no-audio")
+    assert code == 0 and not {"silent-media", "no-greeting"} & {f["code"] for f in json.loads(out)["findings"]}

@@ -175,4 +175,18 @@ def test_sipp_call_heard_through_a_real_capture(tmp_path, cli) -> None:
         best = max(correlation(sent, pcm[max(0, start + lag):]) for lag in range(-160, 161, 2))
         assert best > 0.95, (side, best)
     turns = report["conversation"]["turns"]
-    assert len(turns) == 1 and abs(turns[0]["latency_ms"] - GAP_MS) <= 40, turns
+    wire_ms = _wire_gap_ms(tshark, capture)  # what tshark saw: caller's last packet end -> agent's first
+    assert len(turns) == 1, turns
+    assert abs(turns[0]["latency_ms"] - GAP_MS) <= 40, (turns, wire_ms)
+    assert abs(turns[0]["latency_ms"] - wire_ms) <= 40, (turns, wire_ms)
+
+
+def _wire_gap_ms(tshark: str, capture: Path) -> float:
+    out = subprocess.run([tshark, "-r", str(capture), "--enable-heuristic", "rtp_udp", "-Y", "rtp",
+                          "-T", "fields", "-e", "frame.time_epoch", "-e", "rtp.ssrc"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    times: dict[int, list[float]] = {}
+    for line in out.splitlines():
+        when, ssrc = line.split("\t")
+        times.setdefault(int(ssrc, 16), []).append(float(when))
+    return 1000 * (min(times[0x2222]) - (max(times[0x1111]) + 0.020))

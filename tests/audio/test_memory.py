@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.audio.support import g711_packets, noise
 from voxops.audio.call import decode_call
 from voxops.audio.conversation import Thresholds
-from voxops.capture.files import read_batches
+from voxops.capture.files import CHUNK, read_batches
 from voxops.capture.writer import PcapWriter, rtp_bytes, udp_frame, write_rtp_call
 
 CALL = "audio-call@test"
@@ -42,8 +42,9 @@ def _peak(path: Path) -> int:
 def test_memory_does_not_grow_with_other_calls(tmp_path) -> None:
     pcm = noise(SECONDS)
     write_rtp_call(tmp_path / "alone.pcap", g711_packets(pcm, ssrc=1), g711_packets(pcm, ssrc=2), call_id=CALL)
-    _crowd(tmp_path / "alone.pcap", tmp_path / "crowded.pcap", others=40)
+    _crowd(tmp_path / "alone.pcap", tmp_path / "crowded.pcap", others=60)
     size_growth = (tmp_path / "crowded.pcap").stat().st_size - (tmp_path / "alone.pcap").stat().st_size
     alone, crowded = _peak(tmp_path / "alone.pcap"), _peak(tmp_path / "crowded.pcap")
-    assert size_growth > 20 * 2**20
-    assert crowded - alone < 4 * 2**20, (alone, crowded)
+    assert size_growth > 3 * CHUNK
+    # what grows is the reading of one buffer's worth of packets at a time, not the call's state
+    assert crowded - alone < CHUNK, (alone, crowded)

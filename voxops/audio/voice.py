@@ -97,8 +97,9 @@ def detect_voice(pcm: np.ndarray, rate: int, flowing: np.ndarray | None = None) 
     if flowing is not None and len(flowing) != len(level):
         flowing = np.resize(flowing, len(level)) if len(flowing) else None
     heard = level[flowing] if flowing is not None and flowing.any() else level
-    audible = heard[heard > SILENCE_DBFS]
-    floor = float(np.percentile(audible, 10)) if len(audible) else SILENCE_DBFS
+    # digital silence between a bot's utterances counts: its floor is then the silence level,
+    # not the quiet end of its own words (which would cut every word's tail)
+    floor = max(SILENCE_DBFS, float(np.percentile(heard, 10))) if len(heard) else SILENCE_DBFS
     threshold = max(VOICE_FLOOR_DBFS, floor + NOISE_MARGIN_DB)
     weak = level > max(SILENCE_DBFS + 6.0, floor + WEAK_MARGIN_DB)
     voiced = _smooth(_extend(level > threshold, weak))

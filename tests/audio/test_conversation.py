@@ -177,3 +177,19 @@ def test_diagnose_reports_the_conversation_findings(cli, voices, tmp_path) -> No
     assert "silent-media" in json.loads(out)["verdict"]
     code, out, _ = cli("diagnose", CALL, "--pcap", pcap, "--format", "json", "--no-index", "--no-audio")
     assert code == 0 and not {"silent-media", "no-greeting"} & {f["code"] for f in json.loads(out)["findings"]}
+
+
+def test_energy_lanes_for_drawing(voices, tmp_path) -> None:
+    from voxops.audio.call import decode_call, energy_lanes
+    from voxops.audio.conversation import Thresholds
+
+    caller, agent, _ = _conversation(voices, [800])
+    pcap = write_g711_call(tmp_path / "call.pcap", caller, agent)
+    call = decode_call(pcap, CALL, (), limits=Thresholds(), warn=lambda _m: None)
+    lanes = energy_lanes(call)
+    assert set(lanes) == {"caller", "agent"}
+    times, level, spurts = lanes["agent"]
+    assert len(times) == len(level) and times[1] - times[0] == pytest.approx(0.01)
+    assert spurts[0][0] == pytest.approx(0.4 + MEDIA_START, abs=0.03)
+    speaking = (times >= spurts[0][0]) & (times < spurts[0][1])
+    assert level[speaking].mean() > level[~speaking].mean() + 20  # dB

@@ -167,8 +167,8 @@ def test_hostile_call_id_cannot_steer_the_file_names(cli, sentence, tmp_path) ->
     assert "\x1b" not in stdout
 
 
-def test_dash_is_not_a_folder(cli, tmp_path, monkeypatch) -> None:
+def test_dash_is_not_a_folder(cli, sentence, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    write_rtp_call(tmp_path / "c.pcap", [], [], bye_at=3.0)
-    code, _, err = cli("audio", tmp_path / "c.pcap", "--call-id", CALL, "-o", "-")
-    assert code == 2 and "folder" in _one_error(err) and not (tmp_path / "-").exists()
+    write_rtp_call(tmp_path / "c.pcap", g711_packets(_timeline(sentence[8000], 8000), ssrc=1), [])
+    code, _, err = cli("audio", "c.pcap", "--call-id", CALL, "-o", "-")
+    assert code == 2 and "-o -" in _one_error(err) and not (tmp_path / "-").exists()

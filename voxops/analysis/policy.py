@@ -28,6 +28,11 @@ class Policy:
     ner_counts_487: bool = False  # RFC 6076 leaves 487 to the operator
     late_media_s: float = 2.0  # first RTP this long after the 200 OK is "late"
     media_gap_s: float = 5.0  # RTP ending this long before the BYE "stopped"
+    response_latency_ms: float = 1500.0  # caller's end of speech -> agent's first audio
+    dead_air_s: float = 5.0
+    silent_media_s: float = 5.0
+    greeting_max_s: float = 3.0
+    talk_over_ms: float = 800.0
 
     @classmethod
     def from_topology(cls, topo: Topology, **overrides: object) -> Policy:
@@ -48,6 +53,11 @@ class Policy:
             spike_window_s=slo.spike_503.window_s,
             spike_min_count=slo.spike_503.min_count,
             spike_min_percent=slo.spike_503.min_percent,
+            response_latency_ms=float(slo.response_latency_ms),
+            dead_air_s=slo.dead_air_s,
+            silent_media_s=slo.silent_media_s,
+            greeting_max_s=slo.greeting_max_s,
+            talk_over_ms=float(slo.talk_over_ms),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

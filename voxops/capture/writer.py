@@ -166,3 +166,47 @@ def write_sip_calls(path: str | Path, calls: int, *, b2bua_every: int = 10) -> N
                 for k, (s, d, data) in enumerate([(src, dst, invite), (dst, src, ok), (src, dst, ack),
                                                   (src, dst, bye), (dst, src, bye_ok)]):
                     w.write(ts + n * 0.0001 + k * 0.001, udp_frame(*s, *d, data))
+
+
+# (seconds from the INVITE, sequence number, RTP timestamp, SSRC, payload type, payload)
+RtpSpec = tuple[float, int, int, int, int, bytes]
+
+
+def rtp_bytes(seq: int, ts: int, ssrc: int, pt: int, payload: bytes, marker: bool = False) -> bytes:
+    return struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc) + payload
+
+
+def write_rtp_call(path: str | Path, caller_rtp: list[RtpSpec], agent_rtp: list[RtpSpec], *,
+                   call_id: str = "audio-call@test", codecs: str = "0 101",
+                   rtpmap: str = "a=rtpmap:101 telephone-event/8000\r\n", answer_at: float = 0.2,
+                   bye_at: float | None = None, t0: float = 1_700_000_000.0,
+                   caller: tuple[str, int] = ("10.2.0.1", 40000), agent: tuple[str, int] = ("10.2.0.2", 50000)) -> None:
+    """One answered call whose RTP each side sends to the other's SDP address: INVITE at 0,
+    200 OK at `answer_at`, BYE at `bye_at` (after the last packet when None)."""
+    last = max((p[0] for p in caller_rtp + agent_rtp), default=answer_at)
+    bye_at = last + 0.1 if bye_at is None else bye_at
+    sig_a, sig_b = (caller[0], 5060), (agent[0], 5060)
+
+    def sdp(addr: str, port: int) -> str:
+        return (f"v=0\r\no=- 1 1 IN IP4 {addr}\r\ns=-\r\nc=IN IP4 {addr}\r\nt=0 0\r\n"
+                f"m=audio {port} RTP/AVP {codecs}\r\n{rtpmap}a=ptime:20\r\n")
+
+    frames = [
+        (0.0, udp_frame(*sig_a, *sig_b, _message("INVITE sip:agent@voice SIP/2.0", call_id, "1 INVITE",
+                                                 "z9hG4bK1", "", sdp(*caller)))),
+        (answer_at, udp_frame(*sig_b, *sig_a, _message("SIP/2.0 200 OK", call_id, "1 INVITE", "z9hG4bK1",
+                                                       ";tag=b1", sdp(*agent)))),
+        (answer_at + 0.001, udp_frame(*sig_a, *sig_b, _message("ACK sip:agent@voice SIP/2.0", call_id, "1 ACK",
+                                                               "z9hG4bK2", ";tag=b1"))),
+        (bye_at, udp_frame(*sig_a, *sig_b, _message("BYE sip:agent@voice SIP/2.0", call_id, "2 BYE",
+                                                    "z9hG4bK3", ";tag=b1"))),
+        (bye_at + 0.001, udp_frame(*sig_b, *sig_a, _message("SIP/2.0 200 OK", call_id, "2 BYE", "z9hG4bK3",
+                                                            ";tag=b1"))),
+    ]
+    for specs, src, dst in ((caller_rtp, caller, agent), (agent_rtp, agent, caller)):
+        frames += [(at, udp_frame(*src, *dst, rtp_bytes(seq, ts, ssrc, pt, payload)))
+                   for at, seq, ts, ssrc, pt, payload in specs]
+    frames.sort(key=lambda f: f[0])
+    with PcapWriter(path) as w:
+        for at, data in frames:
+            w.write(t0 + at, data)

@@ -28,6 +28,7 @@ def diagnose(
     width: int | None = WIDTH_OPTION,
     full: bool = FULL_OPTION,
     time: TimeMode = TIME_OPTION,
+    audio: bool = typer.Option(True, "--audio/--no-audio", help="Decode the call's audio: dead air, silent media, response time."),
 ) -> int:
     """Setup, SDP offer/answer vs RTP seen, media health, and a verdict with runbooks."""
     from voxops.analysis.diagnosis import diagnose_call
@@ -37,6 +38,10 @@ def diagnose(
     policy = policy_for(spec)
     dialogs, streams, chosen = load_call(pcap, call_id, use_index=index, warn=warn)
     result = diagnose_call(dialogs, streams, chosen, policy)
+    if audio:
+        from voxops.audio.diagnosis import with_audio_findings
+
+        result = with_audio_findings(result, pcap, policy)
     if fmt is DiagnoseFormat.json:
         emit_json(result)
     elif fmt is DiagnoseFormat.html:

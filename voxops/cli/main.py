@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "calls",
     "ladder",
     "export",
+    "audio",
     "rtp",
     "diagnose",
     "stats",

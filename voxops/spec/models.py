@@ -286,6 +286,12 @@ class Slo(Model):
     jitter_max_ms: Annotated[PlainFloat, Field(gt=0, le=1000)] = 30.0
     mos_min: Annotated[PlainFloat, Field(ge=1.0, le=4.5)] = 3.5
     spike_503: Spike503 = Field(default_factory=Spike503)
+    # what the decoded audio of a call is judged against (`voxops audio`, `voxops diagnose`)
+    response_latency_ms: Annotated[int, Field(ge=50, le=30_000)] = 1500
+    dead_air_s: Annotated[PlainFloat, Field(gt=0, le=600)] = 5.0
+    silent_media_s: Annotated[PlainFloat, Field(gt=0, le=600)] = 5.0
+    greeting_max_s: Annotated[PlainFloat, Field(gt=0, le=600)] = 3.0
+    talk_over_ms: Annotated[int, Field(ge=50, le=30_000)] = 800
 
 
 # --- DNS and TLS watch lists ---------------------------------------------------------

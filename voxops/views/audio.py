@@ -1,0 +1,43 @@
+"""Text view of `voxops audio`: where the files went, each side's audio, the conversation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from voxops.views.safe_text import visible
+
+if TYPE_CHECKING:
+    from voxops.audio.report import AudioReport
+
+
+def audio_text(r: AudioReport) -> str:
+    c = r.conversation
+    lines = [f"call {visible(r.call_id)}: {r.duration_s:.1f} s of audio"
+             + (f", answered at {r.answered:.1f} s" if r.answered is not None else ", not answered")]
+    if r.stereo:
+        lines.append(f"  stereo WAV (caller left, agent right): {visible(r.stereo)}")
+    for s in r.sides:
+        codecs = sorted({c for seg in s.segments for c in seg.codecs}) or ["-"]
+        lines.append(
+            f"  {s.role:<6} {visible(s.source or '-'):<22} {'/'.join(codecs)} {s.sample_rate} Hz, "
+            f"{s.packets} packets, {s.lost_packets} lost, {len(s.segments)} segment(s), talk {s.talk_s:.1f} s"
+            + (f", WAV {visible(s.wav)}" if s.wav else ""))
+        for codec, why in s.undecodable.items():
+            lines.append(f"         not decoded: {visible(codec)}: {visible(why)}")
+        if s.dtmf:
+            lines.append("         DTMF: " + " ".join(f"{visible(e.digit)}@{e.at:.1f}s" for e in s.dtmf))
+    lat = c.response_latency
+    if lat.count:
+        lines.append(f"  response latency: {lat.count} turns, p50 {lat.p50_ms:.0f} ms, "
+                     f"p95 {lat.p95_ms:.0f} ms, max {lat.max_ms:.0f} ms")
+    else:
+        lines.append("  response latency: no answered turn")
+    greeting = "never" if c.greeting_s is None else f"{c.greeting_s:.2f} s after the answer"
+    lines.append(f"  agent's first words: {greeting}")
+    if c.dead_air_share is not None:
+        lines.append(f"  dead air: {len(c.dead_air)} gap(s), {100 * c.dead_air_share:.1f} % of the call")
+    for f in c.findings:
+        lines.append(f"  {f.severity.value.upper():<7} {f.code}: {visible(f.message)} (runbook {f.runbook})")
+    if not c.findings:
+        lines.append("  no conversation finding")
+    return "\n".join(lines) + "\n"

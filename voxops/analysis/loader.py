@@ -162,8 +162,15 @@ def _index_candidates(idx: CaptureIndex, call_id: str) -> dict[str, tuple[list[D
 
 
 def call_from_index(path: Path, call_id: str,
-                    warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream], str] | None:
-    """The call's dialogs and streams from a sound index; None when there is none to trust.
+                    warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream]] | None:
+    """The call's dialogs and streams from a sound index; None when there is none to trust."""
+    hit = chosen_from_index(path, call_id, warn)
+    return None if hit is None else (hit[0], hit[1])
+
+
+def chosen_from_index(path: Path, call_id: str,
+                      warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream], str] | None:
+    """`call_from_index`, and the full Call-ID `call_id` named.
 
     `call_id` may be a unique prefix. An index that fails any check (`warn` hears why)
     counts as no index: the capture is read again, never the index believed.
@@ -198,11 +205,18 @@ def resolve_call_id(dialogs: Sequence[Dialog], call_id: str, path: Path) -> str:
 
 
 def load_call(path: Path, call_id: str, *, use_index: bool = True,
-              warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream], str]:
-    """Dialogs (call + legs), RTP streams and the full Call-ID of one call (`call_id` or a
-    unique prefix of one), through the index when possible."""
+              warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream]]:
+    """Dialogs (call + legs) and RTP streams of one call (`call_id` or a unique prefix of
+    one), through the index when possible."""
+    dialogs, streams, _ = load_chosen_call(path, call_id, use_index=use_index, warn=warn)
+    return dialogs, streams
+
+
+def load_chosen_call(path: Path, call_id: str, *, use_index: bool = True,
+                     warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream], str]:
+    """`load_call`, and the full Call-ID `call_id` named."""
     if use_index:
-        hit = call_from_index(path, call_id, warn)
+        hit = chosen_from_index(path, call_id, warn)
         if hit is not None:
             return hit
     key = None

@@ -32,11 +32,11 @@ def diagnose(
 ) -> int:
     """Setup, SDP offer/answer vs RTP seen, media health, and a verdict with runbooks."""
     from voxops.analysis.diagnosis import diagnose_call
-    from voxops.analysis.loader import load_call, policy_for
+    from voxops.analysis.loader import load_chosen_call, policy_for
     from voxops.views.calls import diagnosis_html, diagnosis_text
 
     policy = policy_for(spec)
-    dialogs, streams, chosen = load_call(pcap, call_id, use_index=index, warn=warn)
+    dialogs, streams, chosen = load_chosen_call(pcap, call_id, use_index=index, warn=warn)
     result = diagnose_call(dialogs, streams, chosen, policy)
     if audio:
         from voxops.audio.diagnosis import with_audio_findings

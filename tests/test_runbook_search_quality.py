@@ -93,6 +93,12 @@ QUERIES = [
     ("one sbc down", "sbc-failover"),
     ("spec validation error", "spec-errors"),
     ("pakcet loss", "packet-loss-low-mos"),
+    ("caller hears nothing but rtp is flowing", "silent-media"),
+    ("silent-media", "silent-media"),
+    ("long silence in the middle of the call", "dead-air"),
+    ("bot takes too long to reply", "slow-agent-response"),
+    ("agent says nothing after answer", "no-greeting"),
+    ("bot talks over the caller", "talk-over"),
 ]
 
 

@@ -42,6 +42,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"|\bone[ -]?way\b|\bone direction\b", "one way audio"),
     (r"\bspof\b|\bsingle points? of failure\b", "single point failure"),
     (r"\bbusy\b", "busy 486"),
+    (r"\bproxy[ -]auth\w*(?: required)?\b|\bauth\w* required\b", "auth"),
     (r"\bkamailio\b|\bproxy\b|\bsbc node\b", "sbc node"),
     (r"\bringing\b|\bringback\b|\bpost[ -]dial\b", "ringing pdd"),
     (r"\bcodec mismatch\b|\bno common codec\b|\bcodecs? refused\b|\bcodecs? rejected\b", "codec rejection 488"),
@@ -54,6 +55,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bsrv\b|\bnaptr\b|\bresolvers?\b", "dns srv"),
     (r"\bscann\w*|\bsipvicious\b|\bfriendly.scanner\b|\bsvwar\b|\bsvmap\b", "scanner sipvicious"),
     (r"\btranscod\w*|\bg\.?729\b|\bg\.?711\b", "transcoding g729"),
+    (r"\b(?:takes?|taking|took) (?:too )?long to (?:reply|respond|answer|talk|speak)\b|\bslow to (?:reply|respond)\b"
+     r"|\b(?:bot|agent) (?:is )?slow\b", "response latency slow"),
     (r"\bspeech recognition\b|\bstt\b|\btranscription\b", "speech recognition accuracy"),
     (r"\bdeploy\w*|\broll ?back\w*|\brollout\b", "deploy rollback"),
     (r"\bregist\w*", "registration"),

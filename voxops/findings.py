@@ -30,6 +30,7 @@ __all__ = [
 # `FindingCode(` declarations and fails when this list and the tree disagree.
 FINDING_MODULES: tuple[str, ...] = (
     "voxops.analysis.faults",
+    "voxops.audio.conversation",
     "voxops.probes.dns_check",
     "voxops.probes.exposure",
     "voxops.probes.monitor",

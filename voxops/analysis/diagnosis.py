@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis import faults as F
+from voxops.analysis.hops import CallPath, call_path
 from voxops.analysis.negotiation import hop_negotiations
+from voxops.analysis.path_findings import busy_finding, failover_findings
 from voxops.analysis.policy import Policy
 from voxops.analysis.streams import RtpStream
 from voxops.findings import Finding, Severity, worst
@@ -100,6 +102,7 @@ class CallDiagnosis(BaseModel):
     retransmissions: int
     answered_by: dict[str, list[str]] = Field(description="responses to the INVITE(s), by the hop that sent them")
     hops: list[Hop]
+    path: CallPath | None = Field(default=None, description="the call's hops, attempts and failovers")
     codecs: Codecs
     streams: list[RtpStream]
     findings: list[Finding]
@@ -208,13 +211,15 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
         for p in messages
     ]
     invite = next((p for p in main.messages if p.msg.method == main.method and p.msg.is_request), main.messages[0])
-    trunk = policy.trunk_of(invite.dst, invite.src)
+    path = call_path(dialogs, policy)
+    trunk = path.trunk
     challenges = sum(1 for p in main.messages if p.msg.status in (401, 407) and id(p) not in retrans)
     n_retrans = sum(d.retransmissions for d in dialogs)
 
-    _setup_findings(main, invite, findings, policy, n_retrans, challenges)
-    _failover_findings(main, dialogs, findings, policy)
-    mine = [s for s in streams if s.call_id in call_ids]
+    _setup_findings(main, invite, findings, policy, n_retrans, challenges, path)
+    if main.final_status not in (500, 503, 504):  # else the call itself ended on it: the setup outcome
+        findings += failover_findings(path, main.final_status)
+    mine = [s for s in streams if s.call_id in call_ids or call_ids.intersection(s.claimed_by)]
     hop_media = _hop_media(dialogs, mine)
     primary = hop_media[0]
     codecs = Codecs(
@@ -249,6 +254,7 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
         retransmissions=n_retrans,
         answered_by=_answered_by(dialogs, policy),
         hops=hops,
+        path=path,
         codecs=codecs,
         streams=mine,
         findings=findings,
@@ -278,7 +284,7 @@ def _first_codec(media: SdpMedia | None, view: SdpView | None) -> str | None:
 
 
 def _setup_findings(d: Dialog, invite: SipPacket, out: list[Finding], policy: Policy,
-                    n_retrans: int, challenges: int) -> None:
+                    n_retrans: int, challenges: int, path: CallPath) -> None:
     status = d.final_status
     where = f"frame {invite.frame}"
     meaning = STATUS_MEANING.get(status or 0, "")
@@ -296,9 +302,8 @@ def _setup_findings(d: Dialog, invite: SipPacket, out: list[Finding], policy: Po
         elif status in (401, 403, 407):
             out.append(F.AUTH_FAILED(f"call ended on {status} ({meaning}) after {challenges} challenge(s)",
                                      where=where, status=status))
-        elif status == 486 and _busy_from_pool(d, policy):
-            out.append(F.BUSY_HERE(f"call refused with 486 ({meaning}) by {_final_sender(d)}: no agent free",
-                                   where=where, status=status, answered_by=_final_sender(d)))
+        elif status == 486 and (busy := busy_finding(path, policy, where)) is not None:
+            out.append(busy)
         elif status >= 300:
             sev = Severity.info if status in USER_CAUSED else None
             out.append(F.SETUP_FAILED(f"call not answered: {status} {meaning}".strip(), severity=sev,
@@ -310,40 +315,6 @@ def _setup_findings(d: Dialog, invite: SipPacket, out: list[Finding], policy: Po
         frames = [p.frame for p, again in zip(d.messages, d.retransmitted, strict=False) if again]
         out.append(F.SIP_RETRANSMISSIONS(f"{n_retrans} SIP retransmission(s)", where=f"frame {frames[0]}" if frames else where,
                                          frames=frames[:20]))
-
-
-def _busy_from_pool(d: Dialog, policy: Policy) -> bool:
-    """A 486 that started on our side: the INVITE went to an agent, or the first 486 came
-    from an agent or from the SBC's admission control (not relayed back to a calling agent).
-    Without a spec every 486 counts."""
-    agents = policy.agent_addresses
-    if not agents and not policy.sbc_addresses:
-        return True
-    if any(p.dst in agents for p in d.messages if p.msg.method == "INVITE" and p.msg.is_request):
-        return True
-    first = next((p for p in d.messages if p.msg.status == 486), None)
-    return first is not None and (first.src in agents or (first.src in policy.sbc_addresses and first.dst not in agents))
-
-
-def _failover_findings(main: Dialog, dialogs: list[Dialog], out: list[Finding], policy: Policy) -> None:
-    """A hop that answered 5xx while the call went on elsewhere: the failover worked, but
-    the trunk that refused still needs attention."""
-    if main.final_status in (500, 503, 504):
-        return  # the call itself ended on it: reported as the setup outcome
-    answered = main.final_status is not None and 200 <= main.final_status < 300
-    for d in dialogs:
-        for tx in d.transactions:
-            final = tx.final
-            if tx.method != "INVITE" or final is None or final.msg.status not in (500, 503, 504):
-                continue
-            status = final.msg.status
-            name = policy.name_of(final.src)
-            outcome = "the call was answered through another hop" if answered else (
-                f"the call ended on {main.final_status}" if main.final_status else "the call got no final answer")
-            out.append(F.SERVICE_UNAVAILABLE(
-                f"{name} answered {status} ({STATUS_MEANING[status]}); {outcome} (failover)",
-                severity=Severity.warning if answered else None, where=f"frame {final.frame}",
-                status=status, answered_by=f"{final.src}:{final.sport}", failover=True))
 
 
 def _final_sender(d: Dialog) -> str | None:
@@ -394,7 +365,8 @@ def _sdp_findings(o_view: SdpView | None, o_media: SdpMedia | None, a_view: SdpV
                     f"{odd} ({s.codec})", where=f"frame {s.first_frame}",
                     negotiated=a_view.payload_types, seen=s.payload_types, stream=f"{s.src} -> {s.dst}"))
     denied = set(policy.deny_codecs)
-    names = {c.split("/")[0].upper() for c in a_view.codecs} | {(s.codec or "").upper() for s in fwd + rev}
+    negotiated = _first_codec(a_media, a_view)  # what the call uses, not every codec the answer lists
+    names = {(negotiated or "").split("/")[0].upper()} | {(s.codec or "").upper() for s in fwd + rev}
     hit = sorted(names & denied)
     if hit:
         out.append(F.CODEC_DENIED(f"codec(s) {', '.join(hit)} denied by the spec's policy were negotiated or sent",
@@ -419,15 +391,22 @@ def _rtp_findings(d: Dialog, fwd: list[RtpStream], rev: list[RtpStream], answer:
                   out: list[Finding], policy: Policy) -> None:
     if d.answered_at is None:
         return
+    shared = [s for s in fwd + rev if s.claimed_by]
+    if shared:  # another live call claims the same 5-tuple: whose media it is cannot be told
+        out.append(F.AMBIGUOUS_MEDIA(
+            f"{len(shared)} stream(s) also claimed by call(s) {', '.join(sorted({c for s in shared for c in s.claimed_by}))}"
+            f" up at the same time on the same ports ({shared[0].src} -> {shared[0].dst}): "
+            "media direction checks skipped", where=f"frame {shared[0].first_frame}",
+            streams=[f"{s.src} -> {s.dst}" for s in shared]))
     if answer is not None and answer.srtp and not (fwd or rev):
         return
     held = answer is not None and answer.direction != "sendrecv"
     talk = d.duration_s if d.duration_s is not None else None
     if not fwd and not rev:
-        if not held:
+        if not held and not shared:
             out.append(F.NO_MEDIA("answered call carried no RTP in either direction", where=f"call {d.call_id}"))
         return
-    if (not fwd or not rev) and not held:
+    if (not fwd or not rev) and not held and not shared:
         present, absent = ("offerer->answerer", "answerer->offerer") if fwd else ("answerer->offerer", "offerer->answerer")
         have = fwd or rev
         out.append(F.ONE_WAY_AUDIO(

@@ -25,7 +25,7 @@ ISA_CODES = {408, 500, 503, 504}
 CHALLENGES = {401, 407}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallRecord:
     call_id: str
     start: float  # epoch seconds of the initial INVITE
@@ -36,7 +36,7 @@ class CallRecord:
     mos: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TransactionRecord:
     trunk: str | None
     method: str

@@ -118,8 +118,8 @@ def build_index(path: Path, analysis: Analysis, key: str | None = None) -> Path:
 
     by_call: dict[str, list[RtpStream]] = {}
     for s in analysis.streams:
-        if s.call_id is not None:
-            by_call.setdefault(s.call_id, []).append(s)
+        for cid in ([s.call_id] if s.call_id is not None else []) + s.claimed_by:
+            by_call.setdefault(cid, []).append(s)
     calls = []
     for d in analysis.dialogs:
         group = min([d.call_id, *d.legs])
@@ -146,7 +146,7 @@ def _streams_from(blobs: list[str], group: list[str]) -> list[RtpStream]:
     for s in streams:
         numbers = [v for v in s.model_dump().values() if isinstance(v, int | float) and not isinstance(v, bool)]
         counts = (s.packets, s.expected, s.seq_errors, s.duplicates, s.markers, s.first_frame, s.last_frame)
-        if (s.call_id not in group or not all(math.isfinite(v) for v in numbers)
+        if ((s.call_id not in group and not set(s.claimed_by) & set(group)) or not all(math.isfinite(v) for v in numbers)
                 or min(counts) < 0 or not 0 <= s.payload_type <= 127 or s.ssrc >> 32):
             raise IndexDoubt(f"media summary of stream {s.ssrc} out of range")
     return streams

@@ -188,7 +188,7 @@ def analyse_packets(stream, rows, arrival_s, t0, frames, head, clock, jb_ms, jit
             ri[k, 3] = s
             ri[k, 4] = tsv
             ri[k, 11] = p
-            ri[k, 12] = clock[i]
+            ri[k, 12] = max(clock[i], 0)
             rf[k, 0] = cur
             rf[k, 5] = -1.0
             rf[k, 8] = -1.0
@@ -217,6 +217,13 @@ def analyse_packets(stream, rows, arrival_s, t0, frames, head, clock, jb_ms, jit
             ri[k, 7] += 1
         elif seq_num + 1 > s:
             ri[k, 7] += 1
+        if clock[i] < 0:  # RFC 4733 telephone-event: in sequence and loss, out of delta and jitter
+            if mark:
+                ri[k, 8] += 1
+            ri[k, 2] = s
+            ri[k, 0] = nr + 1
+            jit_out[i] = rf[k, 3]
+            continue
         is_cn = p == 13 or p == 19
         follow_cn = ri[k, 11] == 13 or ri[k, 11] == 19
         ri[k, 11] = p

@@ -6,13 +6,12 @@ Call-ID on both hops), written at test time, plus variants built with the same `
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.analysis.sbc_synthetic import scenarios
 from voxops.analysis.diagnosis import CallDiagnosis, diagnose_call
 from voxops.analysis.loader import load_call, policy_for
 
@@ -23,12 +22,7 @@ MEDIA_CODES = {"one-way-audio", "no-media", "media-address-mismatch"}
 
 @pytest.fixture(scope="module")
 def sc() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("voxops_docs_scenarios", REPO / "docs/hooks/scenarios.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
+    return scenarios()
 
 
 def diagnose(path: Path, call_id: str, spec: Path | None = SPEC) -> CallDiagnosis:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis import faults as F
 from voxops.analysis.hops import CallPath, call_path
+from voxops.analysis.media_attribution import other_media
 from voxops.analysis.negotiation import hop_negotiations
 from voxops.analysis.path_findings import busy_finding, failover_findings
 from voxops.analysis.policy import Policy
@@ -220,7 +221,8 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
     if main.final_status not in (500, 503, 504):  # else the call itself ended on it: the setup outcome
         findings += failover_findings(path, main.final_status)
     mine = [s for s in streams if s.call_id in call_ids or call_ids.intersection(s.claimed_by)]
-    hop_media = _hop_media(dialogs, mine)
+    not_audio, fax = other_media(dialogs)
+    hop_media = _hop_media(dialogs, [s for s in mine if s.src not in not_audio and s.dst not in not_audio])
     primary = hop_media[0]
     codecs = Codecs(
         offer=primary.offer,
@@ -231,7 +233,7 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
     )
     for h in hop_media:
         _sdp_findings(h.offer, h.o_media, h.answer, h.a_media, h.fwd, h.rev, findings, policy)
-        _rtp_findings(main, h.fwd, h.rev, h.answer, findings, policy)
+        _rtp_findings(main, h.fwd, h.rev, h.answer, findings, policy, fax)
     findings = list({(f.code, f.where, f.message): f for f in findings}.values())
     top = worst(findings)
     verdict = "no problem found" if top is None else f"{top.value}: " + "; ".join(
@@ -388,7 +390,7 @@ def _sdp_findings(o_view: SdpView | None, o_media: SdpMedia | None, a_view: SdpV
 
 
 def _rtp_findings(d: Dialog, fwd: list[RtpStream], rev: list[RtpStream], answer: SdpView | None,
-                  out: list[Finding], policy: Policy) -> None:
+                  out: list[Finding], policy: Policy, fax: bool = False) -> None:
     if d.answered_at is None:
         return
     shared = [s for s in fwd + rev if s.claimed_by]
@@ -420,7 +422,7 @@ def _rtp_findings(d: Dialog, fwd: list[RtpStream], rev: list[RtpStream], answer:
             out.append(F.LATE_MEDIA(f"first RTP {label} {late:.1f} s after the 200 OK", where=f"frame {s.first_frame}",
                                     delay_s=round(late, 3)))
         if d.ended_at is not None:
-            if d.ended_at - s.end > policy.media_gap_s and (talk or 0) > policy.media_gap_s:
+            if d.ended_at - s.end > policy.media_gap_s and (talk or 0) > policy.media_gap_s and not fax:
                 out.append(F.MEDIA_STOPPED(f"RTP {label} stopped {d.ended_at - s.end:.1f} s before the BYE",
                                            where=f"frame {s.last_frame}", last_frame=s.last_frame))
             if s.end - d.ended_at > 1.0:

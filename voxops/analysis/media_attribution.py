@@ -112,3 +112,17 @@ def call_media_windows(dialogs: Sequence[Dialog]) -> list[tuple[str, int, float,
     if seen != {True, False}:
         return []
     return [(addr, port, c.since, c.until) for (addr, port), cs in media_claims(dialogs).items() for c in cs]
+
+
+def other_media(dialogs: Sequence[Dialog]) -> tuple[set[str], bool]:
+    """'address:port' of the dialogs' non-audio m= lines (video, image, application: their
+    own media sections, never judged against the audio line), and whether the call
+    switched to fax (an m=image line with a port: T.38)."""
+    ends: set[str] = set()
+    audio: set[str] = set()
+    fax = False
+    for _, _, m in sdp_media(dialogs):
+        if m.port and m.connection:
+            (audio if m.kind == "audio" else ends).add(f"{m.connection}:{m.port}")
+            fax = fax or m.kind == "image"
+    return ends - audio, fax  # a T.38 re-INVITE often keeps the audio port

@@ -64,3 +64,25 @@ def test_an_unknown_codec_gets_no_mos_and_says_why(tmp_path):
     (stream,) = analyse_capture(path).streams
     assert stream.codec == "X-VENDOR" and stream.mos is None and stream.r_factor is None
     assert stream.mos_method is not None and "unknown codec X-VENDOR" in stream.mos_method
+
+
+def test_heuristic_skips_well_known_ports_of_other_protocols(tmp_path):
+    import struct
+
+    from voxops.analysis.dialogs import build_dialogs
+    from voxops.analysis.streams import find_streams
+    from voxops.capture import scan
+    from voxops.capture.writer import PcapWriter, udp_frame
+
+    path = tmp_path / "lookalikes.pcap"
+    writer = PcapWriter(path)
+    # DNS and NetBIOS datagrams whose first bytes read as RTP v2 PCMU, then a real stream
+    for n in range(10):
+        fake = struct.pack("!BBHII", 0x80, 0, n, n * 160, 0x1234) + bytes(40)
+        writer.write(1.0 + n * 0.02, udp_frame("10.0.0.1", 40000, "10.0.0.53", 53, fake))
+        writer.write(1.0 + n * 0.02, udp_frame("10.0.0.1", 137, "10.0.0.255", 137, fake))
+        writer.write(1.0 + n * 0.02, udp_frame("10.0.0.1", 16000, "10.0.0.2", 16002, fake[:1] + b"\x00" + fake[2:]))
+    writer.close()
+    result = scan(path)
+    streams, _ = find_streams(result, build_dialogs(result.sip), heuristic=True)
+    assert [(s.src, s.dst) for s in streams] == [("10.0.0.1:16000", "10.0.0.2:16002")]

@@ -5,7 +5,7 @@ an RTP endpoint from the frame of the SDP on; a datagram from or to such an endp
 (source checked first) is RTP of that SDP's call. The heuristic (`heuristic=True`)
 takes what is left: RTP version 2, a payload type that is static audio/video (0-34) or
 dynamic (96-127), not RTCP, grouped by 5-tuple and SSRC, kept when a group has at least
-`MIN_HEURISTIC_PACKETS` packets. A stream is (source, destination, SSRC), as in
+`MIN_HEURISTIC_PACKETS` packets and neither port is a well-known port of another protocol. A stream is (source, destination, SSRC), as in
 `tshark -z rtp,streams`.
 """
 
@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from voxops.capture.records import CaptureScan
 
 MIN_HEURISTIC_PACKETS = 3
+# UDP ports of other protocols whose datagrams can look like RTP version 2: the heuristic
+# never takes them (DNS, DHCP, TFTP, NTP, NetBIOS, SNMP, IKE, syslog, RIP, RADIUS, SSDP,
+# IPsec NAT-T, SIP, mDNS, LLMNR).
+WELL_KNOWN_PORTS = np.array([53, 67, 68, 69, 123, 137, 138, 139, 161, 162, 500, 514, 520, 1812, 1813, 1900,
+                             4500, 5060, 5061, 5353, 5355], np.int64)
 TELEPHONE_EVENT = -1  # the clock rate the RTP kernel reads as "not voice: no delta, no jitter"
 JITTER_BUFFER_MS = 60.0  # a packet this late against its nominal time counts as discarded
 
@@ -153,7 +158,9 @@ def find_streams(
     counts = np.bincount(stream, minlength=n_streams)
     from_sdp = np.zeros(n_streams, bool)
     from_sdp[stream[ep_sel >= 0]] = True
-    keep_stream = from_sdp | (counts >= MIN_HEURISTIC_PACKETS)
+    first_rows = idx[first_of]
+    other_protocol = np.isin(udp.sport[first_rows], WELL_KNOWN_PORTS) | np.isin(udp.dport[first_rows], WELL_KNOWN_PORTS)
+    keep_stream = from_sdp | ((counts >= MIN_HEURISTIC_PACKETS) & ~other_protocol)
     if not keep_stream.all():
         renumber = np.cumsum(keep_stream) - 1
         keep = keep_stream[stream]

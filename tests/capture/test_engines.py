@@ -48,3 +48,21 @@ def test_sip_over_tls_needs_the_tshark_engine_and_a_key_log(cli):
     assert code == 0 and '"final_status": 200' in out
     code, _, err = cli("calls", path, "--tls-keylog", keys)
     assert code == 2 and "--engine tshark" in err
+
+
+def test_diagnose_and_rtp_read_sip_over_tls_with_a_key_log(cli, tmp_path):
+    import json
+    import shutil
+
+    need_tool("tshark")
+    path, keys = tmp_path / "tls.pcap", DATA / "tls.keys"
+    shutil.copy(DATA / "tls.pcap", path)  # an index is never written beside the checked-in file
+    code, out, _ = cli("calls", path, "--engine", "tshark", "--tls-keylog", keys, "-f", "json")
+    (row,) = json.loads(out)
+    code, out, err = cli("diagnose", row["call_id"], "--pcap", path, "--tls-keylog", keys, "-f", "json")
+    assert code in (0, 1), err
+    assert json.loads(out)["final_status"] == 200
+    code, out, err = cli("rtp", path, "--tls-keylog", keys, "-f", "json")
+    assert code == 0, err
+    code, _, err = cli("diagnose", row["call_id"], "--pcap", path, "--tls-keylog", tmp_path / "missing.keys")
+    assert code == 2 and "--tls-keylog" in err

@@ -47,7 +47,7 @@ def _check(path: Path) -> Path:
 
 
 def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = False,
-                    warn: Warn | None = None, compact: bool = False) -> Analysis:
+                    warn: Warn | None = None, compact: bool = False, tls_keylog: Path | None = None) -> Analysis:
     """Scan, dialogs and RTP streams. `compact`: dialogs are folded while reading and hold
     only what summaries, KPIs and streams read (`scan.sip` holds the first messages only): memory then
     grows by a few hundred bytes per message, not by the whole message."""
@@ -55,7 +55,13 @@ def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = 
     from voxops.capture import scan
 
     summaries = DialogSummaries() if compact else None
-    result = scan(_check(path), warn=warn, sip_filter=summaries)
+    if tls_keylog is not None:  # SIP over TLS: Wireshark decrypts it
+        from voxops.capture.engines import Engine, load_capture
+
+        result = load_capture(_check(path), engine=Engine.tshark, tls_keylog=tls_keylog, warn=warn,
+                              sip_filter=summaries)
+    else:
+        result = scan(_check(path), warn=warn, sip_filter=summaries)
     dialogs = summaries.dialogs() if summaries is not None else build_dialogs(result.sip)
     streams, jitter = find_streams(result, dialogs, heuristic=heuristic, keep_jitter=keep_jitter)
     return Analysis(result, dialogs, streams, jitter)
@@ -180,9 +186,11 @@ def call_from_index(path: Path, call_id: str,
     return dialogs_for(dialogs, [call_id]), streams
 
 
-def load_call(path: Path, call_id: str, *, use_index: bool = True,
-              warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream]]:
-    """Dialogs (call + legs) and RTP streams of one call, through the index when possible."""
+def load_call(path: Path, call_id: str, *, use_index: bool = True, warn: Warn | None = None,
+              tls_keylog: Path | None = None) -> tuple[list[Dialog], list[RtpStream]]:
+    """Dialogs (call + legs) and RTP streams of one call, through the index when possible
+    (never with a TLS key log: the index holds what the native reader saw)."""
+    use_index = use_index and tls_keylog is None
     if use_index:
         hit = call_from_index(path, call_id, warn)
         if hit is not None:
@@ -193,7 +201,7 @@ def load_call(path: Path, call_id: str, *, use_index: bool = True,
 
         with contextlib.suppress(OSError):
             key = fingerprint(_check(path))
-    analysis = analyse_capture(path, warn=warn)
+    analysis = analyse_capture(path, warn=warn, tls_keylog=tls_keylog)
     if use_index and key is not None:
         try:
             build_index(path, analysis, key)

@@ -18,6 +18,9 @@ ENGINE_OPTION = typer.Option(
 KEYLOG_OPTION = typer.Option(
     None, "--tls-keylog", help="TLS key log (SSLKEYLOGFILE) to decrypt SIP over TLS; --engine tshark."
 )
+DECRYPT_KEYLOG_OPTION = typer.Option(
+    None, "--tls-keylog", help="TLS key log (SSLKEYLOGFILE): SIP over TLS is read through tshark to decrypt it."
+)
 CORRELATE_OPTION = typer.Option(
     ["X-CID", "X-Call-ID"], "--correlate",
     help="Header naming the other leg's Call-ID (B2BUA); repeat for several.",

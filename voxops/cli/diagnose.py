@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from voxops.cli import _capture_opts as opts
 from voxops.cli.common import emit_json, warn
 from voxops.errors import ExitCode
 from voxops.severity import Severity, fails
@@ -25,6 +26,7 @@ def diagnose(
     fmt: DiagnoseFormat = typer.Option(DiagnoseFormat.text, "--format", "-f", help="Output format."),
     fail_on: Severity = typer.Option(Severity.error, "--fail-on", help="Exit 1 on findings at or above this."),
     index: bool = typer.Option(True, "--index/--no-index", help="Use (and build) the capture's sidecar index."),
+    tls_keylog: Path | None = opts.DECRYPT_KEYLOG_OPTION,
 ) -> int:
     """Setup, SDP offer/answer vs RTP seen, media health, and a verdict with runbooks."""
     from voxops.analysis.diagnosis import diagnose_call
@@ -32,7 +34,7 @@ def diagnose(
     from voxops.views.calls import diagnosis_html, diagnosis_text
 
     policy = policy_for(spec)
-    dialogs, streams = load_call(pcap, call_id, use_index=index, warn=warn)
+    dialogs, streams = load_call(pcap, call_id, use_index=index, warn=warn, tls_keylog=opts.keylog_path(tls_keylog))
     result = diagnose_call(dialogs, streams, call_id, policy)
     if fmt is DiagnoseFormat.json:
         emit_json(result)

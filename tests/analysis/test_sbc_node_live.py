@@ -60,19 +60,21 @@ def test_every_call_has_the_findings_of_its_fault(node):
     capture, analysis, policy = node
     for cid, truth in capture.calls.items():
         result = diagnose_call(dialogs_for(analysis.dialogs, [cid]), analysis.streams, cid, policy)
-        codes = {f.code for f in result.findings}
+        # the SIPp peers send no RTP: "no media" is true of every answered call here
+        findings = [f for f in result.findings if f.code != "no-media"]
+        codes = {f.code for f in findings}
         if truth.final_status == 486:
-            (busy,) = result.findings
+            (busy,) = findings
             assert (busy.code, busy.evidence["refused_by"], busy.evidence["node"]) == ("busy-here", "admission", "sbc-1")
         elif truth.silent_transmissions:
             retrans = truth.silent_transmissions - 1
-            (failover,) = [f for f in result.findings if f.code == "failover"]
+            (failover,) = [f for f in findings if f.code == "failover"]
             assert failover.message.startswith(
                 f"{truth.tried[0]} did not answer the INVITE or its {retrans} retransmissions; "
                 f"sbc-1 failed over to {truth.tried[1]} after 3.0 s"), failover.message
             assert codes <= {"failover", "sip-retransmissions", "high-pdd"}, (cid, codes)
         else:
-            assert [f for f in result.findings if f.severity.value != "info"] == [], (cid, result.findings)
+            assert [f for f in findings if f.severity.value != "info"] == [], (cid, findings)
 
 
 def test_per_trunk_figures_equal_the_truth(node):

@@ -34,7 +34,7 @@ def diagnose(
     from voxops.views.calls import diagnosis_html, diagnosis_text
 
     policy = policy_for(spec)
-    dialogs, streams = load_call(pcap, call_id, use_index=index, warn=warn, tls_keylog=opts.keylog_path(tls_keylog))
+    dialogs, streams = load_call(pcap, call_id, use_index=index, warn=warn, tls_keylog=opts.key_log(tls_keylog))
     result = diagnose_call(dialogs, streams, call_id, policy)
     if fmt is DiagnoseFormat.json:
         emit_json(result)

@@ -26,7 +26,7 @@ def rtp(
     from voxops.views.calls import streams_text
 
     streams = analyse_capture(pcap, heuristic=heuristic, warn=warn, compact=True,
-                              tls_keylog=opts.keylog_path(tls_keylog)).streams
+                              tls_keylog=opts.key_log(tls_keylog)).streams
     if fmt is TextJson.json:
         emit_json([s.model_dump(mode="json") for s in streams])
     else:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voxops.analysis import faults as F
 from voxops.analysis.hops import CallPath, call_path
 from voxops.analysis.media_attribution import other_media
+from voxops.analysis.media_continuity import relay_findings
 from voxops.analysis.negotiation import hop_negotiations
 from voxops.analysis.path_findings import busy_finding, failover_findings
 from voxops.analysis.policy import Policy
@@ -231,6 +232,7 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
         seen_forward=sorted({pt for s in primary.fwd for pt in s.payload_types}),
         seen_reverse=sorted({pt for s in primary.rev for pt in s.payload_types}),
     )
+    findings += relay_findings(hop_media, policy)
     for h in hop_media:
         _sdp_findings(h.offer, h.o_media, h.answer, h.a_media, h.fwd, h.rev, findings, policy)
         _rtp_findings(main, h.fwd, h.rev, h.answer, findings, policy, fax)

@@ -66,6 +66,9 @@ MEDIA_ADDRESS_MISMATCH = FindingCode(
 # --- RTP --------------------------------------------------------------------------------
 ONE_WAY_AUDIO = FindingCode("one-way-audio", S.critical, "one-way-audio", "RTP flowed in one direction only")
 NO_MEDIA = FindingCode("no-media", S.critical, "one-way-audio", "An answered call carried no RTP at all")
+RELAY_DROPS_MEDIA = FindingCode(
+    "relay-drops-media", S.critical, "one-way-audio", "A media relay receives audio on one leg and forwards none"
+)
 AMBIGUOUS_MEDIA = FindingCode(
     "ambiguous-media", S.info, "one-way-audio", "Two live calls claim the same RTP 5-tuple: the stream is not told apart"
 )

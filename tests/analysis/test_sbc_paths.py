@@ -90,6 +90,7 @@ def test_per_trunk_figures_count_each_call_once_on_its_carrier(analysis, policy)
     assert "INVITE 200" not in report.response_codes.get(node.TRUNK_A, {}) or \
         report.response_codes[node.TRUNK_A]["INVITE 200"] == 1
     assert report.retransmissions == {node.TRUNK_A: 2}
+    assert all(set(w.trunks) <= {node.TRUNK_A, node.TRUNK_B} for w in report.windows)  # the 486 is in no trunk
 
 
 def test_telephone_events_stay_out_of_jitter_and_mos(analysis, policy):

@@ -18,9 +18,8 @@ Pure: works on full dialogs and on the compact ones of `DialogSummaries`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from voxops.analysis.dialogs import Dialog, Transaction
@@ -29,52 +28,52 @@ if TYPE_CHECKING:
 ANSWERED, REJECTED, CANCELLED, NO_ANSWER, RINGING = "answered", "rejected", "cancelled", "no-answer", "no-final"
 
 
-class Attempt(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Attempt:
     """One INVITE transaction from a hop's sender to one next node."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    to: str = Field(description="the node the INVITE went to: spec name, else address:port")
-    to_address: str = Field(description="address:port")
-    role: str | None = Field(description="carrier | sbc | agent, from the spec; null without one")
-    trunk: str | None = Field(description="carrier/trunk when the node is a carrier")
+    to: str  # the node the INVITE went to: spec name, else address:port
+    to_address: str  # address:port
+    role: str | None  # carrier | sbc | agent, from the spec; null without one
+    trunk: str | None  # carrier/trunk when the node is a carrier
     call_id: str
-    sent_at: float = Field(description="epoch seconds of the first transmission")
-    transmissions: int = Field(description="the INVITE and its retransmissions")
-    outcome: str = Field(description="answered | rejected | cancelled | no-final (provisional only) | no-answer")
+    sent_at: float  # epoch seconds of the first transmission
+    transmissions: int  # the INVITE and its retransmissions
+    outcome: str  # answered | rejected | cancelled | no-final (provisional only) | no-answer
     final_status: int | None
-    responses: list[int] = Field(description="distinct response codes, in order")
-    frame: int = Field(description="frame of the first transmission")
+    responses: list[int]  # distinct response codes, in order
+    frame: int  # frame of the first transmission
 
 
-class CallHop(BaseModel):
+@dataclass(frozen=True, slots=True)
+class CallHop:
     """What one node sent for the call: the attempts toward the next node(s), in order."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     index: int
-    node: str = Field(description="the sender: spec name, else address")
+    node: str  # the sender: spec name, else address
     address: str
     role: str | None
-    trunk: str | None = Field(description="carrier/trunk when the sender is a carrier")
+    trunk: str | None  # carrier/trunk when the sender is a carrier
     attempts: list[Attempt]
 
 
-class Failover(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    node: str = Field(description="the node that failed over")
-    failed: str = Field(description="the node that did not take the call")
-    to: str = Field(description="the node tried next")
-    after_s: float = Field(description="from the first attempt's INVITE to the next one's")
-    reason: str = Field(description="no-answer | no-final | <status code>")
+@dataclass(frozen=True, slots=True)
+class Failover:
+    node: str  # the node that failed over
+    failed: str  # the node that did not take the call
+    to: str  # the node tried next
+    after_s: float  # from the first attempt's INVITE to the next one's
+    reason: str  # no-answer | no-final | <status code>
     message: str
 
 
-class CallPath(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, slots=True)
+class CallPath:
     hops: list[CallHop]
     failovers: list[Failover]
     trunk: str | None
-    trunks_tried: list[str] = Field(description="every carrier trunk an INVITE was sent to, in order")
-    direction: str | None = Field(description="inbound (from a carrier) | outbound (to a carrier) | null")
+    trunks_tried: list[str]  # every carrier trunk an INVITE was sent to, in order
+    direction: str | None  # inbound (from a carrier) | outbound (to a carrier) | null
 
 
 def role_of(address: str, policy: Policy) -> str | None:

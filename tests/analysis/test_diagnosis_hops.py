@@ -6,13 +6,12 @@ Call-ID on both hops), written at test time, plus variants built with the same `
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.analysis.sbc_synthetic import scenarios
 from voxops.analysis.diagnosis import CallDiagnosis, diagnose_call
 from voxops.analysis.loader import load_call, policy_for
 
@@ -23,12 +22,7 @@ MEDIA_CODES = {"one-way-audio", "no-media", "media-address-mismatch"}
 
 @pytest.fixture(scope="module")
 def sc() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("voxops_docs_scenarios", REPO / "docs/hooks/scenarios.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
+    return scenarios()
 
 
 def diagnose(path: Path, call_id: str, spec: Path | None = SPEC) -> CallDiagnosis:
@@ -136,3 +130,17 @@ def test_486_from_a_carrier_is_not_our_pool(sc, tmp_path):
     # An agent's outbound call: the carrier's callee is busy; the SBC relays the 486.
     result = _refused_outbound(sc, tmp_path, 486, "Busy Here")
     assert [(f.code, f.runbook) for f in result.findings] == [("setup-failed", "asr-drop")]
+
+
+def test_a_relay_that_drops_the_agents_audio_is_named(sc, tmp_path):
+    # agent-1 sends to the SBC's agent-side port; the SBC forwards nothing to carrier-a
+    call = sc.Call("relay-drop@voxops", caller=sc.CARRIER_A)
+    _anchored(sc, call, agent_sends=True)
+    call.packets = [p for p in call.packets if not (p.src == ("127.0.9.1", 20002) and p.dst == sc.CARRIER_MEDIA)]
+    result = diagnose(write(sc, call, tmp_path), call.call_id)
+    (drop,) = [f for f in result.findings if f.code == "relay-drops-media"]
+    assert drop.message == "sbc-1 receives agent-1's audio (50 packets) but forwards nothing to carrier-a"
+    assert (drop.evidence["node"], drop.evidence["hop"]) == ("sbc-1", "sbc-1 -> carrier-a")
+    clean = sc.Call("relay-ok@voxops", caller=sc.CARRIER_A)
+    _anchored(sc, clean, agent_sends=True)
+    assert "relay-drops-media" not in {f.code for f in diagnose(write(sc, clean, tmp_path), clean.call_id).findings}

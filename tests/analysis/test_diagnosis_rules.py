@@ -103,12 +103,16 @@ def test_sdp_rules():
     assert "no-telephone-event" in codes(call(answer=sdp(B, 6000, pts="0").replace(
         "a=rtpmap:101 telephone-event/8000\r\n", "")))
     assert "srtp-media" in codes(call(answer=sdp(B, 6000, proto="RTP/SAVP")))
-    assert "codec-denied" in codes(call(answer=sdp(B, 6000, pts="18 101")),
-                                   [stream(f"{A}:4000", f"{B}:6000", pt=18), stream(f"{B}:6000", f"{A}:4000", pt=18)])
-    # denied only when the policy says so
-    assert "codec-denied" not in codes(call(answer=sdp(B, 6000, pts="18 101")),
-                                       [stream(f"{A}:4000", f"{B}:6000", pt=18), stream(f"{B}:6000", f"{A}:4000", pt=18)],
-                                       Policy(deny_codecs=frozenset()))
+    g729 = [stream(f"{A}:4000", f"{B}:6000", pt=18), stream(f"{B}:6000", f"{A}:4000", pt=18)]
+    assert "codec-denied" in codes(call(answer=sdp(B, 6000, pts="18 101")), g729, Policy(deny_codecs=frozenset({"G729"})))
+    # denied only when a spec says so: without one, no codec is denied
+    assert "codec-denied" not in codes(call(answer=sdp(B, 6000, pts="18 101")), g729, Policy())
+
+
+def test_codec_denied_only_for_what_the_call_uses():
+    # the answer lists G.729 after PCMU, and only PCMU flows: G.729 was never used
+    listed = call(answer=sdp(B, 6000, pts="0 18 101"))
+    assert "codec-denied" not in codes(listed, None, Policy(deny_codecs=frozenset({"G729"})))
 
 
 def test_private_media_address_only_across_a_nat():

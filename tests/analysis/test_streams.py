@@ -61,6 +61,9 @@ def _compare(path: Path, extra: list[str]) -> int:
         assert key in ours, f"{key} not found"
         s = ours[key]
         assert (s.packets, s.lost) == (ref["packets"], ref["lost"]), key
+        if s.telephone_events:  # tshark times RFC 4733 packets as voice; we leave them out
+            assert s.max_jitter_ms <= ref["max_jitter_ms"] + 0.01 and s.max_delta_ms <= ref["max_delta_ms"] + 0.01
+            continue
         assert_same_figures(s, ref, key)
     return len(reference)
 

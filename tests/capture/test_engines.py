@@ -48,3 +48,50 @@ def test_sip_over_tls_needs_the_tshark_engine_and_a_key_log(cli):
     assert code == 0 and '"final_status": 200' in out
     code, _, err = cli("calls", path, "--tls-keylog", keys)
     assert code == 2 and "--engine tshark" in err
+
+
+def test_diagnose_and_rtp_read_sip_over_tls_with_a_key_log(cli, tmp_path):
+    import json
+    import shutil
+
+    need_tool("tshark")
+    path, keys = tmp_path / "tls.pcap", DATA / "tls.keys"
+    shutil.copy(DATA / "tls.pcap", path)  # an index is never written beside the checked-in file
+    code, out, _ = cli("calls", path, "--engine", "tshark", "--tls-keylog", keys, "-f", "json")
+    (row,) = json.loads(out)
+    code, out, err = cli("diagnose", row["call_id"], "--pcap", path, "--tls-keylog", keys, "-f", "json")
+    assert code in (0, 1), err
+    assert json.loads(out)["final_status"] == 200
+    code, out, err = cli("rtp", path, "--tls-keylog", keys, "-f", "json")
+    assert code == 0, err
+    code, _, err = cli("diagnose", row["call_id"], "--pcap", path, "--tls-keylog", tmp_path / "missing.keys")
+    assert code == 2 and "--tls-keylog" in err
+
+
+def test_tshark_engine_takes_the_innermost_ip_of_a_tunnel(tmp_path):
+    from tests.capture.support import request
+    from voxops.capture.writer import PcapWriter, ether, ipv4_header, udp_segment
+
+    need_tool("tshark")
+    inner = udp_segment(5060, 5060, request("INVITE", "tunnel@test"))
+    packet = ipv4_header("10.1.0.1", "10.1.0.2", 17, len(inner)) + inner
+    path = tmp_path / "ipip.pcap"
+    writer = PcapWriter(path)
+    writer.write(1.0, ether(ipv4_header("192.0.2.1", "192.0.2.2", 4, len(packet)) + packet))
+    writer.close()
+    (msg,) = load_capture(path, engine=Engine.tshark).sip
+    assert (msg.src, msg.dst, msg.msg.call_id) == ("10.1.0.1", "10.1.0.2", "tunnel@test")
+
+
+def test_tshark_engine_keeps_every_sip_message_of_a_frame(tmp_path):
+    from tests.capture.support import request
+    from voxops.capture.writer import PcapWriter, tcp_frame
+
+    need_tool("tshark")
+    two = request("OPTIONS", "first@test") + request("OPTIONS", "second@test")
+    path = tmp_path / "two.pcap"
+    writer = PcapWriter(path)
+    writer.write(1.0, tcp_frame("10.1.0.1", 5060, "10.1.0.2", 5060, 1, two))
+    writer.close()
+    assert [p.msg.call_id for p in load_capture(path, engine=Engine.tshark).sip] == ["first@test", "second@test"]
+    assert [p.msg.call_id for p in load_capture(path).sip] == ["first@test", "second@test"]

@@ -273,6 +273,7 @@ class FakeCarrier:
         self.sock.bind((ip, port))
         self.sock.settimeout(0.2)
         self._branches: set[str] = set()
+        self.transmissions: dict[str, int] = {}  # Call-ID -> INVITE transmissions
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._serve, daemon=True)
         self._t.start()
@@ -291,6 +292,9 @@ class FakeCarrier:
                 # count transactions, not retransmissions: the top Via branch names one
                 via = re.search(r"(?im)^via:[^\r\n]*branch=([^;\r\n]+)", text)
                 self._branches.add(via.group(1) if via else text)
+                cid = re.search(r"(?im)^call-id:\s*(\S+)", text)
+                if cid:  # every transmission, retransmissions included
+                    self.transmissions[cid.group(1)] = self.transmissions.get(cid.group(1), 0) + 1
                 if self.silent:
                     continue
             head = [ln for ln in text.split("\r\n") if re.match(r"(?i)^(via|from|to|call-id|cseq):", ln)]

@@ -355,10 +355,12 @@ class Agent:
             if stats is None:
                 continue
             loss, jitter, delay_ms = stats
-            mos = estimate_mos(codec_impairment(call.codec or "PCMU"), loss * 100, delay_ms=delay_ms)
+            impairment = codec_impairment(call.codec or "PCMU")
             self.metrics.rtcp_loss.set(loss, call=call.sip_call_id)
             self.metrics.rtcp_jitter.set(jitter, call=call.sip_call_id)
-            self.metrics.mos.set(mos.mos, call=call.sip_call_id)
+            if impairment is not None:  # no MOS for a codec without Ie/Bpl
+                mos = estimate_mos(impairment, loss * 100, delay_ms=delay_ms)
+                self.metrics.mos.set(mos.mos, call=call.sip_call_id)
 
     def _shutdown(self) -> None:
         self.health.stop()

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis.dialogs import Dialog
+from voxops.analysis.hops import CallHop, Failover, call_path
+from voxops.analysis.policy import Policy
 from voxops.errors import InvalidInput
 
 INVITE_ONLY = ("INVITE",)
@@ -35,6 +37,9 @@ class CallSummary(BaseModel):
     retransmissions: int
     legs: list[str] = Field(description="Call-IDs of the other legs of the same call")
     user_agent: str | None
+    trunk: str | None = Field(default=None, description="carrier/trunk of the carrier-facing hop (needs --spec)")
+    hops: list[CallHop] = Field(default_factory=list, description="who sent the INVITE to whom, each attempt's outcome")
+    failovers: list[Failover] = Field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -87,25 +92,38 @@ def _status_matches(spec: str, status: int | None) -> bool:
     return status == int(spec)
 
 
-def summarize(dialogs: Sequence[Dialog], flt: CallFilter | None = None) -> list[CallSummary]:
+def summarize(dialogs: Sequence[Dialog], flt: CallFilter | None = None,
+              policy: Policy | None = None, *, hops: bool = True) -> list[CallSummary]:
+    """The rows; `hops=False` keeps only each call's trunk of its path (the table shows no hops)."""
     flt = flt or CallFilter()
-    return [
-        CallSummary(
-            call_id=d.call_id,
-            method=d.method,
-            from_uri=d.from_uri,
-            to_uri=d.to_uri,
-            start=d.start,
-            end=d.end,
-            final_status=d.final_status,
-            duration_s=d.duration_s,
-            pdd_ms=d.pdd_ms,
-            answered_at=d.answered_at,
-            messages=d.message_count or len(d.messages),
-            retransmissions=d.retransmissions,
-            legs=d.legs,
-            user_agent=d.user_agent,
-        )
-        for d in dialogs
-        if flt.matches(d)
-    ]
+    policy = policy or Policy()
+    by_id = {d.call_id: d for d in dialogs}
+    rows = []
+    for d in dialogs:
+        if not flt.matches(d):
+            continue
+        path = call_path([d, *(by_id[c] for c in d.legs if c in by_id)], policy)
+        rows.append(_summary(d, path.trunk, path.hops if hops else [], path.failovers if hops else []))
+    return rows
+
+
+def _summary(d: Dialog, trunk: str | None, hops: list[CallHop], failovers: list[Failover]) -> CallSummary:
+    return CallSummary(
+        call_id=d.call_id,
+        method=d.method,
+        from_uri=d.from_uri,
+        to_uri=d.to_uri,
+        start=d.start,
+        end=d.end,
+        final_status=d.final_status,
+        duration_s=d.duration_s,
+        pdd_ms=d.pdd_ms,
+        answered_at=d.answered_at,
+        messages=d.message_count or len(d.messages),
+        retransmissions=d.retransmissions,
+        legs=d.legs,
+        user_agent=d.user_agent,
+        trunk=trunk,
+        hops=hops,
+        failovers=failovers,
+    )

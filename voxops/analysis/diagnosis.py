@@ -13,8 +13,13 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis import faults as F
+from voxops.analysis.hops import CallPath, call_path
+from voxops.analysis.media_attribution import other_media
+from voxops.analysis.media_continuity import relay_findings
 from voxops.analysis.negotiation import hop_negotiations
+from voxops.analysis.path_findings import busy_finding, failover_findings
 from voxops.analysis.policy import Policy
+from voxops.analysis.rtp_findings import rtp_findings
 from voxops.analysis.streams import RtpStream
 from voxops.findings import Finding, Severity, worst
 
@@ -100,6 +105,7 @@ class CallDiagnosis(BaseModel):
     retransmissions: int
     answered_by: dict[str, list[str]] = Field(description="responses to the INVITE(s), by the hop that sent them")
     hops: list[Hop]
+    path: CallPath | None = Field(default=None, description="the call's hops, attempts and failovers")
     codecs: Codecs
     streams: list[RtpStream]
     findings: list[Finding]
@@ -208,14 +214,17 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
         for p in messages
     ]
     invite = next((p for p in main.messages if p.msg.method == main.method and p.msg.is_request), main.messages[0])
-    trunk = policy.trunk_of(invite.dst, invite.src)
+    path = call_path(dialogs, policy)
+    trunk = path.trunk
     challenges = sum(1 for p in main.messages if p.msg.status in (401, 407) and id(p) not in retrans)
     n_retrans = sum(d.retransmissions for d in dialogs)
 
-    _setup_findings(main, invite, findings, policy, n_retrans, challenges)
-    _failover_findings(main, dialogs, findings, policy)
-    mine = [s for s in streams if s.call_id in call_ids]
-    hop_media = _hop_media(dialogs, mine)
+    _setup_findings(main, invite, findings, policy, n_retrans, challenges, path)
+    if main.final_status not in (500, 503, 504):  # else the call itself ended on it: the setup outcome
+        findings += failover_findings(path, main.final_status)
+    mine = [s for s in streams if s.call_id in call_ids or call_ids.intersection(s.claimed_by)]
+    not_audio, fax = other_media(dialogs)
+    hop_media = _hop_media(dialogs, [s for s in mine if s.src not in not_audio and s.dst not in not_audio])
     primary = hop_media[0]
     codecs = Codecs(
         offer=primary.offer,
@@ -224,9 +233,10 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
         seen_forward=sorted({pt for s in primary.fwd for pt in s.payload_types}),
         seen_reverse=sorted({pt for s in primary.rev for pt in s.payload_types}),
     )
+    findings += relay_findings(hop_media, policy)
     for h in hop_media:
         _sdp_findings(h.offer, h.o_media, h.answer, h.a_media, h.fwd, h.rev, findings, policy)
-        _rtp_findings(main, h.fwd, h.rev, h.answer, findings, policy)
+        rtp_findings(main, h.fwd, h.rev, h.answer, findings, policy, fax)
     findings = list({(f.code, f.where, f.message): f for f in findings}.values())
     top = worst(findings)
     verdict = "no problem found" if top is None else f"{top.value}: " + "; ".join(
@@ -249,6 +259,7 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
         retransmissions=n_retrans,
         answered_by=_answered_by(dialogs, policy),
         hops=hops,
+        path=path,
         codecs=codecs,
         streams=mine,
         findings=findings,
@@ -278,7 +289,7 @@ def _first_codec(media: SdpMedia | None, view: SdpView | None) -> str | None:
 
 
 def _setup_findings(d: Dialog, invite: SipPacket, out: list[Finding], policy: Policy,
-                    n_retrans: int, challenges: int) -> None:
+                    n_retrans: int, challenges: int, path: CallPath) -> None:
     status = d.final_status
     where = f"frame {invite.frame}"
     meaning = STATUS_MEANING.get(status or 0, "")
@@ -296,9 +307,8 @@ def _setup_findings(d: Dialog, invite: SipPacket, out: list[Finding], policy: Po
         elif status in (401, 403, 407):
             out.append(F.AUTH_FAILED(f"call ended on {status} ({meaning}) after {challenges} challenge(s)",
                                      where=where, status=status))
-        elif status == 486 and _busy_from_pool(d, policy):
-            out.append(F.BUSY_HERE(f"call refused with 486 ({meaning}) by {_final_sender(d)}: no agent free",
-                                   where=where, status=status, answered_by=_final_sender(d)))
+        elif status == 486 and (busy := busy_finding(path, policy, where)) is not None:
+            out.append(busy)
         elif status >= 300:
             sev = Severity.info if status in USER_CAUSED else None
             out.append(F.SETUP_FAILED(f"call not answered: {status} {meaning}".strip(), severity=sev,
@@ -310,40 +320,6 @@ def _setup_findings(d: Dialog, invite: SipPacket, out: list[Finding], policy: Po
         frames = [p.frame for p, again in zip(d.messages, d.retransmitted, strict=False) if again]
         out.append(F.SIP_RETRANSMISSIONS(f"{n_retrans} SIP retransmission(s)", where=f"frame {frames[0]}" if frames else where,
                                          frames=frames[:20]))
-
-
-def _busy_from_pool(d: Dialog, policy: Policy) -> bool:
-    """A 486 that started on our side: the INVITE went to an agent, or the first 486 came
-    from an agent or from the SBC's admission control (not relayed back to a calling agent).
-    Without a spec every 486 counts."""
-    agents = policy.agent_addresses
-    if not agents and not policy.sbc_addresses:
-        return True
-    if any(p.dst in agents for p in d.messages if p.msg.method == "INVITE" and p.msg.is_request):
-        return True
-    first = next((p for p in d.messages if p.msg.status == 486), None)
-    return first is not None and (first.src in agents or (first.src in policy.sbc_addresses and first.dst not in agents))
-
-
-def _failover_findings(main: Dialog, dialogs: list[Dialog], out: list[Finding], policy: Policy) -> None:
-    """A hop that answered 5xx while the call went on elsewhere: the failover worked, but
-    the trunk that refused still needs attention."""
-    if main.final_status in (500, 503, 504):
-        return  # the call itself ended on it: reported as the setup outcome
-    answered = main.final_status is not None and 200 <= main.final_status < 300
-    for d in dialogs:
-        for tx in d.transactions:
-            final = tx.final
-            if tx.method != "INVITE" or final is None or final.msg.status not in (500, 503, 504):
-                continue
-            status = final.msg.status
-            name = policy.name_of(final.src)
-            outcome = "the call was answered through another hop" if answered else (
-                f"the call ended on {main.final_status}" if main.final_status else "the call got no final answer")
-            out.append(F.SERVICE_UNAVAILABLE(
-                f"{name} answered {status} ({STATUS_MEANING[status]}); {outcome} (failover)",
-                severity=Severity.warning if answered else None, where=f"frame {final.frame}",
-                status=status, answered_by=f"{final.src}:{final.sport}", failover=True))
 
 
 def _final_sender(d: Dialog) -> str | None:
@@ -394,7 +370,8 @@ def _sdp_findings(o_view: SdpView | None, o_media: SdpMedia | None, a_view: SdpV
                     f"{odd} ({s.codec})", where=f"frame {s.first_frame}",
                     negotiated=a_view.payload_types, seen=s.payload_types, stream=f"{s.src} -> {s.dst}"))
     denied = set(policy.deny_codecs)
-    names = {c.split("/")[0].upper() for c in a_view.codecs} | {(s.codec or "").upper() for s in fwd + rev}
+    negotiated = _first_codec(a_media, a_view)  # what the call uses, not every codec the answer lists
+    names = {(negotiated or "").split("/")[0].upper()} | {(s.codec or "").upper() for s in fwd + rev}
     hit = sorted(names & denied)
     if hit:
         out.append(F.CODEC_DENIED(f"codec(s) {', '.join(hit)} denied by the spec's policy were negotiated or sent",
@@ -413,47 +390,3 @@ def _sdp_findings(o_view: SdpView | None, o_media: SdpMedia | None, a_view: SdpV
                 out.append(F.MEDIA_ADDRESS_MISMATCH(
                     f"{role} advertised {view.address}:{view.port} but its RTP comes from {s.src}",
                     where=f"frame {s.first_frame}", advertised=f"{view.address}:{view.port}", seen=s.src))
-
-
-def _rtp_findings(d: Dialog, fwd: list[RtpStream], rev: list[RtpStream], answer: SdpView | None,
-                  out: list[Finding], policy: Policy) -> None:
-    if d.answered_at is None:
-        return
-    if answer is not None and answer.srtp and not (fwd or rev):
-        return
-    held = answer is not None and answer.direction != "sendrecv"
-    talk = d.duration_s if d.duration_s is not None else None
-    if not fwd and not rev:
-        if not held:
-            out.append(F.NO_MEDIA("answered call carried no RTP in either direction", where=f"call {d.call_id}"))
-        return
-    if (not fwd or not rev) and not held:
-        present, absent = ("offerer->answerer", "answerer->offerer") if fwd else ("answerer->offerer", "offerer->answerer")
-        have = fwd or rev
-        out.append(F.ONE_WAY_AUDIO(
-            f"RTP only {present} ({sum(s.packets for s in have)} packets); nothing {absent}",
-            where=f"frame {have[0].first_frame}", present=present, absent=absent,
-            streams=[f"{s.src} -> {s.dst}" for s in have]))
-    for s in fwd + rev:
-        label = f"{s.src} -> {s.dst}"
-        late = s.start - d.answered_at
-        if late > policy.late_media_s:
-            out.append(F.LATE_MEDIA(f"first RTP {label} {late:.1f} s after the 200 OK", where=f"frame {s.first_frame}",
-                                    delay_s=round(late, 3)))
-        if d.ended_at is not None:
-            if d.ended_at - s.end > policy.media_gap_s and (talk or 0) > policy.media_gap_s:
-                out.append(F.MEDIA_STOPPED(f"RTP {label} stopped {d.ended_at - s.end:.1f} s before the BYE",
-                                           where=f"frame {s.last_frame}", last_frame=s.last_frame))
-            if s.end - d.ended_at > 1.0:
-                out.append(F.RTP_AFTER_BYE(f"RTP {label} continued {s.end - d.ended_at:.1f} s after the BYE",
-                                           where=f"frame {s.last_frame}"))
-        if s.lost_pct > policy.loss_max_percent:
-            out.append(F.PACKET_LOSS(f"{s.lost_pct:.1f} % loss on {label} ({s.lost} of {s.expected})",
-                                     where=f"frame {s.first_frame}", lost=s.lost, expected=s.expected,
-                                     lost_pct=s.lost_pct, seq_errors=s.seq_errors))
-        if s.max_jitter_ms > policy.jitter_max_ms:
-            out.append(F.HIGH_JITTER(f"max jitter {s.max_jitter_ms:.1f} ms on {label}", where=f"frame {s.first_frame}",
-                                     max_jitter_ms=s.max_jitter_ms, mean_jitter_ms=s.mean_jitter_ms))
-        if s.mos is not None and s.mos < policy.mos_min:
-            out.append(F.LOW_MOS(f"MOS {s.mos} (R {s.r_factor}) on {label}", where=f"frame {s.first_frame}",
-                                 mos=s.mos, r_factor=s.r_factor, method=s.mos_method))

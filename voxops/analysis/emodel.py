@@ -23,33 +23,43 @@ class CodecImpairment:
     bpl: float
 
 
-# G.113 Appendix I. G.711 is assumed to run with packet loss concealment (as every
-# common endpoint does); G.711 without PLC is the conservative alternative.
+# G.113 Appendix I (Ie; Bpl from its table I.3 where it has one). G.711 is assumed to run
+# with packet loss concealment (as every common endpoint does); G.711 without PLC is the
+# conservative alternative. Every codec is rated on the narrowband scale (G.107).
 G711_PLC = CodecImpairment("G.711 (PLC)", 0.0, 25.1)
 G711_NO_PLC = CodecImpairment("G.711 (no PLC)", 0.0, 4.3)
 G729A_VAD = CodecImpairment("G.729A (VAD)", 11.0, 19.0)
 # G.113 gives Ie 10 for G.729 without a Bpl; the G.729A value is the closest published one.
 G729 = CodecImpairment("G.729", 10.0, 19.0)
+# G.722 at 64 kbit/s: Ie 0 on the narrowband scale (its wideband advantage is not rated);
+# concealment as G.711's.
+G722 = CodecImpairment("G.722 (narrowband scale)", 0.0, 25.1)
+G723 = CodecImpairment("G.723.1 (VAD)", 15.0, 16.1)
+GSM_FR = CodecImpairment("GSM-FR", 20.0, 10.0)  # Bpl: GSM-EFR's, G.113 gives none for FR
+AMR_NB = CodecImpairment("AMR-NB 12.2 (GSM-EFR)", 5.0, 10.0)
+ILBC = CodecImpairment("iLBC 15.2 kbit/s", 10.0, 32.0)  # Bpl: published measurements, not G.113
+# No G.113 value: estimates from their bit rates, said so in the name.
+SPEEX_NB = CodecImpairment("Speex NB (estimate, as G.729)", 11.0, 19.0)
+OPUS = CodecImpairment("Opus (estimate: >= 16 kbit/s with PLC)", 5.0, 20.0)
+L16 = CodecImpairment("L16 linear PCM (no PLC)", 0.0, 4.3)
 
 _BY_ENCODING = {
-    "PCMU": G711_PLC,
-    "PCMA": G711_PLC,
-    "G711": G711_PLC,
-    "G729": G729A_VAD,
-    "G729A": G729A_VAD,
+    "PCMU": G711_PLC, "PCMA": G711_PLC, "G711": G711_PLC, "G722": G722,
+    "G729": G729A_VAD, "G729A": G729A_VAD, "G729AB": G729A_VAD, "G723": G723,
+    "GSM": GSM_FR, "GSM-EFR": AMR_NB, "AMR": AMR_NB, "ILBC": ILBC, "SPEEX": SPEEX_NB,
+    "OPUS": OPUS, "L16": L16,
 }
-_BY_STATIC_PT = {0: G711_PLC, 8: G711_PLC, 18: G729A_VAD}
+_BY_STATIC_PT = {0: G711_PLC, 3: GSM_FR, 4: G723, 8: G711_PLC, 9: G722, 10: L16, 11: L16, 18: G729A_VAD}
 
 
-def codec_impairment(encoding: str | None, payload_type: int | None = None) -> CodecImpairment:
-    """Ie/Bpl for an encoding name (from rtpmap) or a static payload type; G.711 otherwise."""
+def codec_impairment(encoding: str | None, payload_type: int | None = None) -> CodecImpairment | None:
+    """Ie/Bpl for an encoding name (from rtpmap) or a static payload type; None for a codec
+    without a published or estimated value (no MOS is then given)."""
     if encoding:
-        known = _BY_ENCODING.get(encoding.upper())
-        if known is not None:
-            return known
-    if payload_type is not None and payload_type in _BY_STATIC_PT:
-        return _BY_STATIC_PT[payload_type]
-    return G711_PLC
+        return _BY_ENCODING.get(encoding.upper())
+    if payload_type is not None:
+        return _BY_STATIC_PT.get(payload_type)
+    return None
 
 
 class Mos(BaseModel):

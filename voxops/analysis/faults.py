@@ -18,7 +18,10 @@ AUTH_FAILED = FindingCode(
     "auth-failed", S.error, "auth-failures", "The call ended on an authentication challenge or 403"
 )
 BUSY_HERE = FindingCode(
-    "busy-here", S.warning, "agent-pool-saturated", "Our agent pool answered 486 Busy Here: no agent free"
+    "busy-here", S.warning, "agent-pool-saturated", "Our side answered 486 Busy Here: the SBC's admission control or the agent pool"
+)
+FAILOVER = FindingCode(
+    "failover", S.warning, "trunk-down", "A node failed over: the next hop did not answer or refused the INVITE"
 )
 SETUP_FAILED = FindingCode("setup-failed", S.warning, "asr-drop", "The call was not answered")
 SETUP_TIMEOUT = FindingCode(
@@ -63,6 +66,12 @@ MEDIA_ADDRESS_MISMATCH = FindingCode(
 # --- RTP --------------------------------------------------------------------------------
 ONE_WAY_AUDIO = FindingCode("one-way-audio", S.critical, "one-way-audio", "RTP flowed in one direction only")
 NO_MEDIA = FindingCode("no-media", S.critical, "one-way-audio", "An answered call carried no RTP at all")
+RELAY_DROPS_MEDIA = FindingCode(
+    "relay-drops-media", S.critical, "one-way-audio", "A media relay receives audio on one leg and forwards none"
+)
+AMBIGUOUS_MEDIA = FindingCode(
+    "ambiguous-media", S.info, "one-way-audio", "Two live calls claim the same RTP 5-tuple: the stream is not told apart"
+)
 LATE_MEDIA = FindingCode("late-media", S.warning, "one-way-audio", "First RTP long after the 200 OK")
 MEDIA_STOPPED = FindingCode("media-stopped", S.error, "one-way-audio", "RTP stopped long before the call ended")
 RTP_AFTER_BYE = FindingCode("rtp-after-bye", S.info, "one-way-audio", "RTP kept flowing after the BYE")

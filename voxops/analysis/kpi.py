@@ -25,7 +25,7 @@ ISA_CODES = {408, 500, 503, 504}
 CHALLENGES = {401, 407}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallRecord:
     call_id: str
     start: float  # epoch seconds of the initial INVITE
@@ -36,7 +36,7 @@ class CallRecord:
     mos: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TransactionRecord:
     trunk: str | None
     method: str
@@ -183,7 +183,8 @@ def windows(calls: list[CallRecord], policy: Policy) -> list[Window]:
         pdd = percentiles(ok)
         by_trunk: dict[str, list[CallRecord]] = defaultdict(list)
         for c in group:
-            by_trunk[c.trunk or "unknown"].append(c)
+            if c.trunk is not None:  # a call that reached no carrier is in the total only
+                by_trunk[c.trunk].append(c)
         trunks = {t: ratios(cs, count_487=policy.ner_counts_487) for t, cs in sorted(by_trunk.items())}
         breaches = []
         # the whole window, then each trunk: one bad trunk can hide in a healthy total

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voxops.analysis.dialogs import Dialog, sdp_media
+from voxops.analysis.media_attribution import call_media_windows
 from voxops.analysis.span_quality import span_quality
 from voxops.capture.records import UdpTable
 from voxops.capture.sdp import STATIC_PAYLOADS
 
-MEDIA_SLACK_S = 2.0  # media may start a little before the 200 OK lands, end after the BYE
+CUT_MARGIN_S = 0.1  # a stream whose last packet is this close to its call's media end was cut there
 
 
 @dataclass(slots=True)
@@ -64,10 +65,12 @@ class Span:
     lost: int | None = None  # estimates for the picture (span_quality), None when not measured
     jitter_ms: float | None = None
     mos: float | None = None
+    cut_at: float | None = None  # still flowing when the call's media window closed: drawn up to here
 
     @property
     def label(self) -> str:
-        return f"RTP {self.codec} ssrc {self.ssrc:#010x} {self.packets} pkts {self.end - self.start:.1f}s"
+        cut = " (cut at the call's end)" if self.cut_at is not None else ""
+        return f"RTP {self.codec} ssrc {self.ssrc:#010x} {self.packets} pkts {self.end - self.start:.1f}s{cut}"
 
 
 @dataclass(slots=True)
@@ -107,27 +110,33 @@ def _codec_names(dialogs: Sequence[Dialog]) -> dict[int, str]:
 
 
 def media_rows(dialogs: Sequence[Dialog], udp: UdpTable, *, rtcp: bool = True) -> np.ndarray:
-    """Indexes of UDP table rows that are the dialogs' RTP (and RTCP on port+1)."""
+    """Indexes of UDP table rows that are the dialogs' RTP (and RTCP on port+1): to or from
+    an address:port of their SDP while the call holds it (`media_attribution`)."""
     if not len(udp) or not dialogs:
         return np.zeros(0, np.int64)
-    ends = media_endpoints(dialogs)
+    windows = call_media_windows(dialogs)
     if rtcp:
-        ends |= {(a, p + 1) for a, p in ends}
+        windows += [(a, p + 1, since, until) for a, p, since, until in windows]
     index = {a: i for i, a in enumerate(udp.addresses)}
-    keys = {(index[a], p) for a, p in ends if a in index}
-    if not keys:
-        return np.zeros(0, np.int64)
-    key_arr = np.array([k[0] * 65536 + k[1] for k in keys], np.int64)
     dkey = udp.dst.astype(np.int64) * 65536 + udp.dport.astype(np.int64)
     skey = udp.src.astype(np.int64) * 65536 + udp.sport.astype(np.int64)
-    start = min(d.start for d in dialogs) - MEDIA_SLACK_S
-    end = max(d.end for d in dialogs) + MEDIA_SLACK_S
-    in_time = (udp.ts >= start) & (udp.ts <= end)
-    to_call, from_call = np.isin(dkey, key_arr), np.isin(skey, key_arr)
-    both = to_call & from_call & in_time
+    to_call = np.zeros(len(udp), bool)
+    from_call = np.zeros(len(udp), bool)
+    for addr, port, since, until in windows:
+        if addr not in index:
+            continue
+        key = index[addr] * 65536 + port
+        in_time = (udp.ts >= since) & (udp.ts <= until)
+        to_call |= (dkey == key) & in_time
+        from_call |= (skey == key) & in_time
+    both = to_call & from_call
     if both.any():  # offer and answer both seen: exact, even when a port is shared by calls
         return np.flatnonzero(both)
-    return np.flatnonzero((to_call | from_call) & in_time)  # NAT or one side's SDP missing
+    return np.flatnonzero(to_call | from_call)  # NAT or one side's SDP missing
+
+
+def _window_end(dialogs: Sequence[Dialog]) -> float:
+    return max((until for *_, until in call_media_windows(dialogs)), default=0.0)
 
 
 def _spans(dialogs: Sequence[Dialog], udp: UdpTable, add_column: Callable[[str], int]) -> list[Span]:
@@ -147,6 +156,7 @@ def _spans(dialogs: Sequence[Dialog], udp: UdpTable, add_column: Callable[[str],
     uniq, inverse = np.unique(key, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     names = _codec_names(dialogs)
+    window_end = _window_end(dialogs)
     spans = []
     for g, k in enumerate(uniq):
         sel = inverse == g
@@ -165,6 +175,7 @@ def _spans(dialogs: Sequence[Dialog], udp: UdpTable, add_column: Callable[[str],
             codec=codec, ssrc=int(k[4]),
             src_addr=f"{src_ip}:{int(k[1])}", dst_addr=f"{dst_ip}:{int(k[3])}",
             lost=quality.lost, jitter_ms=quality.jitter_ms, mos=quality.mos,
+            cut_at=window_end if window_end - float(ts.max()) < CUT_MARGIN_S else None,
         ))
     spans.sort(key=lambda s: s.start)
     return spans

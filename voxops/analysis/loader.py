@@ -47,7 +47,7 @@ def _check(path: Path) -> Path:
 
 
 def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = False,
-                    warn: Warn | None = None, compact: bool = False) -> Analysis:
+                    warn: Warn | None = None, compact: bool = False, tls_keylog: Path | None = None) -> Analysis:
     """Scan, dialogs and RTP streams. `compact`: dialogs are folded while reading and hold
     only what summaries, KPIs and streams read (`scan.sip` holds the first messages only): memory then
     grows by a few hundred bytes per message, not by the whole message."""
@@ -55,7 +55,13 @@ def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = 
     from voxops.capture import scan
 
     summaries = DialogSummaries() if compact else None
-    result = scan(_check(path), warn=warn, sip_filter=summaries)
+    if tls_keylog is not None:  # SIP over TLS: Wireshark decrypts it
+        from voxops.capture.engines import Engine, load_capture
+
+        result = load_capture(_check(path), engine=Engine.tshark, tls_keylog=tls_keylog, warn=warn,
+                              sip_filter=summaries)
+    else:
+        result = scan(_check(path), warn=warn, sip_filter=summaries)
     dialogs = summaries.dialogs() if summaries is not None else build_dialogs(result.sip)
     streams, jitter = find_streams(result, dialogs, heuristic=heuristic, keep_jitter=keep_jitter)
     return Analysis(result, dialogs, streams, jitter)
@@ -118,8 +124,8 @@ def build_index(path: Path, analysis: Analysis, key: str | None = None) -> Path:
 
     by_call: dict[str, list[RtpStream]] = {}
     for s in analysis.streams:
-        if s.call_id is not None:
-            by_call.setdefault(s.call_id, []).append(s)
+        for cid in ([s.call_id] if s.call_id is not None else []) + s.claimed_by:
+            by_call.setdefault(cid, []).append(s)
     calls = []
     for d in analysis.dialogs:
         group = min([d.call_id, *d.legs])
@@ -141,7 +147,7 @@ def _streams_from(blobs: list[str], group: list[str]) -> list[RtpStream]:
     for s in streams:
         numbers = [v for v in s.model_dump().values() if isinstance(v, int | float) and not isinstance(v, bool)]
         counts = (s.packets, s.expected, s.seq_errors, s.duplicates, s.markers, s.first_frame, s.last_frame)
-        if (s.call_id not in group or not all(math.isfinite(v) for v in numbers)
+        if ((s.call_id not in group and not set(s.claimed_by) & set(group)) or not all(math.isfinite(v) for v in numbers)
                 or min(counts) < 0 or not 0 <= s.payload_type <= 127 or s.ssrc >> 32):
             raise IndexDoubt(f"media summary of stream {s.ssrc} out of range")
     return streams
@@ -204,17 +210,20 @@ def resolve_call_id(dialogs: Sequence[Dialog], call_id: str, path: Path) -> str:
     return choose(call_id, refs(dialogs), capture=path, flag="CALL_ID")[0]
 
 
-def load_call(path: Path, call_id: str, *, use_index: bool = True,
-              warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream]]:
+def load_call(path: Path, call_id: str, *, use_index: bool = True, warn: Warn | None = None,
+              tls_keylog: Path | None = None) -> tuple[list[Dialog], list[RtpStream]]:
     """Dialogs (call + legs) and RTP streams of one call (`call_id` or a unique prefix of
     one), through the index when possible."""
-    dialogs, streams, _ = load_chosen_call(path, call_id, use_index=use_index, warn=warn)
+    dialogs, streams, _ = load_chosen_call(path, call_id, use_index=use_index, warn=warn,
+                                           tls_keylog=tls_keylog)
     return dialogs, streams
 
 
-def load_chosen_call(path: Path, call_id: str, *, use_index: bool = True,
-                     warn: Warn | None = None) -> tuple[list[Dialog], list[RtpStream], str]:
-    """`load_call`, and the full Call-ID `call_id` named."""
+def load_chosen_call(path: Path, call_id: str, *, use_index: bool = True, warn: Warn | None = None,
+                     tls_keylog: Path | None = None) -> tuple[list[Dialog], list[RtpStream], str]:
+    """`load_call`, and the full Call-ID `call_id` named (never through the index with a
+    TLS key log: the index holds what the native reader saw)."""
+    use_index = use_index and tls_keylog is None
     if use_index:
         hit = chosen_from_index(path, call_id, warn)
         if hit is not None:
@@ -225,7 +234,7 @@ def load_chosen_call(path: Path, call_id: str, *, use_index: bool = True,
 
         with contextlib.suppress(OSError):
             key = fingerprint(_check(path))
-    analysis = analyse_capture(path, warn=warn)
+    analysis = analyse_capture(path, warn=warn, tls_keylog=tls_keylog)
     if use_index and key is not None:
         try:
             build_index(path, analysis, key)

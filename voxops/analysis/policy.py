@@ -15,7 +15,7 @@ class Policy:
     trunk_addresses: dict[str, str] = field(default_factory=dict)  # address -> carrier/trunk
     agent_addresses: frozenset[str] = frozenset()
     sbc_addresses: frozenset[str] = frozenset()  # their admission control answers for the agents
-    deny_codecs: frozenset[str] = frozenset({"G729"})
+    deny_codecs: frozenset[str] = frozenset()  # only a spec denies codecs
     pdd_max_ms: float = 2000.0
     loss_max_percent: float = 1.0
     jitter_max_ms: float = 30.0

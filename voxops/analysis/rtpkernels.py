@@ -188,7 +188,7 @@ def analyse_packets(stream, rows, arrival_s, t0, frames, head, clock, jb_ms, jit
             ri[k, 3] = s
             ri[k, 4] = tsv
             ri[k, 11] = p
-            ri[k, 12] = clock[i]
+            ri[k, 12] = max(clock[i], 0)
             rf[k, 0] = cur
             rf[k, 5] = -1.0
             rf[k, 8] = -1.0
@@ -217,13 +217,26 @@ def analyse_packets(stream, rows, arrival_s, t0, frames, head, clock, jb_ms, jit
             ri[k, 7] += 1
         elif seq_num + 1 > s:
             ri[k, 7] += 1
+        if clock[i] < 0:  # RFC 4733 telephone-event: in sequence and loss, out of delta and jitter
+            if mark:
+                ri[k, 8] += 1
+            ri[k, 11] = -1  # the next voice packet starts timing afresh
+            ri[k, 2] = s
+            ri[k, 0] = nr + 1
+            jit_out[i] = rf[k, 3]
+            continue
         is_cn = p == 13 or p == 19
         follow_cn = ri[k, 11] == 13 or ri[k, 11] == 19
+        after_event = ri[k, 11] == -1
         ri[k, 11] = p
         ck = clock[i]
         diff = 0.0
         if in_time:
-            if ck != 0:
+            if ck != 0 and after_event:
+                ri[k, 12] = ck
+                rf[k, 2] = cur - rf[k, 0]
+                rf[k, 1] = ((tsv - first_ts) & 0xFFFFFFFF) / (ck // 1000)
+            elif ck != 0:
                 ri[k, 12] = ck
                 nominal = ((tsv - first_ts) & 0xFFFFFFFF) / (ck // 1000)
                 diff = abs(cur - (rf[k, 0] + nominal - rf[k, 1]))
@@ -236,7 +249,7 @@ def analyse_packets(stream, rows, arrival_s, t0, frames, head, clock, jb_ms, jit
                 rf[k, 2] = cur - rf[k, 0]
         if mark:
             ri[k, 8] += 1
-        if not mark and not is_cn and in_time and not follow_cn:
+        if not mark and not is_cn and in_time and not follow_cn and not after_event:
             delta = rf[k, 2]
             if delta > rf[k, 4]:
                 rf[k, 4] = delta

@@ -45,5 +45,6 @@ def span_quality(ts: np.ndarray, seq: np.ndarray, rtp_ts: np.ndarray, payload_ty
         for value in d.tolist():  # J += (|D| - J) / 16
             j += (value - j) / 16.0
         jitter = 1000.0 * j / rate
-    mos = emodel.estimate_mos(emodel.codec_impairment(codec, payload_type), loss_pct).mos if expected else None
+    impairment = emodel.codec_impairment(codec, payload_type)  # None: unknown codec, no MOS
+    mos = emodel.estimate_mos(impairment, loss_pct).mos if expected and impairment else None
     return SpanQuality(lost=lost, loss_pct=loss_pct, jitter_ms=jitter, mos=mos)

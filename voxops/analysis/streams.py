@@ -5,7 +5,7 @@ an RTP endpoint from the frame of the SDP on; a datagram from or to such an endp
 (source checked first) is RTP of that SDP's call. The heuristic (`heuristic=True`)
 takes what is left: RTP version 2, a payload type that is static audio/video (0-34) or
 dynamic (96-127), not RTCP, grouped by 5-tuple and SSRC, kept when a group has at least
-`MIN_HEURISTIC_PACKETS` packets. A stream is (source, destination, SSRC), as in
+`MIN_HEURISTIC_PACKETS` packets and neither port is a well-known port of another protocol. A stream is (source, destination, SSRC), as in
 `tshark -z rtp,streams`.
 """
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis import emodel
 from voxops.analysis.dialogs import sdp_media
+from voxops.analysis.media_attribution import attribute
 from voxops.analysis.rtcp import FarEndView, collect_reports, far_end_views
 
 if TYPE_CHECKING:
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
     from voxops.capture.records import CaptureScan
 
 MIN_HEURISTIC_PACKETS = 3
+# UDP ports of other protocols whose datagrams can look like RTP version 2: the heuristic
+# never takes them (DNS, DHCP, TFTP, NTP, NetBIOS, SNMP, IKE, syslog, RIP, RADIUS, SSDP,
+# IPsec NAT-T, SIP, mDNS, LLMNR).
+WELL_KNOWN_PORTS = np.array([53, 67, 68, 69, 123, 137, 138, 139, 161, 162, 500, 514, 520, 1812, 1813, 1900,
+                             4500, 5060, 5061, 5353, 5355], np.int64)
+TELEPHONE_EVENT = -1  # the clock rate the RTP kernel reads as "not voice: no delta, no jitter"
 JITTER_BUFFER_MS = 60.0  # a packet this late against its nominal time counts as discarded
 
 
@@ -67,6 +74,8 @@ class RtpStream(BaseModel):
     mean_jitter_ms: float
     max_jitter_ms: float
     jitter_buffer_discards: int
+    telephone_events: int = Field(default=0, description=(
+        "RFC 4733 packets: counted for sequence and loss, left out of delta, jitter and MOS"))
     start: float = Field(description="epoch seconds of the first packet")
     end: float
     start_rel: float = Field(description="seconds since the first frame of the capture")
@@ -75,6 +84,8 @@ class RtpStream(BaseModel):
     last_frame: int
     call_id: str | None
     found_by: str = Field(description="sdp | heuristic")
+    claimed_by: list[str] = Field(default_factory=list, description=(
+        "other calls whose SDP claims this stream at its start: ambiguous, counted for each"))
     mos: float | None
     r_factor: float | None
     mos_method: str | None
@@ -147,7 +158,9 @@ def find_streams(
     counts = np.bincount(stream, minlength=n_streams)
     from_sdp = np.zeros(n_streams, bool)
     from_sdp[stream[ep_sel >= 0]] = True
-    keep_stream = from_sdp | (counts >= MIN_HEURISTIC_PACKETS)
+    first_rows = idx[first_of]
+    other_protocol = np.isin(udp.sport[first_rows], WELL_KNOWN_PORTS) | np.isin(udp.dport[first_rows], WELL_KNOWN_PORTS)
+    keep_stream = from_sdp | ((counts >= MIN_HEURISTIC_PACKETS) & ~other_protocol)
     if not keep_stream.all():
         renumber = np.cumsum(keep_stream) - 1
         keep = keep_stream[stream]
@@ -172,7 +185,11 @@ def find_streams(
         ep_pkt = stream_ep[stream[dyn]]
         for e, p in {(int(a), int(b)) for a, b in zip(ep_pkt.tolist(), pts[dyn].tolist(), strict=True) if a >= 0}:
             enc = ep_obj[e].rtpmap.get(p)
-            clock[dyn[(ep_pkt == e) & (pts[dyn] == p)]] = clock_rate(p, enc[0], enc[1]) if enc else 0
+            rate = clock_rate(p, enc[0], enc[1]) if enc else 0
+            if enc and enc[0].lower() == "telephone-event":
+                rate = TELEPHONE_EVENT
+            clock[dyn[(ep_pkt == e) & (pts[dyn] == p)]] = rate
+    events = np.bincount(stream[clock == TELEPHONE_EVENT], minlength=n_streams)
 
     t0 = _capture_start(scan)
     stats = analyse(stream, idx, udp.ts, udp.frame, udp.head, clock, n_streams, t0=t0,
@@ -196,7 +213,8 @@ def find_streams(
         st = stats[k]
         ssrc_k = int(stream_ssrc[k])
         rtcp = _rtcp_summary(views.get(ssrc_k), st.clock_rate)
-        mos = _mos(codec, main_pt, st.lost + st.jitter_buffer_discards, st.expected, st.seq_errors, rtcp)
+        estimate = _mos(codec, main_pt, st.lost + st.jitter_buffer_discards, st.expected, st.seq_errors, rtcp)
+        mos = estimate if isinstance(estimate, emodel.Mos) else None
         out.append(
             RtpStream(
                 src=f"{addrs[int(udp.src[i0])]}:{int(udp.sport[i0])}",
@@ -221,6 +239,7 @@ def find_streams(
                 mean_jitter_ms=round(st.mean_jitter_ms, 6),
                 max_jitter_ms=round(st.max_jitter_ms, 6),
                 jitter_buffer_discards=st.jitter_buffer_discards,
+                telephone_events=int(events[k]),
                 start=float(udp.ts[i0]),
                 end=float(udp.ts[i1]),
                 start_rel=round(float(udp.ts[i0] - t0), 6),
@@ -231,13 +250,13 @@ def find_streams(
                 found_by="sdp" if e >= 0 else "heuristic",
                 mos=mos.mos if mos else None,
                 r_factor=mos.r_factor if mos else None,
-                mos_method=mos.method if mos else None,
+                mos_method=mos.method if mos else estimate if isinstance(estimate, str) else None,
                 rtcp=rtcp,
             )
         )
         if keep_jitter:
             jitter[k] = np.stack([udp.ts[idx[order[bounds[k]:bounds[k + 1]]]], st.jitter_ms])
-    return out, jitter
+    return attribute(out, dialogs), jitter
 
 
 def _capture_start(scan: CaptureScan) -> float:
@@ -267,11 +286,15 @@ def _rtcp_summary(view: FarEndView | None, rate: int) -> RtcpSummary | None:
 
 
 def _mos(codec: str | None, pt: int, lost: int, expected: int, gaps: int,
-         rtcp: RtcpSummary | None) -> emodel.Mos | None:
+         rtcp: RtcpSummary | None) -> emodel.Mos | str | None:
+    """The estimate, or why there is none for a known stream (an unknown codec)."""
     if expected <= 0:
         return None
+    impairment = emodel.codec_impairment(codec, pt)
+    if impairment is None:
+        return f"no MOS: unknown codec {codec or f'PT {pt}'} (no G.113 Ie/Bpl)"
     loss_pct = 100.0 * max(lost, 0) / expected
     p = loss_pct / 100.0
     burst = max(1.0, (max(lost, 0) / gaps) * (1 - p)) if gaps and lost > 0 else 1.0
     delay = rtcp.rtt_ms / 2 if rtcp and rtcp.rtt_ms else 0.0
-    return emodel.estimate_mos(emodel.codec_impairment(codec, pt), loss_pct, delay_ms=delay, burst=burst)
+    return emodel.estimate_mos(impairment, loss_pct, delay_ms=delay, burst=burst)

@@ -71,35 +71,42 @@ def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def _trunk(pkt_src: str, pkt_dst: str, policy: Policy) -> str:
-    return policy.trunk_of(pkt_dst, pkt_src) or pkt_dst
-
-
 def call_records(dialogs: list[Dialog], streams: list[RtpStream], policy: Policy
-                 ) -> tuple[list[CallLine], list[kpi.TransactionRecord]]:
+                 ) -> tuple[list[CallLine], list[kpi.TransactionRecord], list[kpi.CallRecord]]:
+    """One line per call (a dialog and its legs) with the trunk of its carrier-facing hop,
+    its carrier-side transactions, and a record per carrier attempt that failed over (`trunk_kpi`)."""
+    from voxops.analysis.trunk_kpi import call_groups, trunk_records
+
     mos: dict[str, float] = {}
     for s in streams:
         if s.call_id is not None and s.mos is not None:
             mos[s.call_id] = min(mos.get(s.call_id, 5.0), s.mos)
-    calls, txs = [], []
-    for d in dialogs:
-        if d.method != "INVITE":
-            continue
-        first = next((p for p in d.messages if p.msg.is_request), d.messages[0])
-        trunk = _trunk(first.src, first.dst, policy)
+    calls, txs, earlier = [], [], []
+    for group in call_groups(dialogs):
+        d = group[0]
+        call_mos = min((mos[g.call_id] for g in group if g.call_id in mos), default=None)
+        trunk, failed_over, carrier_txs = trunk_records(group, policy)
         calls.append(CallLine(call_id=d.call_id, start=d.start, trunk=trunk, final_status=d.final_status,
-                              pdd_ms=d.pdd_ms, duration_s=d.duration_s, mos=mos.get(d.call_id)))
-        for t in d.transactions:
-            if t.method == "ACK":
-                continue
-            txs.append(kpi.TransactionRecord(trunk, t.method, t.final_status, t.start or d.start, t.retransmissions))
-    return calls, txs
+                              pdd_ms=d.pdd_ms, duration_s=d.duration_s, mos=call_mos))
+        earlier += failed_over
+        txs += carrier_txs
+    return calls, txs, earlier
+
+
+def _trunk_ratios(attempts: list[kpi.CallRecord], policy: Policy) -> dict[str, kpi.Ratios]:
+    """Ratios per carrier trunk over every attempt on it; calls that reached no carrier
+    (refused by the SBC's admission, say) are in no trunk."""
+    by_trunk: dict[str, list[kpi.CallRecord]] = {}
+    for c in attempts:
+        if c.trunk is not None:
+            by_trunk.setdefault(c.trunk, []).append(c)
+    return {t: kpi.ratios(cs, count_487=policy.ner_counts_487) for t, cs in sorted(by_trunk.items())}
 
 
 def stats_report(capture: str, dialogs: list[Dialog], streams: list[RtpStream], policy: Policy) -> StatsReport:
     from voxops.analysis.emodel import METHOD
 
-    lines, txs = call_records(dialogs, streams, policy)
+    lines, txs, failed_over = call_records(dialogs, streams, policy)
     records = [kpi.CallRecord(c.call_id, c.start, c.trunk, c.final_status, c.pdd_ms, c.duration_s, c.mos)
                for c in lines]
     ratios = kpi.ratios(records, count_487=policy.ner_counts_487)
@@ -140,8 +147,7 @@ def stats_report(capture: str, dialogs: list[Dialog], streams: list[RtpStream], 
         ner_counts_487=policy.ner_counts_487,
         pdd_ms=pdd,
         pdd_failed_ms=kpi.percentiles(failed_pdd),
-        trunks={t: kpi.ratios([c for c in records if (c.trunk or "unknown") == t], count_487=policy.ner_counts_487)
-                for t in sorted({c.trunk or "unknown" for c in records})},
+        trunks=_trunk_ratios(records + failed_over, policy),
         response_codes=kpi.response_codes(txs),
         retransmissions=kpi.retransmissions(txs),
         mos=MosSummary(method=METHOD, threshold=policy.mos_min, calls_with_media=len(with_mos), histogram=hist,

@@ -136,15 +136,37 @@ def _close(cap: Any) -> str | None:
     return None
 
 
+def _every(pkt: Any, name: str) -> list[Any]:
+    """Every layer of that name in dissection order: pyshark folds a name seen again in a
+    frame (several SIP messages in one segment; the IP inside a tunnel) into the first
+    layer's `duplicate_layers`."""
+    out = []
+    for layer in pkt.layers:
+        if layer.layer_name == name:
+            out += [layer, *getattr(layer, "duplicate_layers", [])]
+    return out
+
+
+def _innermost(pkt: Any, names: tuple[str, ...]) -> Any:
+    """The last layer of one of `names`: tunnels (IP-in-IP, GRE, GTP-U) stack IP and UDP
+    layers, and a message's own addresses are the innermost ones."""
+    found = [layer for name in names for layer in _every(pkt, name)]
+    last = [layer for layer in pkt.layers if layer.layer_name in names]
+    if not last:
+        return None
+    kind = last[-1].layer_name
+    return [layer for layer in found if layer.layer_name == kind][-1]
+
+
 def _packet(pkt: Any, sip: list[SipPacket], rtcp: list[UdpPacket], rows: list, intern: Callable[[str], int],
             media: bool) -> None:
     names = [layer.layer_name for layer in pkt.layers]
-    ip = pkt.ip if "ip" in names else (pkt.ipv6 if "ipv6" in names else None)
+    ip = _innermost(pkt, ("ip", "ipv6"))
     if ip is None:
         return
     frame, ts = int(pkt.number), float(pkt.sniff_timestamp)
     src, dst = str(ip.src), str(ip.dst)
-    l4 = pkt.udp if "udp" in names else (pkt.tcp if "tcp" in names else None)
+    l4 = _innermost(pkt, ("udp", "tcp"))
     if l4 is None:
         return
     sport, dport = int(l4.srcport), int(l4.dstport)
@@ -152,9 +174,7 @@ def _packet(pkt: Any, sip: list[SipPacket], rtcp: list[UdpPacket], rows: list, i
         transport = "udp" if "udp" in names else ("tls" if "tls" in names else "tcp")
         if "websocket" in names:
             transport = "ws"
-        for layer in pkt.layers:
-            if layer.layer_name != "sip_raw":
-                continue
+        for layer in _every(pkt, "sip_raw"):
             for text in _raw_values(layer.value):
                 raw = _hex(text)
                 msg = parse_sip(raw)

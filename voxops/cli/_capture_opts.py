@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,9 @@ ENGINE_OPTION = typer.Option(
 )
 KEYLOG_OPTION = typer.Option(
     None, "--tls-keylog", help="TLS key log (SSLKEYLOGFILE) to decrypt SIP over TLS; --engine tshark."
+)
+DECRYPT_KEYLOG_OPTION = typer.Option(
+    None, "--tls-keylog", help="TLS key log (SSLKEYLOGFILE): SIP over TLS is read through tshark to decrypt it."
 )
 CORRELATE_OPTION = typer.Option(
     ["X-CID", "X-Call-ID"], "--correlate",
@@ -50,3 +54,25 @@ def keylog_path(value: Path | None) -> Path | None:
     if value is not None and not value.is_file():
         raise InvalidInput(f"--tls-keylog {value}: no such file")
     return value
+
+
+KEYLOG_LINE = re.compile(rb"^(CLIENT_RANDOM|CLIENT_HANDSHAKE_TRAFFIC_SECRET|SERVER_HANDSHAKE_TRAFFIC_SECRET|"
+                         rb"CLIENT_TRAFFIC_SECRET_0|SERVER_TRAFFIC_SECRET_0|EXPORTER_SECRET|RSA) [0-9a-fA-F]+ ",
+                         re.MULTILINE)
+
+
+def key_log(value: Path | None) -> Path | None:
+    """A TLS key log given to decrypt with: a file holding at least one NSS key log line
+    (an empty or foreign file would decrypt nothing without a word)."""
+    path = keylog_path(value)
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 20)
+    except OSError as exc:
+        raise InvalidInput(f"--tls-keylog {path}: cannot read it ({exc.strerror})") from exc
+    if not KEYLOG_LINE.search(head):
+        raise InvalidInput(f"--tls-keylog {path}: not a TLS key log (no CLIENT_RANDOM or TLS 1.3 secret line)")
+    return path
+

@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
         until: str = typer.Option(None, "--until", help="Keep dialogs that started at or before."),
         status: list[str] = typer.Option([], "--status", "-s", help="486, 4xx, answered, failed or none (repeatable)."),
         call_id: list[str] = typer.Option([], "--call-id", help="Only Call-IDs starting with this (and their legs)."),
+        spec: Path | None = typer.Option(None, "--spec", help="Topology spec: names the nodes of each hop and the trunk."),
         correlate: list[str] = opts.CORRELATE_OPTION,
         engine: opts.Engine = opts.ENGINE_OPTION,
         tls_keylog: Path = opts.KEYLOG_OPTION,
@@ -42,14 +43,16 @@ def register(app: typer.Typer) -> None:
         """List the dialogs in a capture: start, Call-ID, parties, status, duration, PDD."""
         from voxops.analysis.call_list import CallFilter, summarize
         from voxops.analysis.dialog_summaries import DialogSummaries
+        from voxops.analysis.loader import policy_for
         from voxops.capture.engines import load_capture
 
+        policy = policy_for(spec)
         flt = CallFilter(all_methods, number, opts.parse_time(since, "--since"),
                          opts.parse_time(until, "--until"), status, call_id)
         summaries = DialogSummaries(correlate, keep_sdp=False)  # no message is held
         load_capture(pcap, engine=engine, tls_keylog=opts.keylog_path(tls_keylog),
                      media=False, warn=warn, sip_filter=summaries)
-        rows = summarize(summaries.dialogs(), flt)
+        rows = summarize(summaries.dialogs(), flt, policy, hops=fmt is TextJson.json)
         if fmt is TextJson.json:
             emit_json([r.model_dump() for r in rows])
         else:

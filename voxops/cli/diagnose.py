@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from voxops.cli import _capture_opts as opts
 from voxops.cli.common import FULL_OPTION, TIME_OPTION, WIDTH_OPTION, TimeMode, emit_json, warn
 from voxops.errors import ExitCode
 from voxops.severity import Severity, fails
@@ -29,6 +30,7 @@ def diagnose(
     full: bool = FULL_OPTION,
     time: TimeMode = TIME_OPTION,
     audio: bool = typer.Option(True, "--audio/--no-audio", help="Decode the call's audio: dead air, silent media, response time."),
+    tls_keylog: Path | None = opts.DECRYPT_KEYLOG_OPTION,
 ) -> int:
     """Setup, SDP offer/answer vs RTP seen, media health, and a verdict with runbooks."""
     from voxops.analysis.diagnosis import diagnose_call
@@ -36,7 +38,8 @@ def diagnose(
     from voxops.views.calls import diagnosis_html, diagnosis_text
 
     policy = policy_for(spec)
-    dialogs, streams, chosen = load_chosen_call(pcap, call_id, use_index=index, warn=warn)
+    dialogs, streams, chosen = load_chosen_call(pcap, call_id, use_index=index, warn=warn,
+                                                tls_keylog=opts.key_log(tls_keylog))
     result = diagnose_call(dialogs, streams, chosen, policy)
     if audio:
         from voxops.audio.diagnosis import with_audio_findings

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxops.cli import _capture_opts as opts
 from voxops.cli import common
 from voxops.cli.common import FORMAT_OPTION, TextJson, emit_json, warn
 from voxops.errors import ExitCode
@@ -18,6 +19,7 @@ HEURISTIC_OPTION = typer.Option(
 def rtp(
     pcap: Path = typer.Argument(..., help="Capture file (pcap, pcapng, gzip)."),
     heuristic: bool = HEURISTIC_OPTION,
+    tls_keylog: Path | None = opts.DECRYPT_KEYLOG_OPTION,
     fmt: TextJson = FORMAT_OPTION,
     width: int | None = common.WIDTH_OPTION,
     full: bool = common.FULL_OPTION,
@@ -27,7 +29,8 @@ def rtp(
     from voxops.analysis.loader import analyse_capture
     from voxops.views.calls import streams_text
 
-    streams = analyse_capture(pcap, heuristic=heuristic, warn=warn, compact=True).streams
+    streams = analyse_capture(pcap, heuristic=heuristic, warn=warn, compact=True,
+                              tls_keylog=opts.key_log(tls_keylog)).streams
     if fmt is TextJson.json:
         emit_json([s.model_dump(mode="json") for s in streams])
     else:

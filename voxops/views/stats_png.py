@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxops.output_file import atomic_path
+from voxops.output_file import atomic_file
 from voxops.views.safe_text import PLOT_TEXT, visible
 
 if TYPE_CHECKING:
@@ -171,6 +171,6 @@ def write_stats_png(report: StatsReport, jitter: tuple[str, np.ndarray] | None, 
                     policy: Policy) -> Path:
     """`jitter`: (label, array [2, N] of epoch seconds and jitter ms) for one stream, or None."""
     fig = stats_figure(report, jitter, policy)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=80)
+    with atomic_file(path) as fh:
+        fig.savefig(fh, format="png", dpi=80)
     return path

@@ -57,7 +57,7 @@ def test_stats_png_does_not_write_through_a_swapped_link(tmp_path, swapped):
     report = stats_report("clean.pcap", analysis.dialogs, analysis.streams, Policy())
     out = tmp_path / "stats.png"
     with pytest.raises(EnvironmentProblem, match="replaced while writing"):
-        write_stats_png(report, None, out)
+        write_stats_png(report, None, out, Policy())
     assert swapped.read_bytes() == SECRET
     assert not out.exists()
 
@@ -69,6 +69,6 @@ def test_export_and_png_still_write_their_files(tmp_path):
     assert copy_frames(pcap, call_frames(dialogs, udp), tmp_path / "call.pcap") > 0
     assert (tmp_path / "call.pcap").read_bytes()[:4] == b"\xd4\xc3\xb2\xa1"
     report = stats_report("clean.pcap", analysis.dialogs, analysis.streams, Policy())
-    write_stats_png(report, None, tmp_path / "stats.png")
+    write_stats_png(report, None, tmp_path / "stats.png", Policy())
     assert (tmp_path / "stats.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(os.listdir(tmp_path)) == ["call.pcap", "stats.png"]

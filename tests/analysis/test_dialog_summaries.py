@@ -64,5 +64,6 @@ def test_memory_per_call_is_a_summary_not_the_messages(tmp_path, command):
         code, _, err, rss[path] = run_cli(command, path, timeout=300)
         assert code in (0, 1), err
     per_call_kib = (rss[large] - rss[small]) * 1024 / 11_000
-    # held whole, the five messages with SDP took over 25 KiB a call
-    assert per_call_kib < 8, f"{rss[small]:.0f} MiB -> {rss[large]:.0f} MiB: {per_call_kib:.1f} KiB a call"
+    # held whole, the five messages with SDP took over 25 KiB a call; a summary with its
+    # path of hops measures about 8 KiB
+    assert per_call_kib < 12, f"{rss[small]:.0f} MiB -> {rss[large]:.0f} MiB: {per_call_kib:.1f} KiB a call"

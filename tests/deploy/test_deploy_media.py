@@ -36,7 +36,7 @@ def _spec(ports: dict[str, int]) -> dict:
                        "listen": [{"transport": "udp", "port": ports[f"sip{i}"]}]} for i, addr in enumerate(NODES)],
             "admission": {"max_concurrent_calls": 4},
             "media": {"nodes": [{"node": f"sbc-{i + 1}", "private": p} for i, p in enumerate(PRIVATE)],
-                      "port_min": 43000, "port_max": 43099, "ng_port": ports["ng"], "metrics_port": None},
+                      "port_min": 21100, "port_max": 21199, "ng_port": ports["ng"], "metrics_port": None},
         },
         "agents": {"instances": [{"name": "agent-1", "host": "127.0.24.25", "max_calls": 4}]},
     }

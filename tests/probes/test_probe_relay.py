@@ -26,7 +26,7 @@ def test_probe_names_the_node_whose_relay_stopped(tmp_path: Path, cli) -> None:
         options_ping={"enabled": False},
         nodes=[{"name": "sbc-1", "address": NODE, "listen": [{"transport": "udp", "port": sip_port}]}],
         sbc_ping={"interval_s": 1, "failure_threshold": 2},
-        sbc_extra={"media": {"port_min": 44000, "port_max": 44099, "ng_port": ng_port, "metrics_port": None}},
+        sbc_extra={"media": {"port_min": 21200, "port_max": 21299, "ng_port": ng_port, "metrics_port": None}},
     )
     topo, _ = load_topology(spec)
     render_all(plan(topo, str(tmp_path / "out")), tmp_path / "out")
@@ -57,7 +57,7 @@ def test_a_relay_only_test_call_crosses_the_relay_both_ways(tmp_path: Path) -> N
     spec = write_spec(
         tmp_path, options_ping={"enabled": False},
         nodes=[{"name": "sbc-1", "address": public, "listen": [{"transport": "udp", "port": free_port(public)}]}],
-        sbc_extra={"media": {"port_min": 44100, "port_max": 44199, "ng_port": ng_port, "metrics_port": None,
+        sbc_extra={"media": {"port_min": 21300, "port_max": 21399, "ng_port": ng_port, "metrics_port": None,
                              "nodes": [{"node": "sbc-1", "private": private}]}},
     )
     topo, _ = load_topology(spec)

@@ -35,8 +35,8 @@ sbc:
   admission: {{max_concurrent_calls: 4}}
   media:
     nodes: [{{node: sbc-media, public: {public}, private: {private}}}]
-    port_min: 42000
-    port_max: 42099
+    port_min: 21000
+    port_max: 21099
     ng_port: {ng}
     metrics_port: {rm}
 agents:
@@ -81,6 +81,8 @@ def _wait_relay_idle(port: int, timeout: float = 5) -> tuple[float, float]:
 def test_media_is_anchored_on_both_legs_and_the_agent_never_sees_the_carrier(tmp_path: Path) -> None:
     kamailio, rtpengine, sipp = need_tool("kamailio"), need_tool("rtpengine"), need_tool("sipp")
     dumpcap, tshark, kamcmd = need_tool("dumpcap"), need_tool("tshark"), need_tool("kamcmd")
+    # free_port hands out ephemeral ports (32768-60999); the relay's RTP range sits below
+    # them so a listener can never land inside it.
     ports = {"pc": free_port(CARRIER), "ps": free_port(SBC_PUBLIC), "pm": free_port(SBC_PUBLIC),
              "ng": free_port(SBC_PUBLIC), "rm": free_port(SBC_PUBLIC), "pa": free_port(AGENT), "ph": free_port(AGENT)}
     topo = load_topology_text(SPEC.format(trunk=TRUNK, carrier=CARRIER, public=SBC_PUBLIC, private=SBC_PRIVATE,

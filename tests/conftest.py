@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +122,18 @@ def cli(capsys):
         return code, out, err
 
     return invoke
+
+
+def wait_capturing(cap: subprocess.Popen) -> None:
+    """Return once tshark/dumpcap started by a test says it is capturing (15 s at most)."""
+    assert cap.stderr is not None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        line = cap.stderr.readline()
+        if "Capturing on" in line:
+            threading.Thread(target=cap.stderr.read, daemon=True).start()
+            time.sleep(0.3)
+            return
+        if cap.poll() is not None:
+            break
+    raise AssertionError("tshark did not start capturing")

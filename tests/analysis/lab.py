@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.conftest import wait_capturing
+
 CALLER = "127.0.4.1"
 TRUNK_A = "127.0.4.2"
 TRUNK_B = "127.0.4.3"
@@ -221,7 +223,7 @@ def run(scenario: Scenario, out: Path) -> Path:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         try:
-            _wait_capturing(cap)
+            wait_capturing(cap)
             procs = []
             threads: list[threading.Thread] = []
             for sc in [scenario, *scenario.extra]:
@@ -239,19 +241,6 @@ def run(scenario: Scenario, out: Path) -> Path:
                 cap.kill()
     return out
 
-
-def _wait_capturing(cap: subprocess.Popen) -> None:
-    assert cap.stderr is not None
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        line = cap.stderr.readline()
-        if "Capturing on" in line:
-            threading.Thread(target=cap.stderr.read, daemon=True).start()
-            time.sleep(0.3)
-            return
-        if cap.poll() is not None:
-            break
-    raise RuntimeError("tshark did not start capturing")
 
 
 def _start_call(sc: Scenario, work: Path, threads: list[threading.Thread]) -> list[subprocess.Popen]:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 from tests.audio.support import RATE, correlation, g711_packets, read_wav, speech
-from tests.conftest import free_port, need_root, need_tool
+from tests.conftest import free_port, need_root, need_tool, wait_capturing
 from voxops.capture.writer import PcapWriter, rtp_bytes, udp_frame
 
 CALLER, AGENT = "127.0.25.1", "127.0.25.2"
@@ -114,19 +113,6 @@ def _rtp_pcap(path: Path, pcm: np.ndarray, ssrc: int) -> Path:
     return path
 
 
-def _wait_capturing(cap: subprocess.Popen) -> None:
-    assert cap.stderr is not None
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        line = cap.stderr.readline()
-        if "Capturing on" in line:
-            threading.Thread(target=cap.stderr.read, daemon=True).start()
-            time.sleep(0.3)
-            return
-        if cap.poll() is not None:
-            break
-    raise AssertionError("tshark did not start capturing")
-
 
 def test_sipp_call_heard_through_a_real_capture(tmp_path, cli) -> None:
     need_root()
@@ -145,7 +131,7 @@ def test_sipp_call_heard_through_a_real_capture(tmp_path, cli) -> None:
     cap = subprocess.Popen([tshark, "-i", "lo", "-f", "net 127.0.25.0/24", "-F", "pcap", "-w", str(capture)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_capturing(cap)
+        wait_capturing(cap)
         common = ["-m", "1", "-nostdin", "-timeout", "40", "-timeout_error"]
         uas = subprocess.Popen([sipp, "-sf", "uas.xml", "-i", AGENT, "-p", str(uas_port), "-mi", AGENT,
                                 "-mp", str(free_port(AGENT)), *common], cwd=tmp_path,

@@ -18,10 +18,33 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from voxops.runbooks import Runbook
+
+class _Facts(Protocol):
+    """The front matter fields the index reads (`runbooks.RunbookMeta` has them)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def symptoms(self) -> list[str]: ...
+    @property
+    def sip_codes(self) -> list[int]: ...
+    @property
+    def metrics(self) -> list[str]: ...
+    @property
+    def findings(self) -> list[str]: ...
+
+
+class Searchable(Protocol):
+    """A runbook as the index sees it: an id and its front matter."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def meta(self) -> _Facts: ...
 
 _TOKEN = re.compile(r"[a-z0-9.]+")
 STOPWORDS = frozenset(
@@ -93,7 +116,7 @@ def words(text: str) -> list[str]:
 class Index:
     """The runbooks' words by field, their document frequencies and the lexicon for typos."""
 
-    def __init__(self, books: Sequence[Runbook]) -> None:
+    def __init__(self, books: Sequence[Searchable]) -> None:
         self.books = tuple(books)
         self.fields: dict[str, dict[str, set[str]]] = {}
         self.lines: dict[str, list[set[str]]] = {}
@@ -149,7 +172,7 @@ class Index:
 _BUILT: list[Index] = []  # the last few, most recent last (runbooks are not hashable)
 
 
-def index_of(books: Sequence[Runbook]) -> Index:
+def index_of(books: Sequence[Searchable]) -> Index:
     for built in _BUILT:
         if len(built.books) == len(books) and all(a is b for a, b in zip(built.books, books, strict=True)):
             return built

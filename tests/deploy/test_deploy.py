@@ -16,8 +16,8 @@ import yaml
 
 from tests.conftest import REPO, free_port, need_tool
 from tests.render.specs import spec, write_spec
-from voxops.deploy.gate import sip_options
-from voxops.deploy.runner import deploy
+from voxops.ops.deploy import deploy
+from voxops.ops.gate import sip_options
 from voxops.render.engine import plan, render_all, resolve_secrets
 from voxops.spec.loader import load_topology
 

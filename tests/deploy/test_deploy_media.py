@@ -17,8 +17,8 @@ import yaml
 
 from tests.conftest import REPO, free_port, need_tool
 from tests.render.specs import write_spec
-from voxops.deploy.gate import sip_options
-from voxops.deploy.runner import deploy
+from voxops.ops.deploy import deploy
+from voxops.ops.gate import sip_options
 from voxops.probes import rtpengine_ng
 
 NODES = ("127.0.23.5", "127.0.23.6")

@@ -7,7 +7,8 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import REPO
-from voxops.deploy.runner import host_plans, read_inventory
+from voxops.deploy.runner import read_inventory
+from voxops.ops.deploy import host_plans
 from voxops.render.engine import plan
 from voxops.spec.loader import load_topology
 

@@ -14,7 +14,7 @@ from voxops.lab import consult
 from voxops.lab.drill import DrillContext, Load
 from voxops.lab.drills import probe_names
 from voxops.lab.report import Check, DrillReport, render_text, verdict
-from voxops.views.safe_text import visible
+from voxops.text.safe_text import visible
 
 FINDING = {"code": "cert-expiry", "severity": "critical", "message": "expires in 2 days", "runbook": "cert-expiry"}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.conftest import free_port, need_tool
 from tests.probes.specs import write_spec
 from tests.render.media_peers import start_rtpengine, wait_ng
-from voxops.deploy.gate import main as gate_main
+from voxops.ops.gate import main as gate_main
 from voxops.probes.relay_call import place_test_call
 from voxops.render.engine import plan, render_all
 from voxops.spec.loader import load_topology

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import REPO, need_tool
-from voxops.render.report import render_spec
+from voxops.ops.render import render_spec
 
 RULES = "shared/prometheus/voxops-alerts.yml"
 

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import need_tool
 from tests.render.specs import spec, write_spec
 from voxops.deploy.validation import check_kamailio, check_rtpengine, rtpengine_problems
-from voxops.render.report import render_spec
+from voxops.ops.render import render_spec
 
 MEDIA = {"nodes": [{"node": "sbc-1", "public": "127.0.23.1", "private": "127.0.24.1"}],
          "port_min": 31000, "port_max": 31999, "ng_port": 2223, "metrics_port": 9103}

@@ -12,8 +12,8 @@ from tests.conftest import REPO, need_tool
 from tests.render.specs import make_certs, spec, tls_spec, write_spec
 from voxops.deploy.validation import check_kamailio
 from voxops.errors import InvalidInput, SpecError
+from voxops.ops.render import render_spec
 from voxops.render.engine import plan, render_all, resolve_secrets
-from voxops.render.report import render_spec
 from voxops.spec.loader import load_topology
 
 GOLDEN = REPO / "tests" / "data" / "render" / "golden-local"

@@ -14,9 +14,9 @@ import re
 import xml.etree.ElementTree as ET
 
 from voxops.analysis.ladder import Arrow, Ladder, Span
+from voxops.text.safe_text import UNSAFE
 from voxops.views.ladder import LadderFormat, render_ladder, visible_ladder
 from voxops.views.ladder_layout import layout
-from voxops.views.safe_text import UNSAFE
 
 SGR = re.compile(r"\x1b\[\d+m")
 ENTITY = re.compile(r"#\w+;")

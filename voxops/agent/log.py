@@ -3,7 +3,7 @@
 Call-IDs, URIs, reason phrases and pjsua's own dumps of the SIP messages it sends and
 receives come from peers: printed raw, an ESC sequence rewrites the operator's
 terminal, a CR or a newline forges a log line, a bidi control reorders one. Every line
-the agent logs goes through `views.safe_text.visible`; pjsua's multi-line entries and
+the agent logs goes through `text.safe_text.visible`; pjsua's multi-line entries and
 tracebacks keep their line breaks, each line made visible on its own.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import traceback
 
-from voxops.views.safe_text import visible
+from voxops.text.safe_text import visible
 
 PREFIX = "voxops agent: "
 

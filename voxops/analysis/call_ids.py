@@ -42,9 +42,9 @@ def list_hint(capture: Path | str) -> str:
 def candidate_lines(hits: Sequence[CallRef]) -> list[str]:
     """Two lines per candidate: its Call-ID, then start (UTC), from and to; every part made visible."""
     from voxops.capture.sip import uri_user
-    from voxops.views.fit import elide
-    from voxops.views.safe_text import visible
-    from voxops.views.times import utc
+    from voxops.text.fit import elide
+    from voxops.text.safe_text import visible
+    from voxops.text.times import utc
 
     def party(uri: str | None) -> str:
         return elide(visible(uri_user(uri) or uri), 16, middle=True) if uri else "-"

@@ -63,7 +63,7 @@ def callbacks(
 ) -> int:
     """List the callback requests the overflow IVR stored."""
     from voxops.agent.ivr import read_callbacks
-    from voxops.views.safe_text import visible
+    from voxops.text.safe_text import visible
 
     rows = read_callbacks(db)
     if fmt is TextJson.json:

@@ -56,8 +56,8 @@ def register(app: typer.Typer) -> None:
         if fmt is TextJson.json:
             emit_json([r.model_dump() for r in rows])
         else:
+            from voxops.text.fit import terminal_width
             from voxops.views.call_table import render_calls
-            from voxops.views.fit import terminal_width
 
             sys.stdout.write(render_calls(rows, width=terminal_width(width), full=full, time=time))
         return ExitCode.OK

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from voxops.views.fit import MAX_WIDTH, MIN_WIDTH
+from voxops.severity import Severity
+from voxops.text.fit import MAX_WIDTH, MIN_WIDTH
+from voxops.text.times import TimeMode
 from voxops.views.output import TextJson, emit_json, warn
-from voxops.views.times import TimeMode
 
-__all__ = ["FORMAT_OPTION", "FULL_OPTION", "TIME_OPTION", "WIDTH_OPTION", "TextJson", "TimeMode",
-           "emit_json", "warn"]
+__all__ = ["FAIL_ON_OPTION", "FORMAT_OPTION", "FULL_OPTION", "NAGIOS_OPTION", "TIME_OPTION", "WIDTH_OPTION", "TextJson",
+           "TimeMode", "emit_json", "warn"]
 
 FORMAT_OPTION = typer.Option(TextJson.text, "--format", "-f", help="Output format.")
 WIDTH_OPTION = typer.Option(
@@ -23,3 +24,9 @@ TIME_OPTION = typer.Option(
     TimeMode.rel, "--time",
     help="Text times: rel (t+ seconds since the first shown), abs (UTC clock) or delta (since the row before).",
 )
+
+# the live checks (probe, dns, certs, audit)
+NAGIOS_OPTION = typer.Option(
+    False, "--nagios", help="Nagios plugin output: OK/WARNING/CRITICAL/UNKNOWN with perfdata, exit 0/1/2/3."
+)
+FAIL_ON_OPTION = typer.Option(Severity.warning, "--fail-on", help="Exit 1 on findings at or above this severity.")

@@ -23,7 +23,7 @@ def deploy(
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """Roll out: SBC nodes one at a time gated on SIP OPTIONS 200, agents drained and gated on /readyz."""
-    from voxops.deploy.runner import deploy as run_deploy
+    from voxops.ops.deploy import deploy as run_deploy
 
     report = run_deploy(spec, inventory, check=check, diff=diff, prefix=prefix, gate_timeout=gate_timeout)
     if fmt is TextJson.json:

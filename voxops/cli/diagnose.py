@@ -50,7 +50,7 @@ def diagnose(
     elif fmt is DiagnoseFormat.html:
         print(diagnosis_html(result))
     else:
-        from voxops.views.fit import terminal_width
+        from voxops.text.fit import terminal_width
 
         print(diagnosis_text(result, width=terminal_width(width), full=full, time=time))
     return ExitCode.FINDINGS if fails(result.findings, fail_on) else ExitCode.OK

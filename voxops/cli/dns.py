@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from voxops.cli.common import FORMAT_OPTION, TextJson
-from voxops.probes.output import FAIL_ON_OPTION, NAGIOS_OPTION, report_command
+from voxops.cli.common import FAIL_ON_OPTION, FORMAT_OPTION, NAGIOS_OPTION, TextJson
+from voxops.ops.checks import report_command
 from voxops.severity import Severity
 
 

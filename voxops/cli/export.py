@@ -24,8 +24,8 @@ def register(app: typer.Typer) -> None:
         from voxops.capture.cutter import copy_frames
         from voxops.capture.engines import Engine
         from voxops.output_file import check_not_input, is_stdout
+        from voxops.text.safe_text import visible
         from voxops.views.ladder import load_call
-        from voxops.views.safe_text import visible
 
         check_not_input(output, pcap)
         dialogs, udp = load_call(pcap, call_id, correlate, engine=Engine.native, tls_keylog=None, warn=warn)

@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
                                  tls_keylog=opts.keylog_path(tls_keylog), warn=warn)
         model = build_ladder(dialogs, udp=udp, names=names)
         colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        from voxops.views.fit import terminal_width
+        from voxops.text.fit import terminal_width
 
         layout = {"width": terminal_width(width) if output is None else (width or 80), "full": full, "time": time}
         rendered = render_ladder(model, fmt, colour=colour, text=layout)

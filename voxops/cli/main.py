@@ -87,15 +87,15 @@ def _report_unexpected(exc: BaseException) -> int:
     fd, path = tempfile.mkstemp(prefix="voxops-crash-", suffix=".log")
     with os.fdopen(fd, "w") as fh:
         traceback.print_exception(exc, file=fh)
-    from voxops.views.safe_text import visible
+    from voxops.text.safe_text import visible
 
     print(f"voxops: unexpected error: {type(exc).__name__}: {visible(exc)} (details in {path})", file=sys.stderr)
     return ExitCode.INTERNAL
 
 
 def _report_error(exc: VoxopsError) -> int:
-    from voxops.views.fit import fit_line, terminal_width
-    from voxops.views.safe_text import visible
+    from voxops.text.fit import fit_line, terminal_width
+    from voxops.text.safe_text import visible
 
     # messages may quote a capture, a peer's reply or a file name: never raw control characters
     lines = [f"voxops: error: {visible(exc)}", *(visible(line) for line in exc.details)]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from voxops.cli.common import FORMAT_OPTION, TextJson
-from voxops.probes.output import FAIL_ON_OPTION, NAGIOS_OPTION, run_check
+from voxops.cli.common import FAIL_ON_OPTION, FORMAT_OPTION, NAGIOS_OPTION, TextJson
+from voxops.ops.checks import run_check
 from voxops.severity import Severity
 
 
@@ -31,8 +31,8 @@ def probe(
 
     Without --once it keeps probing at each target's interval, printing state changes (or a live table with --watch) until interrupted or --rounds is reached.
     """
+    from voxops.ops.probe import ProbeRun
     from voxops.output_file import check_output
-    from voxops.probes.probe_run import ProbeRun
 
     check_output(prometheus)  # a device, FIFO or link is refused before the first round
 

@@ -21,7 +21,7 @@ def render(
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """Render Kamailio, dispatcher, TLS, trunk, agent and alert-rule files from the spec."""
-    from voxops.render.report import render_spec
+    from voxops.ops.render import render_spec
 
     report = render_spec(spec, out, prefix=prefix, check=check)
     if fmt is TextJson.json:

@@ -34,7 +34,7 @@ def rtp(
     if fmt is TextJson.json:
         emit_json([s.model_dump(mode="json") for s in streams])
     else:
-        from voxops.views.fit import terminal_width
+        from voxops.text.fit import terminal_width
 
         print(streams_text(streams, width=terminal_width(width), full=full, time=time))
     return ExitCode.OK

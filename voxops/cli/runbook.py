@@ -80,7 +80,7 @@ def _emit_list(books: Sequence[Runbook], fmt: RunbookFormat) -> None:
         ]
         sys.stdout.write("\n".join(lines) + "\n")
         return
-    from voxops.views.fit import Column, fit_table, terminal_width
+    from voxops.text.fit import Column, fit_table, terminal_width
 
     columns = [Column("id"), Column("severity"), Column("title", shrink_to=20, weight=2.0),
                Column("SIP codes", shrink_to=9)]

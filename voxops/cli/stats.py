@@ -64,7 +64,7 @@ def stats(
 
         write_stats_png(report, worst_jitter_stream(analysis.streams, analysis.jitter), output, policy)
     else:
-        from voxops.views.fit import terminal_width
+        from voxops.text.fit import terminal_width
 
         print(stats_text(report, width=terminal_width(width), full=full))
     return ExitCode.FINDINGS if fails(report.findings, fail_on) else ExitCode.OK

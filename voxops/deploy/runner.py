@@ -1,4 +1,4 @@
-"""`voxops deploy`: the rendered plan handed to ansible-runner, with live progress from its events."""
+"""The ansible-runner adapter: a per-host plan handed to the playbooks, with live progress from its events."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,10 +16,7 @@ from pydantic import BaseModel
 
 from voxops.errors import CommandFailed, InvalidInput
 from voxops.proc import which
-from voxops.render.engine import RenderJob, plan, resolve_secrets
 from voxops.resources import data_dir
-from voxops.spec.loader import load_topology
-from voxops.spec.models import Topology
 
 
 class DeployReport(BaseModel):
@@ -63,37 +60,6 @@ def read_inventory(path: Path) -> Inventory:
     return Inventory(path=str(file.resolve()), prefix=prefix, groups=groups)
 
 
-def host_plans(topo: Topology, jobs: list[RenderJob]) -> dict[str, dict[str, Any]]:
-    """Per inventory host: its render jobs and what its health gate probes."""
-    plans: dict[str, dict[str, Any]] = {}
-    for job in jobs:
-        plans.setdefault(job.host, {"jobs": []})["jobs"].append(job.model_dump(mode="json"))
-    for node in topo.sbc.nodes:
-        udp = next((a, p) for t, a, p in node.sockets() if t.value == "udp")
-        plans[node.name]["gate"] = {"address": udp[0], "port": udp[1]}
-        if topo.sbc.media is not None:
-            public, private = topo.sbc.media.addresses(node.name, node.address)
-            plans[node.name]["relay"] = {"address": topo.sbc.media.control_address(node.address),
-                                         "port": topo.sbc.media.ng_port, "public": public, "private": private}
-    for agent in topo.agents.instances:
-        plans[agent.name]["gate"] = {"url": f"http://{agent.host}:{agent.health_port}/readyz"}
-        plans[agent.name]["drain_timeout_s"] = topo.agents.drain_timeout_s
-    return plans
-
-
-def _check_hosts(topo: Topology, inv: Inventory) -> None:
-    want = {"sbc": [n.name for n in topo.sbc.nodes], "agents": [a.name for a in topo.agents.instances]}
-    for group, names in want.items():
-        missing = sorted(set(names) - set(inv.groups.get(group, [])))
-        if missing:
-            raise InvalidInput(f"inventory {inv.path}: group {group} lacks {', '.join(missing)} (hosts are named as in the spec)")
-        extra = sorted(set(inv.groups.get(group, [])) - set(names))
-        if extra:
-            raise InvalidInput(f"inventory {inv.path}: group {group} has {', '.join(extra)}, not in the spec (hosts are named as in the spec)")
-    if not inv.groups.get("monitoring"):
-        raise InvalidInput(f"inventory {inv.path}: group monitoring needs one host (trunk sheets, alert rules)")
-
-
 def _progress(out: TextIO, diffs: list[str]) -> Callable[[dict[str, Any]], bool]:
     def handle(event: dict[str, Any]) -> bool:
         kind = event.get("event", "")
@@ -129,7 +95,7 @@ def _unified(d: dict[str, Any]) -> str:
                                         str(d.get("after_header", "after"))))
 
 
-def ansible_render(jobs: list[RenderJob], out: Path, *, templates: Path | None = None) -> int:
+def ansible_render(jobs: Sequence[BaseModel], out: Path, *, templates: Path | None = None) -> int:
     """Render the plan through Ansible's template module (render.yml); the playbook's rc."""
     import ansible_runner
 
@@ -159,40 +125,33 @@ def _ansible_env() -> dict[str, str]:
             "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_PIPELINING": "1"}
 
 
-def deploy(
-    spec: Path,
-    inventory: Path | None = None,
+def run_site(
+    plans: dict[str, dict[str, Any]],
+    inv: Inventory,
+    prefix: str,
     *,
+    media: bool,
     check: bool = False,
     diff: bool = False,
-    prefix: str | None = None,
     templates: Path | None = None,
     gate_timeout: float = 15.0,
     progress: TextIO | None = None,
 ) -> DeployReport:
+    """Run site.yml over the inventory with each host's plan (render jobs and health gate)."""
     import ansible_runner
 
-    topo, _ = load_topology(spec)
-    inv = read_inventory(inventory or data_dir("inventories") / "local")
-    _check_hosts(topo, inv)
-    pfx = prefix or inv.prefix
-    if not pfx or not str(pfx).startswith("/"):
-        raise InvalidInput("no absolute voxops_prefix: set it in the inventory (all.vars) or pass --prefix")
-    needs_secrets = any(t.credentials for _, t in topo.trunks())
-    base = spec if spec.is_dir() else spec.parent
-    jobs = plan(topo, str(pfx), resolve_secrets(topo, base) if needs_secrets else None)
     tpl = (templates or data_dir("templates")).resolve()
     private = Path(tempfile.mkdtemp(prefix="voxops-deploy-"))  # 0700: the plan holds the secrets
     try:
         jobs_file = private / "plan.json"
         fd = os.open(jobs_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump(host_plans(topo, jobs), fh)
+            json.dump(plans, fh)
         extravars = {
-            "voxops_prefix": str(pfx), "voxops_jobs_file": str(jobs_file), "voxops_templates": str(tpl),
+            "voxops_prefix": prefix, "voxops_jobs_file": str(jobs_file), "voxops_templates": str(tpl),
             "voxops_python": sys.executable, "voxops_kamailio": which("kamailio"),
             "voxops_promtool": which("promtool"), "voxops_gate_timeout": gate_timeout,
-            "voxops_rtpengine": which("rtpengine") if topo.sbc.media is not None else "",
+            "voxops_rtpengine": which("rtpengine") if media else "",
         }
         cmdline = " ".join(a for a, on in (("--check", check), ("--diff", diff)) if on)
         diffs: list[str] = []

@@ -52,7 +52,7 @@ def verdict(checks: list[Check]) -> bool:
 
 
 def render_text(report: DrillReport) -> str:
-    from voxops.views.safe_text import visible_fields
+    from voxops.text.safe_text import visible_fields
 
     report = visible_fields(report)  # findings and the call quote the lab's capture
     mark = {True: "pass", False: "FAIL", None: "FAIL"}

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from voxops.errors import ExitCode
 from voxops.findings import Finding, Severity, fails
-from voxops.views.safe_text import visible
+from voxops.text.safe_text import visible
 
 
 class NagiosStatus(IntEnum):

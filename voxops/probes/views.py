@@ -15,7 +15,7 @@ from rich.table import Table
 
 from voxops.findings import Finding, Severity
 from voxops.probes.monitor import State, TargetStatus
-from voxops.views.safe_text import rich_text as escape
+from voxops.text.safe_text import rich_text as escape
 
 if TYPE_CHECKING:
     from voxops.probes.dns_check import DnsReport

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import re
 import types
 import typing
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +15,7 @@ from voxops.errors import SpecError
 from voxops.spec.models import Topology
 from voxops.spec.rules import check_references
 from voxops.spec.types import shown
-from voxops.spec.yamlpos import Loc, Located, load_file, load_text
-
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def dotted(loc: Iterable[str | int]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:  # a key of any other shape is quoted and shortened: the path stays one line
-            name = part if _PLAIN_KEY.fullmatch(part) else shown(part, 40)
-            out += f".{name}" if out else name
-    return out or "(top level)"
+from voxops.spec.yamlpos import Loc, Located, dotted, load_file, load_text
 
 
 def _unwrap(annotation: Any) -> list[Any]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from voxops.spec.models import Topology, Transport
-from voxops.spec.yamlpos import Loc
+from voxops.spec.yamlpos import Loc, dotted
 
 Problem = tuple[Loc, str]
 
@@ -15,15 +15,9 @@ def _unique(items: list[tuple[Loc, str]], what: str) -> Iterator[Problem]:
     seen: dict[str, Loc] = {}
     for loc, key in items:
         if key in seen:
-            yield loc, f"duplicate {what} '{key}' (first at {_show(seen[key])})"
+            yield loc, f"duplicate {what} '{key}' (first at {dotted(seen[key])})"
         else:
             seen[key] = loc
-
-
-def _show(loc: Loc) -> str:
-    from voxops.spec.loader import dotted
-
-    return dotted(loc)
 
 
 def resolve_path(path: str, base_dir: Path | None) -> Path:

@@ -8,7 +8,7 @@ billion-laughs file is refused before anything is expanded; duplicate keys are e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from voxops.errors import InvalidInput
+from voxops.spec.types import shown
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_NODES = 2_000_000
@@ -298,3 +299,18 @@ def load_file(path: str | Path) -> Located:
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{p}: not UTF-8 text (byte {exc.start})") from None
     return load_text(text, str(p))
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def dotted(loc: Iterable[str | int]) -> str:
+    """A location as the user reads it: `sbc.nodes[0].address`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:  # a key of any other shape is quoted and shortened: the path stays one line
+            name = part if _PLAIN_KEY.fullmatch(part) else shown(part, 40)
+            out += f".{name}" if out else name
+    return out or "(top level)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from voxops.views.safe_text import visible
+from voxops.text.safe_text import visible
 
 if TYPE_CHECKING:
     from voxops.audio.report import AudioReport

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from voxops.analysis.call_list import CallSummary
 from voxops.capture.sip import uri_user
-from voxops.views.fit import LAST_RESORT, PIPED_WIDTH, Column, fit_line, fit_table
-from voxops.views.safe_text import visible
-from voxops.views.times import Stamps, TimeMode, utc
+from voxops.text.fit import LAST_RESORT, PIPED_WIDTH, Column, fit_line, fit_table
+from voxops.text.safe_text import visible
+from voxops.text.times import Stamps, TimeMode, utc
 
 CALL_ID_MIN = 24
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from voxops.text.fit import LAST_RESORT, PIPED_WIDTH, Column, Table, fit_line, fit_lines, fit_table
+from voxops.text.safe_text import html_text, visible, visible_fields
+from voxops.text.times import Stamps, TimeMode
 from voxops.views.findings import format_finding
-from voxops.views.fit import LAST_RESORT, PIPED_WIDTH, Column, Table, fit_line, fit_lines, fit_table
-from voxops.views.safe_text import html_text, visible, visible_fields
-from voxops.views.times import Stamps, TimeMode
 
 if TYPE_CHECKING:
     from voxops.analysis.diagnosis import CallDiagnosis

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from voxops.views.safe_text import visible
+from voxops.text.safe_text import visible
 
 if TYPE_CHECKING:  # the capture views format findings too: they need not load the spec models
     from voxops.findings import Finding

@@ -127,7 +127,7 @@ def visible_ladder(ladder: Ladder) -> Ladder:
     """
     from dataclasses import replace
 
-    from voxops.views.safe_text import visible, visible_block
+    from voxops.text.safe_text import visible, visible_block
 
     arrows = [
         replace(a, label=visible(a.label), call_id=visible(a.call_id), transport=visible(a.transport),

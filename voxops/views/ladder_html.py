@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from voxops.analysis.ladder import Ladder
+from voxops.text.safe_text import html_text as escape
+from voxops.text.safe_text import script_json
 from voxops.views.ladder import visible_ladder
 from voxops.views.ladder_layout import Lane, Message, Picture, layout
 from voxops.views.ladder_plot import COLOURS, FAILED_HOP, lane_colour
-from voxops.views.safe_text import html_text as escape
-from voxops.views.safe_text import script_json
 
 FIT_WIDTH = 1280  # every host column fits a window this wide
 MAX_COL_W = 240

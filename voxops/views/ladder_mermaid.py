@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from voxops.analysis.ladder import Ladder
+from voxops.text.safe_text import mermaid_text as _clean
 from voxops.views.ladder import visible_ladder
 from voxops.views.ladder_layout import layout
-from voxops.views.safe_text import mermaid_text as _clean
 
 
 def render_mermaid(ladder: Ladder) -> str:

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from voxops.analysis.ladder import Ladder
+from voxops.text.safe_text import PLOT_TEXT
 from voxops.views.ladder import visible_ladder
 from voxops.views.ladder_layout import Lane, Picture, layout
-from voxops.views.safe_text import PLOT_TEXT
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 
 from voxops.analysis.ladder import Arrow, Ladder, Span
-from voxops.views.fit import PIPED_WIDTH, elide, fit_line
+from voxops.text.fit import PIPED_WIDTH, elide, fit_line
+from voxops.text.times import Stamps, TimeMode
 from voxops.views.ladder import visible_ladder
-from voxops.views.times import Stamps, TimeMode
 
 _COLOURS = {
     "request": "\033[36m",  # cyan

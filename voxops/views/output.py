@@ -21,7 +21,7 @@ def emit_json(data: Any) -> None:
     """
     from pydantic import BaseModel  # here, not at the top: every command imports this module
 
-    from voxops.views.safe_text import json_output
+    from voxops.text.safe_text import json_output
 
     if isinstance(data, BaseModel):
         text = data.model_dump_json(indent=2)
@@ -34,6 +34,6 @@ def emit_json(data: Any) -> None:
 
 def warn(message: str) -> None:
     """Progress, warnings and logs go to stderr so stdout stays parseable."""
-    from voxops.views.safe_text import visible
+    from voxops.text.safe_text import visible
 
     print(f"voxops: warning: {visible(message)}", file=sys.stderr)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voxops.output_file import atomic_file
-from voxops.views.safe_text import PLOT_TEXT, visible
+from voxops.text.safe_text import PLOT_TEXT, visible
 
 if TYPE_CHECKING:
     import numpy as np

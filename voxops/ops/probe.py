@@ -10,14 +10,14 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from voxops.findings import Finding, Severity
+from voxops.ops.checks import emit_check
 from voxops.probes.monitor import Monitor, State, TargetStatus, findings_of, targets_of
-from voxops.probes.output import emit_check
 from voxops.probes.prometheus import write_textfile
 from voxops.probes.verdict import PerfDatum, exit_code
 from voxops.probes.views import console, print_findings, probe_table
 from voxops.spec.loader import load_topology
+from voxops.text.safe_text import json_output, visible
 from voxops.views.output import TextJson
-from voxops.views.safe_text import json_output, visible
 
 
 class ProbeReport(BaseModel):

@@ -11,7 +11,7 @@ import unicodedata
 from rich.console import Console
 
 from tests.views.hostile import BIDI, CLEAR, CLIPBOARD, MARKUP, TITLE, raw_controls
-from voxops.views.safe_text import (
+from voxops.text.safe_text import (
     UNSAFE,
     html_text,
     json_output,

@@ -1,7 +1,7 @@
 """Health gates used between rolling steps: a SIP OPTIONS 200, an HTTP 200 from /readyz,
 the media relay's answer to an ng ping, and the relay's config read as rtpengine reads it.
 
-Run by the playbooks as `python -m voxops.deploy.gate sip HOST PORT` (exit 0 when healthy).
+Run by the playbooks as `python -m voxops.ops.gate sip HOST PORT` (exit 0 when healthy).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def wait_healthy(check, timeout: float, interval: float = 0.5) -> int | None:  #
 def main(argv: list[str] | None = None) -> int:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--timeout", type=float, default=15.0)
-    ap = argparse.ArgumentParser(prog="python -m voxops.deploy.gate")
+    ap = argparse.ArgumentParser(prog="python -m voxops.ops.gate")
     sub = ap.add_subparsers(dest="kind", required=True)
     sip = sub.add_parser("sip", help="wait for a SIP OPTIONS 200", parents=[common])
     sip.add_argument("host")

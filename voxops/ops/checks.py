@@ -6,21 +6,13 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-import typer
-
 from voxops.errors import VoxopsError
 from voxops.severity import Severity
 from voxops.views.output import TextJson, emit_json
 
-if TYPE_CHECKING:  # the check commands import this module for their options: no pydantic here
+if TYPE_CHECKING:  # pydantic is imported when a report is emitted, not at start-up
     from voxops.findings import Finding
     from voxops.probes.verdict import PerfDatum
-
-NAGIOS_OPTION = typer.Option(
-    False, "--nagios", help="Nagios plugin output: OK/WARNING/CRITICAL/UNKNOWN with perfdata, exit 0/1/2/3."
-)
-FAIL_ON_OPTION = typer.Option(Severity.warning, "--fail-on", help="Exit 1 on findings at or above this severity.")
-
 
 class CheckReport(Protocol):
     findings: list[Finding]

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.views.ladder_checks import ladder_of
-from voxops.views.fit import Column, elide, fit_line, fit_table
+from voxops.text.fit import Column, elide, fit_line, fit_table
 from voxops.views.ladder_text import render_text
 
 LONG = "503 Service Unavailable (agent pool draining for a rolling upgrade, retry another member)"

@@ -234,12 +234,14 @@ def test_every_package_has_a_layer() -> None:
 
 def test_imports_point_down_the_layers() -> None:
     order = " > ".join("(" + " | ".join(sorted(m)) + ")" for _, _, m in LAYERS)
-    assert _unallowed(layer_breaks(EDGES)) == [], f"imports against the layering {order}"
+    bad = _unallowed(layer_breaks(EDGES))
+    assert not bad, f"imports against the layering {order}:\n" + "\n".join(bad)
 
 
 def test_no_module_imports_itself_in_a_circle() -> None:
     left = [e for e in EDGES if (e.importer, e.imported) not in ALLOWED]
-    assert sorted(e.where() for e in cycle_edges(left)) == [], "modules importing each other in a circle"
+    bad = sorted({e.where() for e in cycle_edges(left)})
+    assert not bad, "modules importing each other in a circle:\n" + "\n".join(bad)
 
 
 def test_no_package_imports_itself_in_a_circle() -> None:

@@ -1,1 +1,1 @@
-"""The typer app. Every module in this package that defines `register(app)` adds its commands."""
+"""The typer app: the command modules listed in `main.COMMAND_MODULES`, each with `register(app)`."""

@@ -18,8 +18,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from voxops.ops.validate import validate_spec
 from voxops.spec.models import Topology
-from voxops.spec.report import validate_spec
 
 
 def generate(trunks: int, agents: int) -> dict:

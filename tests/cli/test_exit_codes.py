@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import voxops.spec.report
+import voxops.ops.validate
 from voxops.errors import ExitCode
 
 
@@ -20,7 +20,7 @@ def _raise(exc: BaseException):
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt(), EOFError()], ids=["ctrl-c", "eof"])
 def test_interrupt_is_130_without_traceback(cli, monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
-    monkeypatch.setattr(voxops.spec.report, "validate_spec", _raise(exc))
+    monkeypatch.setattr(voxops.ops.validate, "validate_spec", _raise(exc))
     code, out, err = cli("validate", "voxops/data/inventories/local")
     assert code == ExitCode.INTERRUPTED == 130
     assert "Traceback" not in err and out == ""
@@ -29,7 +29,7 @@ def test_interrupt_is_130_without_traceback(cli, monkeypatch: pytest.MonkeyPatch
 
 
 def test_bug_is_exit_4_with_the_traceback_in_a_log(cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(voxops.spec.report, "validate_spec", _raise(ZeroDivisionError("boom")))
+    monkeypatch.setattr(voxops.ops.validate, "validate_spec", _raise(ZeroDivisionError("boom")))
     code, _, err = cli("validate", "voxops/data/inventories/local")
     assert code == ExitCode.INTERNAL
     found = re.search(r"unexpected error: ZeroDivisionError: boom \(details in (\S+)\)", err)

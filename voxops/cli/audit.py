@@ -28,15 +28,13 @@ def audit(
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """Run sipvicious svmap and svwar against our own SBC: does it answer scanners, can extensions be enumerated?"""
-    from voxops.probes.exposure import audit_spec
+    from voxops.ops.audit import audit_spec
     from voxops.probes.views import print_audit
 
-    if spec is None and Path("topology.yaml").exists():
-        spec = Path("topology.yaml")
     return report_command(
         "SIP_EXPOSURE",
         lambda: audit_spec(sbc_address, spec, i_own_this=i_own_this, extensions=extensions,
-                           method=method.upper(), timeout=timeout, bind=bind),
+                           method=method, timeout=timeout, bind=bind),
         print_audit, fmt=fmt, nagios=nagios, fail_on=fail_on,
     )
 

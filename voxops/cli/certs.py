@@ -20,7 +20,7 @@ def certs(
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """Connect to every TLS endpoint: days to expiry, hostname, chain vs the CA, protocol, client certs, fallback."""
-    from voxops.probes.tls_check import check_certs_spec
+    from voxops.ops.certs import check_certs_spec
     from voxops.probes.views import print_certs
 
     return report_command(

@@ -33,18 +33,11 @@ def diagnose(
     tls_keylog: Path | None = opts.DECRYPT_KEYLOG_OPTION,
 ) -> int:
     """Setup, SDP offer/answer vs RTP seen, media health, and a verdict with runbooks."""
-    from voxops.analysis.diagnosis import diagnose_call
-    from voxops.analysis.loader import load_chosen_call, policy_for
+    from voxops.ops.diagnose import diagnose as diagnose_op
     from voxops.views.calls import diagnosis_html, diagnosis_text
 
-    policy = policy_for(spec)
-    dialogs, streams, chosen = load_chosen_call(pcap, call_id, use_index=index, warn=warn,
-                                                tls_keylog=opts.key_log(tls_keylog))
-    result = diagnose_call(dialogs, streams, chosen, policy)
-    if audio:
-        from voxops.audio.diagnosis import with_audio_findings
-
-        result = with_audio_findings(result, pcap, policy)
+    result = diagnose_op(pcap, call_id, spec=spec, use_index=index, audio=audio,
+                         tls_keylog=opts.key_log(tls_keylog), warn=warn)
     if fmt is DiagnoseFormat.json:
         emit_json(result)
     elif fmt is DiagnoseFormat.html:

@@ -18,7 +18,7 @@ def dns(
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """Ask every vantage for every record at once: disagreement, stray addresses, NXDOMAIN, TTLs, timeouts."""
-    from voxops.probes.dns_check import check_dns_spec
+    from voxops.ops.dns import check_dns_spec
     from voxops.probes.views import print_dns
 
     return report_command("DNS", lambda: check_dns_spec(spec), print_dns, fmt=fmt, nagios=nagios, fail_on=fail_on)

@@ -20,17 +20,11 @@ def register(app: typer.Typer) -> None:
         correlate: list[str] = opts.CORRELATE_OPTION,
     ) -> int:
         """Cut one call (all legs: SIP, every fragment and segment, its RTP and RTCP) into a pcap."""
-        from voxops.analysis.ladder import call_frames
-        from voxops.capture.cutter import copy_frames
-        from voxops.capture.engines import Engine
-        from voxops.output_file import check_not_input, is_stdout
+        from voxops.ops.export import export_call
+        from voxops.output_file import is_stdout
         from voxops.text.safe_text import visible
-        from voxops.views.ladder import load_call
 
-        check_not_input(output, pcap)
-        dialogs, udp = load_call(pcap, call_id, correlate, engine=Engine.native, tls_keylog=None, warn=warn)
-        written = copy_frames(pcap, call_frames(dialogs, udp), output)
-        ids = ", ".join(d.call_id for d in dialogs)
-        where = "standard output" if is_stdout(output) else str(output)
-        typer.echo(visible(f"{where}: {written} frames of {ids}"), err=True)
+        report = export_call(pcap, call_id, output, correlate=correlate, warn=warn)
+        where = "standard output" if is_stdout(output) else report.output
+        typer.echo(visible(f"{where}: {report.frames} frames of {', '.join(report.call_ids)}"), err=True)
         return ExitCode.OK

@@ -26,11 +26,10 @@ def rtp(
     time: common.TimeMode = common.TIME_OPTION,
 ) -> int:
     """RTP streams: packets, loss, sequence errors, delta, jitter, MOS and the call of each."""
-    from voxops.analysis.loader import analyse_capture
+    from voxops.ops.rtp import rtp_streams
     from voxops.views.calls import streams_text
 
-    streams = analyse_capture(pcap, heuristic=heuristic, warn=warn, compact=True,
-                              tls_keylog=opts.key_log(tls_keylog)).streams
+    streams = rtp_streams(pcap, heuristic=heuristic, tls_keylog=opts.key_log(tls_keylog), warn=warn).streams
     if fmt is TextJson.json:
         emit_json([s.model_dump(mode="json") for s in streams])
     else:

@@ -21,7 +21,7 @@ def validate(
     fmt: TextJson = FORMAT_OPTION,
 ) -> int:
     """Check a spec: schema errors with file:line:col, then lint findings (single points of failure, ...)."""
-    from voxops.spec.report import validate_spec
+    from voxops.ops.validate import validate_spec
     from voxops.views.findings import print_validation
 
     report = validate_spec(spec, check_files=check_files)

@@ -11,7 +11,6 @@ import asyncio
 import ipaddress
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import dns.asyncquery
 import dns.exception
@@ -24,7 +23,6 @@ from pydantic import BaseModel
 from voxops.errors import InvalidInput, Unreachable
 from voxops.findings import Finding, FindingCode, Severity
 from voxops.probes.verdict import PerfDatum
-from voxops.spec.loader import load_topology
 from voxops.spec.models import DnsRecord, RecordType, Topology, Vantage
 
 _RB = "dns-propagation"
@@ -301,8 +299,3 @@ def _judge_values(r: RecordResult, label: str, answered: list[VantageAnswer], kn
             found.append(MISSING(f"{label}: expected {value} missing at {', '.join(lacking)}",
                                  where=r.name, expected=value, vantages=lacking))
     return found
-
-
-def check_dns_spec(spec: Path) -> DnsReport:
-    topology, _ = load_topology(spec)
-    return check_dns(topology, str(spec))

@@ -13,7 +13,6 @@ import ipaddress
 import logging
 import os
 import socket
-from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -232,12 +231,3 @@ def count_extensions(extensions: str) -> int:
     if total > 10_000:
         raise InvalidInput(f"--extensions {extensions!r}: {total} extensions is a scan, not an audit (max 10000)")
     return total
-
-
-def audit_spec(target: str, spec: Path | None, **options: object) -> AuditReport:
-    topology = None
-    if spec is not None:
-        from voxops.spec.loader import load_topology
-
-        topology, _ = load_topology(spec)
-    return audit(target, topology=topology, **options)  # type: ignore[arg-type]

@@ -24,7 +24,6 @@ from voxops.errors import InvalidInput
 from voxops.findings import Finding, FindingCode, Severity
 from voxops.probes.sip_options import OptionsResult, is_ip, send_options
 from voxops.probes.verdict import PerfDatum
-from voxops.spec.loader import load_topology
 from voxops.spec.models import TlsEndpoint, Topology, Transport
 
 _RB = "cert-expiry"
@@ -384,8 +383,3 @@ def check_certs(topology: Topology, spec: Path, *, timeout: float = 3.0, only: s
     min_version = topology.sbc.tls.min_version if topology.sbc.tls else "TLSv1.2"
     findings = [f for e, r in zip(endpoints, results, strict=True) for f in judge(e, r, min_version)]
     return CertsReport(spec=str(spec), endpoints=results, findings=findings)
-
-
-def check_certs_spec(spec: Path, *, timeout: float = 3.0, only: str | None = None) -> CertsReport:
-    topology, _ = load_topology(spec)
-    return check_certs(topology, spec, timeout=timeout, only=only)

@@ -1,15 +1,10 @@
-"""`validate` as a function: load, check, lint, and report every problem with its place."""
+"""The report of `voxops validate`: the spec's errors and its lint findings, each with its place."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, ConfigDict
 
-from voxops.errors import InvalidInput, SpecError
 from voxops.findings import Finding, Severity, fails
-from voxops.spec.lint import lint
-from voxops.spec.loader import load_topology
 
 
 class Located(BaseModel):
@@ -31,14 +26,3 @@ class ValidationReport(BaseModel):
     def failed(self, strict: bool) -> bool:
         threshold = Severity.warning if strict else Severity.error
         return fails([f.finding for f in self.findings], threshold)
-
-
-def validate_spec(path: str | Path, *, check_files: bool = False) -> ValidationReport:
-    try:
-        topology, located = load_topology(path, check_files=check_files)
-    except SpecError as exc:
-        return ValidationReport(spec=str(path), valid=False, errors=exc.problems, findings=[])
-    except InvalidInput as exc:
-        return ValidationReport(spec=str(path), valid=False, errors=[str(exc)], findings=[])
-    found = [Located(where=located.where(loc), finding=f) for loc, f in lint(topology)]
-    return ValidationReport(spec=str(path), valid=True, errors=[], findings=found)

@@ -33,6 +33,7 @@ import psutil  # noqa: E402
 from tests.agent.peers import AgentProc, responses, start_agent  # noqa: E402
 from tests.agent.scenarios import caller  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
+from tests.support.processes import stop  # noqa: E402
 
 AGENT_IP, SIPP_IP, UAS_IP = "127.0.6.40", "127.0.6.41", "127.0.6.42"
 
@@ -147,12 +148,7 @@ def peer_phase(tmp: Path, cap: int, duration: int, hold_s: int) -> dict[str, flo
         log = run_sipp(tmp, f"{UAS_IP}:{port}", scenario, calls=calls, limit=cap, hold_ms=hold_s * 1000, tag="peer",
                        rate=(cap, hold_s * 1000 + 200))
     finally:
-        uas.terminate()
-        try:
-            uas.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            uas.kill()
-            uas.wait(timeout=5)
+        stop(uas)
     times = setup_times(log)
     return {"answered": responses(log, 200), "p50_ms": pct(times, 50), "p99_ms": pct(times, 99)}
 

@@ -30,7 +30,7 @@ import psutil  # noqa: E402
 import yaml  # noqa: E402
 
 from tests.conftest import free_port  # noqa: E402
-from tests.render.media_peers import start_rtpengine, wait_ng  # noqa: E402
+from tests.support.media_peers import start_rtpengine, wait_ng  # noqa: E402
 from voxops.probes.relay_call import close_relay_call, open_relay_call  # noqa: E402
 from voxops.render.engine import plan, render_all  # noqa: E402
 from voxops.spec.loader import load_topology_text  # noqa: E402

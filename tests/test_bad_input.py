@@ -674,7 +674,7 @@ def test_garbage_certificate_files(cli, bad, net, tmp_path, field):
     import ssl
     import threading
 
-    from tests.probes.pki import make_ca, make_leaf
+    from tests.support.pki import make_ca, make_leaf
 
     doc = yaml.safe_load(net["spec"].read_text())
     leaf = make_leaf(tmp_path, "sbc", make_ca(tmp_path, "ca"), [HOST])

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.conftest import wait_capturing
+from tests.support.processes import stop
 
 CALLER = "127.0.4.1"
 TRUNK_A = "127.0.4.2"
@@ -234,11 +235,7 @@ def run(scenario: Scenario, out: Path) -> Path:
                 t.join(timeout=30)
             time.sleep(0.5)
         finally:
-            cap.send_signal(signal.SIGINT)
-            try:
-                cap.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                cap.kill()
+            stop(cap, 10, sig=signal.SIGINT)
     return out
 
 

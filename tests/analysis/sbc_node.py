@@ -23,7 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.render.sip_peers import (
+from tests.support.processes import stop
+from tests.support.sip_peers import (
     FakeCarrier,
     Proc,
     run_uac,
@@ -167,8 +168,7 @@ def generate(workdir: Path) -> NodeCapture:
         time.sleep(0.5)
     finally:
         if dumpcap is not None:
-            dumpcap.terminate()
-            dumpcap.wait(10)
+            stop(dumpcap, 10)
         for peer in silent:
             peer.stop()
         for p in reversed(procs):

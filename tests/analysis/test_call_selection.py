@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.capture.test_hostile import run_cli
+from tests.support.cli import run_cli
 from voxops.analysis.dialogs import DEFAULT_CORRELATION
 from voxops.analysis.loader import select_call_sip
 from voxops.capture import scan

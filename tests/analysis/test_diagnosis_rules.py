@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.capture.support import request, response
+from tests.support.capture import request, response
 from voxops.analysis.diagnosis import diagnose_call
 from voxops.analysis.dialogs import build_dialogs
 from voxops.analysis.policy import Policy

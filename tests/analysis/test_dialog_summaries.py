@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.capture.test_hostile import run_cli
+from tests.support.cli import run_cli
 from voxops.analysis.call_list import CallFilter, summarize
 from voxops.analysis.dialog_summaries import KEEP_FIRST, DialogSummaries
 from voxops.analysis.dialogs import build_dialogs

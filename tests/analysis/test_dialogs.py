@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.capture.support import request, response
+from tests.support.capture import request, response
 from voxops.analysis.dialogs import build_dialogs, dialogs_for
 from voxops.capture.records import SipPacket
 from voxops.capture.sip import parse_sip

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.capture.support import DATA, tshark_summary
 from tests.conftest import need_tool, shared_pcap
+from tests.support.capture import DATA, tshark_summary
 
 UDP = DATA / "udp_proxy.pcapng"
 FIELDS = {"call_id", "method", "from_uri", "to_uri", "start", "final_status", "duration_s", "pdd_ms", "messages"}

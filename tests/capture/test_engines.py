@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.capture.support import DATA
 from tests.conftest import need_tool, shared_pcap
+from tests.support.capture import DATA
 from voxops.capture.engines import Engine, load_capture
 
 
@@ -69,7 +69,7 @@ def test_diagnose_and_rtp_read_sip_over_tls_with_a_key_log(cli, tmp_path):
 
 
 def test_tshark_engine_takes_the_innermost_ip_of_a_tunnel(tmp_path):
-    from tests.capture.support import request
+    from tests.support.capture import request
     from voxops.capture.writer import PcapWriter, ether, ipv4_header, udp_segment
 
     need_tool("tshark")
@@ -84,7 +84,7 @@ def test_tshark_engine_takes_the_innermost_ip_of_a_tunnel(tmp_path):
 
 
 def test_tshark_engine_keeps_every_sip_message_of_a_frame(tmp_path):
-    from tests.capture.support import request
+    from tests.support.capture import request
     from voxops.capture.writer import PcapWriter, tcp_frame
 
     need_tool("tshark")

@@ -10,7 +10,7 @@ import struct
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.capture.support import DATA, request, sdp
+from tests.support.capture import DATA, request, sdp
 from voxops.capture import layers, scan
 from voxops.capture.scanner import _Scanner
 from voxops.capture.sdp import parse_sdp

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.capture.support import DATA
 from tests.conftest import shared_pcap
+from tests.support.capture import DATA
 from voxops.capture import kernels, scan
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from tests.capture.support import request
+from tests.support.capture import request
 from voxops.capture import scan
 from voxops.capture.files import CHUNK
 from voxops.capture.writer import PcapWriter, udp_frame

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.capture.support import request
+from tests.support.capture import request
 
 LINKTYPE_RAW = 101
 GOOD_TICKS = 1_700_000_000_000_000  # microseconds: November 2023

@@ -7,8 +7,8 @@ import struct
 
 import pytest
 
-from tests.capture.support import request, response, tshark_summary, voxops_summary, write_pcapng
 from tests.conftest import need_tool
+from tests.support.capture import request, response, tshark_summary, voxops_summary, write_pcapng
 from voxops.capture import scan
 from voxops.capture.writer import (
     PcapWriter,

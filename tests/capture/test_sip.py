@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.capture.support import request, response, sdp
+from tests.support.capture import request, response, sdp
 from voxops.capture.sip import MAX_MESSAGE, frame_length, parse_sip, split_list
 
 

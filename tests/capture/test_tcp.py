@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import struct
 
-from tests.capture.support import request, response, tshark_summary, voxops_summary
 from tests.conftest import need_tool
+from tests.support.capture import request, response, tshark_summary, voxops_summary
 from voxops.capture import scan
 from voxops.capture.writer import PcapWriter, tcp_frame
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.capture.support import DATA, REAL_CAPTURES, tshark_summary, voxops_summary
 from tests.conftest import need_tool, shared_pcap
+from tests.support.capture import DATA, REAL_CAPTURES, tshark_summary, voxops_summary
 
 SHARED_WITH_SIP = ["sip-rtp-ilbc.pcap", "sip-rtp-l16.pcap", "sipp_uac_Media_DTMF_Speex.pcap"]
 SHARED_WITHOUT_SIP = ["sipp_uac_ssrc_change.pcap", "mario_choppy_speech.pcap", "rtp_pcmu_recv.pcap",

@@ -4,7 +4,7 @@ wire: a Content-Length, CSeq, status code or SDP port of them is refused, never 
 
 from __future__ import annotations
 
-from tests.capture.support import request
+from tests.support.capture import request
 from voxops.capture import scan, sip
 from voxops.capture.sdp import parse_sdp
 from voxops.capture.writer import PcapWriter, tcp_frame

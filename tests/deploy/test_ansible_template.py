@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import need_tool
-from tests.render.specs import make_certs, tls_spec, write_spec
+from tests.support.pki import make_certs
+from tests.support.specs import tls_spec, write_spec
 from voxops.deploy.runner import ansible_render
 from voxops.render.engine import RenderJob, plan, render_all, resolve_secrets
 from voxops.spec.loader import load_topology

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, free_port, need_tool
-from tests.render.specs import spec, write_spec
+from tests.support.specs import spec, write_spec
 from voxops.ops.deploy import deploy
 from voxops.ops.gate import sip_options
 from voxops.render.engine import plan, render_all, resolve_secrets

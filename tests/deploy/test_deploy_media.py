@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, free_port, need_tool
-from tests.render.specs import write_spec
+from tests.support.specs import write_spec
 from voxops.ops.deploy import deploy
 from voxops.ops.gate import sip_options
 from voxops.probes import rtpengine_ng

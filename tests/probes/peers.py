@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import free_port, need_tool
+from tests.support.processes import stop
 from voxops.probes.sip_options import send_options
 
 LOOPBACK = "127.0.7."
@@ -20,16 +21,6 @@ LOOPBACK = "127.0.7."
 def addr(n: int) -> str:
     assert 1 <= n <= 254
     return f"{LOOPBACK}{n}"
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def wait_options(host: str, port: int, transport: str = "udp", deadline_s: float = 8.0) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tests.support.specs import write_spec
 
 
-def write_spec(
+def write_probe_spec(
     directory: Path,
     *,
     trunk_hosts: list[dict[str, Any]] | None = None,
@@ -43,6 +43,4 @@ def write_spec(
         doc["dns"] = dns
     if tls_endpoints:
         doc["tls_endpoints"] = tls_endpoints
-    path = directory / "topology.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
+    return write_spec(doc, directory / "topology.yaml")

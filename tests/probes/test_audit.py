@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 from tests.probes.peers import addr, permissive_registrar, port_on
-from tests.probes.specs import write_spec
+from tests.probes.specs import write_probe_spec
 
 
 def test_permissive_uas_shows_exposure(tmp_path, cli):
     host = addr(61)
     port = port_on(host)
-    spec = write_spec(tmp_path, nodes=[{"name": "sbc-1", "address": host,
+    spec = write_probe_spec(tmp_path, nodes=[{"name": "sbc-1", "address": host,
                                         "listen": [{"transport": "udp", "port": port}]}])
     with permissive_registrar(host, port, tmp_path):
         code, out, _ = cli("audit", host, "--spec", spec, "--timeout", "1", "--format", "json")
@@ -28,11 +28,11 @@ def test_permissive_uas_shows_exposure(tmp_path, cli):
 
 
 def test_refuses_addresses_outside_the_spec(tmp_path, cli):
-    spec = write_spec(tmp_path, nodes=[{"name": "sbc-1", "address": addr(62)}])
+    spec = write_probe_spec(tmp_path, nodes=[{"name": "sbc-1", "address": addr(62)}])
     code, _, err = cli("audit", f"{addr(63)}:5060", "--spec", spec)
     assert code == 2 and "not an SBC node address in the spec" in err and "--i-own-this" in err
     # a trunk host is in the topology but is a carrier's, not ours
-    spec = write_spec(tmp_path, trunk_hosts=[{"address": addr(64)}])
+    spec = write_probe_spec(tmp_path, trunk_hosts=[{"address": addr(64)}])
     code, _, err = cli("audit", f"{addr(64)}:5060", "--spec", spec)
     assert code == 2 and "refusing" in err
 
@@ -44,7 +44,7 @@ def test_refuses_without_a_spec(tmp_path, cli, monkeypatch):
 
 
 def test_never_leaves_loopback_in_tests(tmp_path, cli):
-    spec = write_spec(tmp_path, nodes=[{"name": "sbc-1", "address": "192.0.2.10"}])
+    spec = write_probe_spec(tmp_path, nodes=[{"name": "sbc-1", "address": "192.0.2.10"}])
     for args in (["192.0.2.10", "--spec", str(spec)], ["192.0.2.10:5060", "--i-own-this"]):
         code, _, err = cli("audit", *args)
         assert code == 2 and "only loopback targets" in err

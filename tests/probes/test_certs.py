@@ -9,8 +9,8 @@ import re
 import pytest
 
 from tests.probes.peers import addr, port_on, sipp_uas, tls_server
-from tests.probes.pki import make_ca, make_leaf
-from tests.probes.specs import write_spec
+from tests.probes.specs import write_probe_spec
+from tests.support.pki import make_ca, make_leaf
 
 HOST = addr(51)
 NAME = "sbc.probe.test"
@@ -42,7 +42,7 @@ def endpoints(tmp_path):
 
 
 def test_each_certificate_is_classified(tmp_path, cli, endpoints):
-    spec = write_spec(tmp_path, tls_endpoints=endpoints)
+    spec = write_probe_spec(tmp_path, tls_endpoints=endpoints)
     code, out, _ = cli("certs", spec, "--format", "json")
     assert code == 1
     report = json.loads(out)
@@ -70,7 +70,7 @@ def test_each_certificate_is_classified(tmp_path, cli, endpoints):
 
 def test_warning_window_and_nagios(tmp_path, cli, endpoints):
     expiring = [e for e in endpoints if e["name"] == "expiring"][0] | {"critical_days": 3}
-    spec = write_spec(tmp_path, tls_endpoints=[expiring])
+    spec = write_probe_spec(tmp_path, tls_endpoints=[expiring])
     code, out, _ = cli("certs", spec, "--nagios")
     assert code == 1
     assert out.startswith("TLS WARNING - expiring: certificate expires in 5.0 days")
@@ -80,7 +80,7 @@ def test_warning_window_and_nagios(tmp_path, cli, endpoints):
 def test_tls_down_while_udp_answers_is_a_silent_fallback(tmp_path, cli):
     node = addr(52)
     tls_port, udp_port = port_on(node), port_on(node)
-    spec = write_spec(
+    spec = write_probe_spec(
         tmp_path,
         nodes=[{"name": "sbc-1", "address": node, "listen": [{"transport": "udp", "port": udp_port},
                                                                  {"transport": "tls", "port": tls_port}]}],
@@ -108,7 +108,7 @@ def test_mutual_tls_client_certificates(tmp_path, cli):
     bad = make_leaf(tmp_path, "badclient", rogue, ["intruder"], client=True)
     port = port_on(HOST)
     base = {"host": HOST, "port": port, "server_name": NAME, "ca": "ca.pem"}
-    spec = write_spec(tmp_path, tls_endpoints=[
+    spec = write_probe_spec(tmp_path, tls_endpoints=[
         base | {"name": "mtls-good", "client_certificate": good.cert_path.name, "client_key": good.key_path.name},
         base | {"name": "mtls-bad", "client_certificate": bad.cert_path.name, "client_key": bad.key_path.name},
     ])
@@ -129,7 +129,7 @@ def test_an_expiring_intermediate_in_the_chain_is_found(tmp_path, cli):
     intermediate = make_ca(tmp_path, "intermediate", issuer=root, days_left=3)
     leaf = make_leaf(tmp_path, "leaf", intermediate, [NAME], days_left=300)
     port = port_on(HOST)
-    spec = write_spec(tmp_path, tls_endpoints=[{"name": "chained", "host": HOST, "port": port, "server_name": NAME,
+    spec = write_probe_spec(tmp_path, tls_endpoints=[{"name": "chained", "host": HOST, "port": port, "server_name": NAME,
                                                 "ca": root.cert_path.name}])
     with tls_server(HOST, port, leaf.cert_path, leaf.key_path, "-cert_chain", str(intermediate.cert_path)):
         code, out, _ = cli("certs", spec, "--format", "json")

@@ -8,8 +8,8 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from tests.probes.peers import addr, port_on, tls_server
-from tests.probes.pki import make_ca, make_leaf
-from tests.probes.specs import write_spec
+from tests.probes.specs import write_probe_spec
+from tests.support.pki import make_ca, make_leaf
 from tests.views.hostile import BIDI, CLEAR, CLIPBOARD, TITLE, raw_controls
 
 HOST = addr(53)
@@ -32,7 +32,7 @@ def test_hostile_certificate_names_are_shown_escaped(tmp_path, cli):
                          x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, UNIT)])
     leaf = make_leaf(tmp_path, "hostile", ca, [SAN], days_left=3, subject=subject)
     port = port_on(HOST)
-    spec = write_spec(tmp_path, tls_endpoints=[{"name": "hostile", "host": HOST, "port": port,
+    spec = write_probe_spec(tmp_path, tls_endpoints=[{"name": "hostile", "host": HOST, "port": port,
                                                 "server_name": "sbc.probe.test", "ca": "ca.pem"}])
     with tls_server(HOST, port, leaf.cert_path, leaf.key_path):
         text = cli("certs", spec)

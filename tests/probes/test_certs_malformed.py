@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from tests.probes.peers import addr, port_on, tls_server
-from tests.probes.pki import Issued, make_ca, make_leaf
-from tests.probes.specs import write_spec
+from tests.probes.specs import write_probe_spec
+from tests.support.pki import Issued, make_ca, make_leaf
 
 HOST = addr(53)
 NAME = "sbc.probe.test"
@@ -45,7 +45,7 @@ def test_malformed_san_is_reported_and_other_endpoints_kept(tmp_path, cli):
     bad_cert, bad_key = make_bad_san_leaf(tmp_path, ca)
     good_port, bad_port = port_on(HOST), port_on(HOST)
     base = {"host": HOST, "server_name": NAME, "ca": "ca.pem"}
-    spec = write_spec(tmp_path, tls_endpoints=[base | {"name": "badsan", "port": bad_port},
+    spec = write_probe_spec(tmp_path, tls_endpoints=[base | {"name": "badsan", "port": bad_port},
                                                base | {"name": "valid", "port": good_port}])
     with tls_server(HOST, good_port, valid.cert_path, valid.key_path), tls_server(HOST, bad_port, bad_cert, bad_key):
         code, out, err = cli("certs", spec, "--format", "json")

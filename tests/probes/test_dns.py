@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.probes.peers import addr, blackhole, dnsmasq, knot, port_on
-from tests.probes.specs import write_spec
+from tests.probes.specs import write_probe_spec
 
 SRV = "_sip._udp.sbc.probe.test"
 NODES = [{"name": "sbc-1", "address": addr(31)}, {"name": "sbc-2", "address": addr(32)}]
@@ -50,7 +50,7 @@ def _by_code(findings):
 
 
 def test_split_vantages_are_compared(tmp_path, cli, split_dns):
-    spec = write_spec(tmp_path, nodes=NODES, dns={"vantages": split_dns, "records": RECORDS, "timeout_s": 1.0})
+    spec = write_probe_spec(tmp_path, nodes=NODES, dns={"vantages": split_dns, "records": RECORDS, "timeout_s": 1.0})
     started = time.monotonic()
     code, out, _ = cli("dns", spec, "--format", "json")
     elapsed = time.monotonic() - started
@@ -102,7 +102,7 @@ def test_agreeing_vantages_are_ok(tmp_path, cli):
                {"name": "sbc.probe.test", "type": "NAPTR", "expect": [f'10 50 "S" "SIP+D2U" "" {SRV}.']}]
     with dnsmasq(hosts[0], ports[0], *flags), dnsmasq(hosts[1], ports[1], *flags):
         vantages = [{"name": f"v{i}", "address": h, "port": p} for i, (h, p) in enumerate(zip(hosts, ports, strict=True))]
-        spec = write_spec(tmp_path, nodes=NODES, dns={"vantages": vantages, "records": records})
+        spec = write_probe_spec(tmp_path, nodes=NODES, dns={"vantages": vantages, "records": records})
         code, out, _ = cli("dns", spec)
         ncode, nout, _ = cli("dns", spec, "--nagios")
         jcode, jout, _ = cli("dns", spec, "--format", "json")
@@ -115,7 +115,7 @@ def test_agreeing_vantages_are_ok(tmp_path, cli):
 
 def test_no_vantage_answers_is_an_environment_problem(tmp_path, cli):
     with blackhole(addr(46)) as (port, _):
-        spec = write_spec(tmp_path, dns={"vantages": [{"name": "dead", "address": addr(46), "port": port}],
+        spec = write_probe_spec(tmp_path, dns={"vantages": [{"name": "dead", "address": addr(46), "port": port}],
                                           "records": RECORDS[:1], "timeout_s": 0.3})
         code, _, err = cli("dns", spec)
         ncode, nout, _ = cli("dns", spec, "--nagios")
@@ -124,5 +124,5 @@ def test_no_vantage_answers_is_an_environment_problem(tmp_path, cli):
 
 
 def test_spec_without_dns_checks_is_invalid_input(tmp_path, cli):
-    code, _, err = cli("dns", write_spec(tmp_path))
+    code, _, err = cli("dns", write_probe_spec(tmp_path))
     assert code == 2 and "no dns.vantages" in err

@@ -18,7 +18,7 @@ import dns.rdatatype
 import dns.rrset
 
 from tests.probes.peers import addr
-from tests.probes.specs import write_spec
+from tests.probes.specs import write_probe_spec
 
 SRV = "_sip._udp.sbc.probe.test"
 NODES = [{"name": "sbc-1", "address": addr(31)}]
@@ -104,7 +104,7 @@ def srv_fan_out(query: dns.message.Message) -> dns.message.Message:
 def test_vantage_closing_tcp_mid_answer_is_that_vantages_error(tmp_path, cli):
     good_host, cut_host = addr(61), addr(62)
     with resolver(good_host, a_record) as good_port, resolver(cut_host, truncated, a_record) as cut_port:
-        spec = write_spec(tmp_path, nodes=NODES, dns={
+        spec = write_probe_spec(tmp_path, nodes=NODES, dns={
             "vantages": [{"name": "good", "address": good_host, "port": good_port},
                          {"name": "cut", "address": cut_host, "port": cut_port}],
             "records": [{"name": "sbc-1.probe.test", "type": "A", "expect": [addr(31)]}],
@@ -124,7 +124,7 @@ def test_srv_with_2000_targets_is_capped_within_the_timeout(tmp_path, cli):
     # dnspython alone takes one to several seconds (machine load) to parse 2,000 records
     timeout = 10.0
     with resolver(host, srv_fan_out) as port:
-        spec = write_spec(tmp_path, nodes=NODES, dns={
+        spec = write_probe_spec(tmp_path, nodes=NODES, dns={
             "vantages": [{"name": "v", "address": host, "port": port}],
             "records": [{"name": SRV, "type": "SRV", "expect": []}],
             "timeout_s": timeout,

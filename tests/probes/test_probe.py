@@ -8,7 +8,7 @@ import time
 
 from tests.conftest import need_tool
 from tests.probes.peers import addr, port_on, sipp_uas, stop
-from tests.probes.specs import write_spec
+from tests.probes.specs import write_probe_spec
 from voxops.probes.monitor import Monitor, State, Target, TargetStatus, apply
 from voxops.probes.sip_options import OptionsResult
 
@@ -44,7 +44,7 @@ def test_down_after_exactly_the_threshold_and_up_again(tmp_path):
 def test_once_reports_each_target_and_a_dead_trunk(tmp_path, cli):
     host = addr(21)
     live, dead = port_on(host), port_on(host)
-    spec = write_spec(
+    spec = write_probe_spec(
         tmp_path,
         trunk_hosts=[{"address": host, "port": dead}],
         options_ping={"interval_s": 1, "failure_threshold": 2},
@@ -83,7 +83,7 @@ def test_once_reports_each_target_and_a_dead_trunk(tmp_path, cli):
 def test_loop_logs_state_changes_at_the_spec_interval(tmp_path, cli):
     host = addr(22)
     dead = port_on(host)
-    spec = write_spec(
+    spec = write_probe_spec(
         tmp_path,
         trunk_hosts=[{"address": host, "port": dead}],
         options_ping={"interval_s": 1, "failure_threshold": 3},
@@ -100,7 +100,7 @@ def test_loop_logs_state_changes_at_the_spec_interval(tmp_path, cli):
 
 
 def test_unknown_target_is_invalid_input(tmp_path, cli):
-    spec = write_spec(tmp_path)
+    spec = write_probe_spec(tmp_path)
     code, _, err = cli("probe", spec, "--once", "--target", "nope")
     assert code == 2 and "no trunk, carrier or SBC node named 'nope'" in err
     code, out, _ = cli("probe", spec, "--nagios", "--target", "nope")
@@ -110,7 +110,7 @@ def test_unknown_target_is_invalid_input(tmp_path, cli):
 def test_watch_shows_the_live_table(tmp_path, cli):
     host = addr(23)
     port = port_on(host)
-    spec = write_spec(tmp_path, trunk_hosts=[{"address": host, "port": port}],
+    spec = write_probe_spec(tmp_path, trunk_hosts=[{"address": host, "port": port}],
                       options_ping={"interval_s": 1}, nodes=[{"name": "sbc-1", "address": host,
                                                               "listen": [{"transport": "udp", "port": port}]}],
                       sbc_ping={"interval_s": 1})
@@ -136,7 +136,7 @@ def test_a_reply_outside_reply_codes_is_a_miss():
 
 def test_loop_json_is_one_change_per_line(tmp_path, cli):
     host = addr(25)
-    spec = write_spec(tmp_path, trunk_hosts=[{"address": host, "port": port_on(host)}],
+    spec = write_probe_spec(tmp_path, trunk_hosts=[{"address": host, "port": port_on(host)}],
                       options_ping={"interval_s": 1, "failure_threshold": 1},
                       nodes=[{"name": "sbc-1", "address": host, "listen": [{"transport": "udp", "port": port_on(host)}]}],
                       sbc_ping={"interval_s": 1, "failure_threshold": 1})

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from tests.conftest import free_port, need_tool
-from tests.probes.specs import write_spec
-from tests.render.media_peers import start_rtpengine, wait_ng
+from tests.probes.specs import write_probe_spec
+from tests.support.media_peers import start_rtpengine, wait_ng
 from voxops.ops.gate import main as gate_main
 from voxops.probes.relay_call import place_test_call
 from voxops.render.engine import plan, render_all
@@ -20,7 +20,7 @@ NODE = "127.0.23.40"
 def test_probe_names_the_node_whose_relay_stopped(tmp_path: Path, cli) -> None:
     rtpengine = need_tool("rtpengine")
     ng_port, sip_port = free_port(NODE), free_port(NODE)
-    spec = write_spec(
+    spec = write_probe_spec(
         tmp_path,
         trunk_hosts=[{"address": "127.0.23.41", "port": free_port("127.0.23.41")}],
         options_ping={"enabled": False},
@@ -54,7 +54,7 @@ def test_a_relay_only_test_call_crosses_the_relay_both_ways(tmp_path: Path) -> N
     """The deploy gate's test call: RTP from the public side reaches the private side and back."""
     rtpengine = need_tool("rtpengine")
     public, private, ng_port = "127.0.23.42", "127.0.24.42", free_port("127.0.23.42")
-    spec = write_spec(
+    spec = write_probe_spec(
         tmp_path, options_ping={"enabled": False},
         nodes=[{"name": "sbc-1", "address": public, "listen": [{"transport": "udp", "port": free_port(public)}]}],
         sbc_extra={"media": {"port_min": 21300, "port_max": 21399, "ng_port": ng_port, "metrics_port": None,

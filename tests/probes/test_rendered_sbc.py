@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from tests.probes.peers import addr, kamailio, port_on
-from tests.probes.pki import make_ca, make_leaf
-from tests.probes.specs import write_spec
+from tests.probes.specs import write_probe_spec
+from tests.support.pki import make_ca, make_leaf
 from voxops.probes.monitor import Monitor, State, targets_of
 from voxops.render.engine import plan, render_all
 from voxops.spec.loader import load_topology
@@ -17,7 +17,7 @@ SBC = addr(71)
 
 def test_rendered_sbc_answers_options_and_drops_scanners(tmp_path, cli):
     port = port_on(SBC)
-    spec = write_spec(
+    spec = write_probe_spec(
         tmp_path,
         trunk_hosts=[{"address": addr(72), "port": port_on(addr(72))}],
         nodes=[{"name": "sbc-1", "address": SBC, "listen": [{"transport": "udp", "port": port}],
@@ -59,7 +59,7 @@ def test_rendered_tls_sbc_answers_over_tls_and_its_certificate_checks_out(tmp_pa
     udp, tls, metrics = port_on(host), port_on(host), port_on(host)
     ca = make_ca(tmp_path, "ca")
     leaf = make_leaf(tmp_path, "sbc", ca, ["sbc.probe.test"], days_left=90)
-    spec = write_spec(
+    spec = write_probe_spec(
         tmp_path,
         nodes=[{"name": "sbc-1", "address": host, "metrics_port": metrics,
                 "listen": [{"transport": "udp", "port": udp}, {"transport": "tls", "port": tls}]}],

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.probes.peers import addr
-from tests.probes.pki import make_ca, make_leaf
+from tests.support.pki import make_ca, make_leaf
 from voxops.probes.sip_options import send_options
 
 Reply = Callable[[bytes], bytes]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import REPO
-from tests.render.specs import spec, write_spec
+from tests.support.specs import spec, write_spec
 from voxops.agent.config import agent_config_for, load_agent_config
 from voxops.ops.render import render_spec
 from voxops.spec.loader import load_topology

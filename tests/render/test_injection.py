@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from tests.conftest import need_tool
-from tests.render.specs import make_certs, tls_spec, write_spec
+from tests.support.pki import make_certs
+from tests.support.specs import tls_spec, write_spec
 from voxops.deploy.validation import check_kamailio, check_rtpengine
 from voxops.errors import InvalidInput
 from voxops.render.engine import plan

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, need_tool
-from tests.render.media_peers import rtp_count, start_capture, start_rtpengine, udp_flows, wait_ng
-from tests.render.sip_peers import Proc, metric, scrape, start_kamailio, wait_udp_listening
+from tests.support.media_peers import rtp_count, start_capture, start_rtpengine, udp_flows, wait_ng
+from tests.support.sip_peers import Proc, metric, scrape, start_kamailio, wait_udp_listening
 from voxops.lab.scenarios import CarrierMode, caller_scenario, carrier_scenario, write_media
 from voxops.render.engine import plan, render_all
 from voxops.spec.loader import load_topology_text

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need_tool
-from tests.render.specs import spec, write_spec
+from tests.support.specs import spec, write_spec
 from voxops.deploy.validation import check_kamailio, check_rtpengine, rtpengine_problems
 from voxops.ops.render import render_spec
 

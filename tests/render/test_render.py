@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, need_tool
-from tests.render.specs import make_certs, spec, tls_spec, write_spec
+from tests.support.pki import make_certs
+from tests.support.specs import spec, tls_spec, write_spec
 from voxops.deploy.validation import check_kamailio
 from voxops.errors import InvalidInput, SpecError
 from voxops.ops.render import render_spec

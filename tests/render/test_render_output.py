@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need_root
-from tests.render.specs import spec, write_spec
+from tests.support.specs import spec, write_spec
 
 PASSWORD = "s3cret-pw"
 NOBODY = 65534

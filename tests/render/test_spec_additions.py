@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.render.specs import spec
+from tests.support.specs import spec
 from voxops.errors import SpecError
 from voxops.render.engine import plan, render_all
 from voxops.spec.loader import load_topology_text

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.specs import write_spec as support_write_spec
+
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / "voxops" / "data" / "inventories" / "local" / "topology.yaml"
 PRODUCTION = REPO / "voxops" / "data" / "inventories" / "production" / "topology.yaml"
@@ -20,8 +22,6 @@ def prod_data() -> dict[str, Any]:
 @pytest.fixture
 def write_spec(tmp_path):
     def write(data: dict[str, Any] | str, name: str = "topology.yaml") -> Path:
-        path = tmp_path / name
-        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
-        return path
+        return support_write_spec(data, tmp_path / name)
 
     return write

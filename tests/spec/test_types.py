@@ -6,7 +6,7 @@ import pytest
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from tests.render.specs import spec
+from tests.support.specs import spec
 from voxops.errors import InvalidInput, SpecError
 from voxops.spec.loader import load_topology_text
 from voxops.spec.types import DnsName, Host, IPAddress, Percent, Pipeline, SipUri, Url

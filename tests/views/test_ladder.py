@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from tests.capture.support import DATA, request, response
 from tests.conftest import need_tool, shared_pcap
+from tests.support.capture import DATA, request, response
 from voxops.analysis.dialogs import build_dialogs
 from voxops.analysis.ladder import build_ladder
 from voxops.capture import scan

@@ -8,7 +8,7 @@ billion-laughs file is refused before anything is expanded; duplicate keys are e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,47 +149,98 @@ _MAP_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 def load_text(text: str, source: str = "<string>") -> Located:
-    """Parse one YAML document; raise InvalidInput with file:line:col on any problem.
-
-    One loop over libyaml's events with an explicit stack. Each open container is a list
-    [container, loc, pending_key, size, anchor]; the loop is kept flat because it is the
-    whole cost of loading a large spec.
-    """
+    """Parse one YAML document; raise InvalidInput with file:line:col on any problem."""
     if len(text) > MAX_BYTES:
         raise InvalidInput(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MB: not a spec")
     positions: dict[Loc, tuple[int, int]] = {}
-    located = Located(data=None, positions=positions, source=source)
+    try:
+        data = _parse(text, source, positions)
+    except yaml.YAMLError as exc:
+        raise _yaml_problem(exc, text, source) from None
+    return Located(data=data, positions=positions, source=source)
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, source: str) -> InvalidInput:
+    """libyaml's error as one line with its place."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        # libyaml reads ahead while a flow collection may still turn out to be a key, so
+        # its own nesting limit can fire before the parser hands us the 65th level.
+        too_deep = _flow_too_deep(text, mark.index if mark else len(text))
+        if too_deep is not None:
+            line, col = too_deep
+            return InvalidInput(f"{source}:{line}:{col}: nesting deeper than {MAX_DEPTH} levels")
+        at = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        return InvalidInput(f"{at}: not valid YAML: {exc.problem or exc.context}")
+    if isinstance(exc, yaml.reader.ReaderError):
+        # a character YAML refuses (NUL, other controls): its place, in one line
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        return InvalidInput(f"{source}:{line}:{col}: not valid YAML: character {char}: {exc.reason}")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InvalidInput(f"{source}: not valid YAML: {first}")
+
+
+def _open_container(event: Any, stack: list[list[Any]], positions: dict[Loc, tuple[int, int]], at: str) -> None:
+    """A mapping or sequence starts: its place, and a new entry on the stack."""
+    if len(stack) >= MAX_DEPTH:
+        raise InvalidInput(f"{at}: nesting deeper than {MAX_DEPTH} levels")
+    if event.tag not in _MAP_TAGS:
+        raise InvalidInput(f"{at}: explicit YAML tag {event.tag!r} is not supported")
+    top = stack[-1] if stack else None
+    if top is None:
+        loc: Loc = ()
+    elif type(top[0]) is list:
+        loc = (*top[1], len(top[0]))
+    elif top[2] is _NO_KEY:
+        raise InvalidInput(f"{at}: a mapping key must be a plain value")
+    else:
+        loc = (*top[1], top[2])
+    mark = event.start_mark
+    positions[loc] = (mark.line + 1, mark.column + 1)
+    stack.append([{} if type(event) is yaml.MappingStartEvent else [], loc, _NO_KEY, 1, event.anchor])
+
+
+def _at(source: str, event: Any) -> str:
+    mark = event.start_mark
+    return f"{source}:{mark.line + 1}:{mark.column + 1}"
+
+
+def _mapping_key(event: Any, mapping: dict[Any, Any], source: str) -> str | int:
+    if type(event) is yaml.AliasEvent:
+        raise InvalidInput(f"{_at(source, event)}: an alias cannot be a mapping key")
+    key = _scalar(event, source)
+    if not isinstance(key, (str, int)):
+        key = str(key)
+    if key in mapping:
+        raise InvalidInput(f"{_at(source, event)}: duplicate key {key!r}")
+    return key
+
+
+def _parse(text: str, source: str, positions: dict[Loc, tuple[int, int]]) -> Any:
+    """One loop over libyaml's events with an explicit stack. Each open container is a list
+    [container, loc, pending_key, size, anchor]; scalars are handled in the loop itself
+    because they are the whole cost of loading a large spec."""
     anchors: dict[str, tuple[Any, int]] = {}
     stack: list[list[Any]] = []
     total = 0
     documents = 0
     root: list[Any] = []
 
-    def where(event: Any) -> str:
-        mark = event.start_mark
-        return f"{source}:{mark.line + 1}:{mark.column + 1}"
-
     scalar_t, alias_t = yaml.ScalarEvent, yaml.AliasEvent
-    map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
     ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    event: Any = None
     try:
-        events: Iterator[Any] = yaml.parse(text, Loader=_Loader)
-        for event in events:
+        for event in yaml.parse(text, Loader=_Loader):
             kind = type(event)
             value: Any
             size = 1
             if kind is scalar_t or kind is alias_t:
                 top = stack[-1] if stack else None
                 if top is not None and top[2] is _NO_KEY and type(top[0]) is dict:
-                    # a mapping key
-                    if kind is alias_t:
-                        raise InvalidInput(f"{where(event)}: an alias cannot be a mapping key")
-                    key = _scalar(event, source)
-                    if not isinstance(key, (str, int)):
-                        key = str(key)
-                    if key in top[0]:
-                        raise InvalidInput(f"{where(event)}: duplicate key {key!r}")
-                    top[2] = key
+                    top[2] = _mapping_key(event, top[0], source)
                     total += 1
                     continue
                 if top is None:
@@ -206,25 +257,10 @@ def load_text(text: str, source: str = "<string>") -> Located:
                         anchors[event.anchor] = (value, 1)
                 else:
                     if event.anchor not in anchors:
-                        raise InvalidInput(f"{where(event)}: unknown alias *{event.anchor}")
+                        raise InvalidInput(f"{_at(source, event)}: unknown alias *{event.anchor}")
                     value, size = anchors[event.anchor]
-            elif kind is map_start or kind is seq_start:
-                if len(stack) >= MAX_DEPTH:
-                    raise InvalidInput(f"{where(event)}: nesting deeper than {MAX_DEPTH} levels")
-                if event.tag not in _MAP_TAGS:
-                    raise InvalidInput(f"{where(event)}: explicit YAML tag {event.tag!r} is not supported")
-                top = stack[-1] if stack else None
-                if top is None:
-                    loc = ()
-                elif type(top[0]) is list:
-                    loc = (*top[1], len(top[0]))
-                elif top[2] is _NO_KEY:
-                    raise InvalidInput(f"{where(event)}: a mapping key must be a plain value")
-                else:
-                    loc = (*top[1], top[2])
-                mark = event.start_mark
-                positions[loc] = (mark.line + 1, mark.column + 1)
-                stack.append([{} if kind is map_start else [], loc, _NO_KEY, 1, event.anchor])
+            elif kind in starts:
+                _open_container(event, stack, positions, _at(source, event))
                 continue
             elif kind in ends:
                 container, _, _, size, anchor = stack.pop()
@@ -234,13 +270,13 @@ def load_text(text: str, source: str = "<string>") -> Located:
             elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    raise InvalidInput(f"{where(event)}: more than one YAML document in the file")
+                    raise InvalidInput(f"{_at(source, event)}: more than one YAML document in the file")
                 continue
             else:
                 continue
             total += size
             if total > MAX_NODES:
-                raise InvalidInput(f"{where(event)}: document expands to more than {MAX_NODES} nodes (alias bomb?)")
+                raise InvalidInput(f"{_at(source, event)}: document expands to more than {MAX_NODES} nodes (alias bomb?)")
             if not stack:
                 root.append(value)
                 continue
@@ -254,31 +290,11 @@ def load_text(text: str, source: str = "<string>") -> Located:
     except InvalidInput as exc:
         message = str(exc)
         if message.startswith(f"{source}: "):  # raised by _scalar, which knows no position
-            raise InvalidInput(message.replace(f"{source}:", f"{where(event)}:", 1)) from None
+            raise InvalidInput(message.replace(f"{source}:", f"{_at(source, event)}:", 1)) from None
         raise
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        # libyaml reads ahead while a flow collection may still turn out to be a key, so
-        # its own nesting limit can fire before the parser hands us the 65th level.
-        too_deep = _flow_too_deep(text, mark.index if mark else len(text))
-        if too_deep is not None:
-            line, col = too_deep
-            raise InvalidInput(f"{source}:{line}:{col}: nesting deeper than {MAX_DEPTH} levels") from None
-        at = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise InvalidInput(f"{at}: not valid YAML: {exc.problem or exc.context}") from None
-    except yaml.reader.ReaderError as exc:
-        # a character YAML refuses (NUL, other controls): its place, in one line
-        line = text.count("\n", 0, exc.position) + 1
-        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
-        raise InvalidInput(f"{source}:{line}:{col}: not valid YAML: character {char}: {exc.reason}") from None
-    except yaml.YAMLError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidInput(f"{source}: not valid YAML: {first}") from None
     if not root or root[0] is None:
         raise InvalidInput(f"{source}: the file is empty: expected a topology mapping")
-    located.data = root[0]
-    return located
+    return root[0]
 
 
 def load_file(path: str | Path) -> Located:

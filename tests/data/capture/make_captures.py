@@ -24,6 +24,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2]))  # run as a script from this folder
+
+from tests.support.processes import stop  # noqa: E402
+
 NS = f"voxcap{os.getpid()}"
 
 UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -135,11 +139,7 @@ def record(name: str, fmt: str, body) -> None:  # type: ignore[no-untyped-def]
         time.sleep(1)
     finally:
         for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop(p, 10)
         subprocess.run(["ip", "netns", "del", NS], check=False)
     shutil.copy(workdir / "cap", out)
     shutil.rmtree(workdir, ignore_errors=True)

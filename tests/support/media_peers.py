@@ -6,7 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.render.sip_peers import Proc
+from tests.support.sip_peers import Proc
 from voxops.probes import rtpengine_ng as ng
 
 

@@ -1,13 +1,20 @@
-"""Topology specs for the render tests, built as data so each variant changes one thing."""
+"""Topology specs written by the tests: `spec()` is a two-node SBC on 127.0.5.x to vary one
+thing at a time, `write_spec` puts any spec in a file."""
 
 from __future__ import annotations
 
 import copy
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+
+def write_spec(data: dict[str, Any] | str, path: Path) -> Path:
+    """`data` (a mapping, or YAML text as is) written to `path`, keys in the given order."""
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+    return path
+
 
 BASE: dict[str, Any] = {
     "version": 1,
@@ -36,27 +43,6 @@ def spec(**changes: Any) -> dict[str, Any]:
     data = copy.deepcopy(BASE)
     data.update(copy.deepcopy(changes))
     return data
-
-
-def write_spec(data: dict[str, Any], path: Path) -> Path:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-def make_certs(directory: Path) -> dict[str, str]:
-    """A CA and a server certificate signed by it (openssl, 1 day)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    ca_key, ca, key, csr, crt = (directory / n for n in ("ca.key", "ca.crt", "sbc.key", "sbc.csr", "sbc.crt"))
-
-    def ossl(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
-
-    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=voxops test CA",
-         "-keyout", str(ca_key), "-out", str(ca))
-    ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=sbc.render.test", "-keyout", str(key), "-out", str(csr))
-    ossl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
-         "-days", "1", "-out", str(crt))
-    return {"certificate": str(crt), "key": str(key), "ca": str(ca)}
 
 
 def tls_spec(certs: dict[str, str], mutual: bool) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.support.processes import stop
 from voxops.probes.sip_options import send_options
 
 UAC_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -160,13 +161,7 @@ class Proc:
         self.p = subprocess.Popen(argv, stdout=self._fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd)
 
     def stop(self) -> None:
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
+        stop(self.p)
         self._fh.close()
 
 

@@ -1,4 +1,4 @@
-"""Helpers for the capture tests: SIP message builders, a pcapng writer, tshark's view."""
+"""Captures for the tests: SIP message builders, a pcapng writer, tshark's view and voxops's of a capture, the CLI run as a user runs it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from voxops.analysis.dialogs import build_dialogs
 from voxops.capture import scan
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "capture"
+DATA = Path(__file__).resolve().parents[1] / "data" / "capture"
 # (file, extra tshark arguments): SIPp's IPv6 callee sits on 5072, a port tshark gives AYIYA
 REAL_CAPTURES = [
     ("udp_proxy.pcapng", []),

@@ -82,3 +82,12 @@ def make_leaf(
         .sign(ca.key, hashes.SHA256())
     )
     return _write(directory, stem, cert, key)
+
+
+def make_certs(directory: Path, name: str = "sbc.render.test") -> dict[str, str]:
+    """A CA and a server certificate for `name` signed by it, valid one day: the `sbc.tls`
+    files of a spec."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = make_ca(directory, "ca", days_left=1)
+    leaf = make_leaf(directory, "sbc", ca, [name], days_left=1)
+    return {"certificate": str(leaf.cert_path), "key": str(leaf.key_path), "ca": str(ca.cert_path)}

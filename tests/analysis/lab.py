@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.conftest import wait_capturing
+from tests.support import sipp
 from tests.support.processes import stop
 
 CALLER = "127.0.4.1"
@@ -74,119 +75,45 @@ def _sdp(address: str, port: int, pt: int) -> str:
     )
 
 
+_FROM = "From: <sip:agent@[local_ip]>;tag=[call_number]"
+_TO = "To: <sip:[service]@[remote_ip]:[remote_port]>"
+
+
+def _uac_request(method: str, uri: str, cseq: int, branch: str = "[branch]") -> list[str]:
+    to = _TO if method == "INVITE" else f"{_TO}[peer_tag_param]"
+    return [f"{method} {uri} SIP/2.0", f"Via: SIP/2.0/[transport] [local_ip]:[local_port];branch={branch}", _FROM, to,
+            "Call-ID: [call_id]", f"CSeq: {cseq} {method}"]
+
+
 def _uac_xml(sdp: str, call_ms: int, final: int) -> str:
     if final == 200:
-        tail = f"""
-  <recv response="200" rtd="true" rrs="true"/>
-  <send><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:agent@[local_ip]>;tag=[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <pause milliseconds="{call_ms}"/>
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:agent@[local_ip]>;tag=[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>"""
+        tail = [sipp.recv(response=200, rtd="true", rrs="true"),
+                sipp.send(*_uac_request("ACK", "[next_url]", 1), "Max-Forwards: 70", "Content-Length: 0"),
+                sipp.pause(call_ms),
+                sipp.send(*_uac_request("BYE", "[next_url]", 2), "Max-Forwards: 70", "Content-Length: 0", retrans=True),
+                sipp.recv(response=200)]
     else:
-        tail = f"""
-  <recv response="{final}"/>
-  <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-4]
-From: <sip:agent@[local_ip]>;tag=[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>"""
-    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="uac">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:agent@[local_ip]>;tag=[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:agent@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-{sdp}]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>{tail}
-</scenario>
-"""
+        tail = [sipp.recv(response=final),
+                sipp.send(*_uac_request("ACK", "sip:[service]@[remote_ip]:[remote_port]", 1, "[branch-4]"),
+                          "Max-Forwards: 70", "Content-Length: 0")]
+    invite = sipp.send(*_uac_request("INVITE", "sip:[service]@[remote_ip]:[remote_port]", 1),
+                       "Contact: <sip:agent@[local_ip]:[local_port]>", "Max-Forwards: 70",
+                       "Content-Type: application/sdp", "Content-Length: [len]", body=sdp, retrans=True)
+    return sipp.scenario("uac", invite, sipp.optional_responses(100, 180), *tail)
 
 
 def _uas_xml(sdp: str, ring_delay_ms: int, final: int) -> str:
-    ring = f'  <pause milliseconds="{ring_delay_ms}"/>\n' if ring_delay_ms else ""
-    common = """[last_Via:]
-[last_From:]
-[last_To:];tag=[call_number]
-[last_Call-ID:]
-[last_CSeq:]"""
+    tag = "[call_number]"
     if final == 200:
-        answer = f"""  <send><![CDATA[
-SIP/2.0 200 OK
-{common}
-Contact: <sip:callee@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-{sdp}]]></send>
-  <recv request="ACK"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-{common}
-Content-Length: 0
-
-]]></send>"""
+        answer = [sipp.reply("200 OK", "Contact: <sip:callee@[local_ip]:[local_port]>", "Content-Type: application/sdp",
+                             "Content-Length: [len]", to_tag=tag, body=sdp),
+                  sipp.recv(request="ACK"), sipp.recv(request="BYE"),
+                  sipp.reply("200 OK", "Content-Length: 0", to_tag=tag)]
     else:
-        answer = f"""  <send><![CDATA[
-SIP/2.0 {final} Service Unavailable
-{common}
-Content-Length: 0
-
-]]></send>
-  <recv request="ACK"/>"""
-    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="uas">
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 100 Trying
-{common}
-Content-Length: 0
-
-]]></send>
-{ring}  <send><![CDATA[
-SIP/2.0 180 Ringing
-{common}
-Content-Length: 0
-
-]]></send>
-{answer}
-</scenario>
-"""
+        answer = [sipp.reply(f"{final} Service Unavailable", "Content-Length: 0", to_tag=tag), sipp.recv(request="ACK")]
+    ring = [sipp.pause(ring_delay_ms)] if ring_delay_ms else []
+    return sipp.scenario("uas", sipp.recv(request="INVITE"), sipp.reply("100 Trying", "Content-Length: 0", to_tag=tag),
+                         *ring, sipp.reply("180 Ringing", "Content-Length: 0", to_tag=tag), *answer)
 
 
 def _rtp_send(src: tuple[str, int], dst: tuple[str, int], pt: int, count: int, start: float,

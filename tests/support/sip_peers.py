@@ -10,123 +10,50 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.support import sipp
 from tests.support.processes import stop
 from voxops.probes.sip_options import send_options
 
-UAC_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="voxops-uac">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:sipp@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-
-]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="486" optional="true" next="busy"/>
-  <recv response="503" optional="true" next="busy"/>
-  <recv response="200" rrs="true"/>
-  <send><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-[routes]
-Contact: sip:sipp@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <pause milliseconds="HOLD_MS"/>
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 BYE
-[routes]
-Contact: sip:sipp@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200" next="end"/>
-  <label id="busy"/>
-  <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <label id="end"/>
-</scenario>
-"""
+_VIA = "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]"
+_FROM = "From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]"
+_TO = "To: <sip:[service]@[remote_ip]:[remote_port]>"
+_CONTACT = "Contact: sip:sipp@[local_ip]:[local_port]"
 
 
-UAS_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="voxops-uas">
-  <recv request="INVITE" crlf="true"/>
-  <!-- no 180: Kamailio's parallel UDP workers may reorder it behind the 200 -->
-  <send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-[last_Record-Route:]
-Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
+def _in_dialog(method: str, cseq: int, *, retrans: bool = False) -> str:
+    return sipp.send(f"{method} [next_url] SIP/2.0", _VIA, _FROM, f"{_TO}[peer_tag_param]", "Call-ID: [call_id]",
+                     f"CSeq: {cseq} {method}", "[routes]", _CONTACT, "Max-Forwards: 70", "Content-Length: 0",
+                     retrans=retrans)
 
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
 
-]]></send>
-  <recv request="ACK" crlf="true"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-Content-Length: 0
+UAC_SCENARIO = sipp.scenario(
+    "voxops-uac",
+    sipp.send("INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0", _VIA, _FROM, _TO, "Call-ID: [call_id]",
+              "CSeq: 1 INVITE", _CONTACT, "Max-Forwards: 70", "Content-Type: application/sdp",
+              "Content-Length: [len]", body=sipp.sdp() + "\n", retrans=True),
+    sipp.optional_responses(100, 180, 183, failed=(486, 503), failed_label="busy"),
+    sipp.recv(response=200, rrs="true"),
+    _in_dialog("ACK", 1),
+    sipp.pause("HOLD_MS"),
+    _in_dialog("BYE", 2, retrans=True),
+    sipp.recv(response=200, next="end"),
+    sipp.label("busy"),
+    sipp.send("ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0", *sipp.REPLY_HEADERS[:4], "CSeq: 1 ACK",
+              "Max-Forwards: 70", "Content-Length: 0"),
+    sipp.label("end"),
+)
 
-]]></send>
-</scenario>
-"""
+_UAS_CONTACT = "Contact: <sip:[local_ip]:[local_port];transport=[transport]>"
+UAS_SCENARIO = sipp.scenario(
+    "voxops-uas",
+    sipp.recv(request="INVITE", crlf="true"),
+    sipp.comment("no 180: Kamailio's parallel UDP workers may reorder it behind the 200"),
+    sipp.reply("200 OK", "[last_Record-Route:]", _UAS_CONTACT, "Content-Type: application/sdp",
+               "Content-Length: [len]", to_tag=sipp.SIPP_TAG, body=sipp.sdp() + "\n", retrans=True),
+    sipp.recv(request="ACK", crlf="true"),
+    sipp.recv(request="BYE"),
+    sipp.reply("200 OK", _UAS_CONTACT, "Content-Length: 0"),
+)
 
 
 def received_start_lines(log: Path) -> list[str]:

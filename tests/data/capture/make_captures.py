@@ -26,85 +26,36 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))  # run as a script from this folder
 
+from tests.support import sipp  # noqa: E402
 from tests.support.processes import stop  # noqa: E402
 
 NS = f"voxcap{os.getpid()}"
 
-UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="voxops test caller">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Test Caller" <sip:+15550100[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-User-Agent: voxops-test-uac
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0 8 101
-a=rtpmap:0 PCMU/8000
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-16
-a=ptime:20
-a=sendrecv
-%(padding)s]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="404" optional="true" next="failed"/>
-  <recv response="486" optional="true" next="failed"/>
-  <recv response="200" rtd="true"/>
-  <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-[last_From:]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <pause milliseconds="300"/>
-  <send retrans="500"><![CDATA[
-BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-[last_From:]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200" crlf="true" next="done"/>
-  <label id="failed"/>
-  <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-[last_From:]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <label id="done"/>
-</scenario>
-"""
+_VIA = "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]"
+_RURI = "sip:[service]@[remote_ip]:[remote_port]"
+_CONTACT = "Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>"
+_OFFER = sipp.sdp("caller", "0 8 101", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000",
+                  "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16", "a=ptime:20", "a=sendrecv")
+UAC = sipp.scenario(
+    "voxops test caller",
+    sipp.send(f"INVITE {_RURI} SIP/2.0", _VIA,
+              'From: "Test Caller" <sip:+15550100[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]',
+              "To: <sip:[service]@[remote_ip]:[remote_port]>", "Call-ID: [call_id]", "CSeq: 1 INVITE", _CONTACT,
+              "Max-Forwards: 70", "User-Agent: voxops-test-uac", "Content-Type: application/sdp",
+              "Content-Length: [len]", body=_OFFER + "%(padding)s", retrans=True),
+    sipp.optional_responses(100, 180, 183, failed=(404, 486)),
+    sipp.recv(response=200, rtd="true"),
+    sipp.send(f"ACK {_RURI} SIP/2.0", _VIA, "[last_From:]", "[last_To:]", "Call-ID: [call_id]", "CSeq: 1 ACK",
+              _CONTACT, "Max-Forwards: 70", "Content-Length: 0"),
+    sipp.pause(300),
+    sipp.send(f"BYE {_RURI} SIP/2.0", _VIA, "[last_From:]", "[last_To:]", "Call-ID: [call_id]", "CSeq: 2 BYE",
+              _CONTACT, "Max-Forwards: 70", "Content-Length: 0", retrans=True),
+    sipp.recv(response=200, crlf="true", next="done"),
+    sipp.label("failed"),
+    sipp.send(f"ACK {_RURI} SIP/2.0", *sipp.REPLY_HEADERS[:3], "Call-ID: [call_id]", "CSeq: 1 ACK",
+              "Max-Forwards: 70", "Content-Length: 0"),
+    sipp.label("done"),
+)
 
 
 def sh(*argv: str, timeout: float = 30) -> None:

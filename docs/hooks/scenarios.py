@@ -9,10 +9,11 @@ agent-1 127.0.9.21. Kamailio is a proxy, so both hops of a call share one Call-I
 from __future__ import annotations
 
 import random
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from voxops.capture.writer import PcapWriter, rtp_bytes, udp_frame
 
 CARRIER_A = ("127.0.9.11", 5060)
 CARRIER_B = ("127.0.9.12", 5060)
@@ -127,8 +128,8 @@ class Call:
         for n in range(int(seconds * 50)):
             if drop(n):
                 continue
-            header = struct.pack("!BBHII", 0x80, pt & 0x7F, n & 0xFFFF, n * 160, ssrc)
-            self.packets.append(Datagram(t + n * 0.02, src, dst, header + rng.randbytes(160)))
+            rtp = rtp_bytes(n, n * 160, ssrc, pt & 0x7F, rng.randbytes(160))
+            self.packets.append(Datagram(t + n * 0.02, src, dst, rtp))
 
 
 def sdp(media: Addr, pts: list[int]) -> str:
@@ -329,31 +330,11 @@ def call_id(runbook_id: str) -> str:
 
 
 def write_pcap(path: Path, packets: list[Datagram]) -> None:
-    """Classic pcap, Ethernet link type, IPv4/UDP (UDP checksum 0: allowed over IPv4)."""
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    """Classic pcap, Ethernet link type, IPv4/UDP, in time order."""
     base = 1_764_000_000.0
-    for ident, d in enumerate(sorted(packets, key=lambda p: p.time)):
-        udp = struct.pack("!HHHH", d.src[1], d.dst[1], 8 + len(d.payload), 0) + d.payload
-        ip = struct.pack(
-            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), ident & 0xFFFF, 0, 64, 17, 0,
-            bytes(map(int, d.src[0].split("."))), bytes(map(int, d.dst[0].split("."))),
-        )  # fmt: skip
-        checksum = _ip_checksum(ip)
-        ip = ip[:10] + struct.pack("!H", checksum) + ip[12:]
-        frame = b"\x02\x00\x00\x00\x00\x01" + b"\x02\x00\x00\x00\x00\x02" + b"\x08\x00" + ip + udp
-        ts = base + d.time
-        sec, usec = int(ts), round((ts - int(ts)) * 1_000_000)
-        if usec == 1_000_000:
-            sec, usec = sec + 1, 0
-        out.append(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
-    path.write_bytes(b"".join(out))
-
-
-def _ip_checksum(header: bytes) -> int:
-    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+    with PcapWriter(path) as pcap:
+        for ident, d in enumerate(sorted(packets, key=lambda p: p.time)):
+            pcap.write(base + d.time, udp_frame(*d.src, *d.dst, d.payload, ident=ident & 0xFFFF))
 
 
 def build(runbook_id: str, directory: Path) -> Path:

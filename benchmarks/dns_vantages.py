@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.probes.peers import addr, blackhole, dnsmasq  # noqa: E402
+from tests.support.probe_peers import addr, blackhole, dnsmasq  # noqa: E402
 from voxops.probes.dns_check import check_dns  # noqa: E402
 from voxops.proc import which  # noqa: E402
 from voxops.spec.loader import load_topology_text  # noqa: E402

@@ -34,7 +34,7 @@ with atheris.instrument_imports(include=["voxops"]):
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.views.ladder_checks import check_views, ladder_of  # noqa: E402 - the oracle shared with the tests
+from tests.support.ladder_checks import check_views, ladder_of  # noqa: E402 - the oracle shared with the tests
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="voxops-fuzz-views-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
 INVITE = (b"INVITE sip:bob@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.views.hostile import raw_controls
-from tests.views.multihost import CALL_IDS, SHARED_PREFIX, write_capture
+from tests.support.hostile import raw_controls
+from tests.support.multihost import CALL_IDS, SHARED_PREFIX, write_capture
 
 ESC_IDS = (f"dup\x1b]0;title\x07\u202e-first-{'a' * 60}@x", f"dup\x1b]0;title\x07\u202e-second-{'b' * 60}@x")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.views.hostile import BIDI, CLEAR, CLIPBOARD, raw_controls
+from tests.support.hostile import BIDI, CLEAR, CLIPBOARD, raw_controls
 from voxops.agent.ivr import CallbackStore
 
 CALLER = f"sip:{CLIPBOARD}{CLEAR}{BIDI}@caller.example"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need_tool
-from tests.views.multihost import CALL_IDS, SHARED_PREFIX, write_capture
+from tests.support.multihost import CALL_IDS, SHARED_PREFIX, write_capture
 
 COLUMNS, ROWS = 80, 24
 DONE = "__voxops_exit="

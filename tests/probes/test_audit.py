@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.probes.peers import addr, permissive_registrar, port_on
 from tests.probes.specs import write_probe_spec
+from tests.support.probe_peers import addr, permissive_registrar, port_on
 
 
 def test_permissive_uas_shows_exposure(tmp_path, cli):

@@ -8,8 +8,8 @@ import socket
 import threading
 from collections.abc import Iterator
 
-from tests.probes.peers import addr
-from tests.views.hostile import BIDI, CLEAR, CLIPBOARD, MARKUP, TITLE, raw_controls
+from tests.support.hostile import BIDI, CLEAR, CLIPBOARD, MARKUP, TITLE, raw_controls
+from tests.support.probe_peers import addr
 
 HOST = addr(67)
 AGENT = f"pbx{CLEAR}{TITLE}\x9b31m{BIDI} {MARKUP}"

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from tests.probes.peers import addr, port_on, sipp_uas, tls_server
 from tests.probes.specs import write_probe_spec
 from tests.support.pki import make_ca, make_leaf
+from tests.support.probe_peers import addr, port_on, sipp_uas, tls_server
 
 HOST = addr(51)
 NAME = "sbc.probe.test"

@@ -7,10 +7,10 @@ import json
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from tests.probes.peers import addr, port_on, tls_server
 from tests.probes.specs import write_probe_spec
+from tests.support.hostile import BIDI, CLEAR, CLIPBOARD, TITLE, raw_controls
 from tests.support.pki import make_ca, make_leaf
-from tests.views.hostile import BIDI, CLEAR, CLIPBOARD, TITLE, raw_controls
+from tests.support.probe_peers import addr, port_on, tls_server
 
 HOST = addr(53)
 # attributes are at most 64 characters; spaces let the table wrap them instead of cutting them

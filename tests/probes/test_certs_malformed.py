@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-from tests.probes.peers import addr, port_on, tls_server
 from tests.probes.specs import write_probe_spec
 from tests.support.pki import Issued, make_ca, make_leaf
+from tests.support.probe_peers import addr, port_on, tls_server
 
 HOST = addr(53)
 NAME = "sbc.probe.test"

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tests.probes.peers import addr, blackhole, dnsmasq, knot, port_on
 from tests.probes.specs import write_probe_spec
+from tests.support.probe_peers import addr, blackhole, dnsmasq, knot, port_on
 
 SRV = "_sip._udp.sbc.probe.test"
 NODES = [{"name": "sbc-1", "address": addr(31)}, {"name": "sbc-2", "address": addr(32)}]

@@ -17,8 +17,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from tests.probes.peers import addr
 from tests.probes.specs import write_probe_spec
+from tests.support.probe_peers import addr
 
 SRV = "_sip._udp.sbc.probe.test"
 NODES = [{"name": "sbc-1", "address": addr(31)}]

@@ -7,8 +7,8 @@ import subprocess
 import time
 
 from tests.conftest import need_tool
-from tests.probes.peers import addr, port_on, sipp_uas, stop
 from tests.probes.specs import write_probe_spec
+from tests.support.probe_peers import addr, port_on, sipp_uas, stop
 from voxops.probes.monitor import Monitor, State, Target, TargetStatus, apply
 from voxops.probes.sip_options import OptionsResult
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from tests.probes.peers import addr, kamailio, port_on
 from tests.probes.specs import write_probe_spec
 from tests.support.pki import make_ca, make_leaf
+from tests.support.probe_peers import addr, kamailio, port_on
 from voxops.probes.monitor import Monitor, State, targets_of
 from voxops.render.engine import plan, render_all
 from voxops.spec.loader import load_topology

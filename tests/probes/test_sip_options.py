@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from tests.probes.peers import addr, blackhole, port_on, sipp_uas
+from tests.support.probe_peers import addr, blackhole, port_on, sipp_uas
 from voxops.probes.sip_options import parse_response, send_options
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.probes.peers import addr
 from tests.support.pki import make_ca, make_leaf
+from tests.support.probe_peers import addr
 from voxops.probes.sip_options import send_options
 
 Reply = Callable[[bytes], bytes]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.views.ladder_checks import ladder_of
+from tests.support.ladder_checks import ladder_of
 from voxops.text.fit import Column, elide, fit_line, fit_table
 from voxops.views.ladder_text import render_text
 

@@ -10,7 +10,7 @@ import unicodedata
 
 from rich.console import Console
 
-from tests.views.hostile import BIDI, CLEAR, CLIPBOARD, MARKUP, TITLE, raw_controls
+from tests.support.hostile import BIDI, CLEAR, CLIPBOARD, MARKUP, TITLE, raw_controls
 from voxops.text.safe_text import (
     UNSAFE,
     html_text,

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.views.hostile import (
+from tests.support.hostile import (
     BIDI,
     CLEAR,
     CODEC,
@@ -26,7 +26,7 @@ from tests.views.hostile import (
     raw_controls,
     write_capture,
 )
-from tests.views.ladder_checks import html_messages, mermaid_arrows
+from tests.support.ladder_checks import html_messages, mermaid_arrows
 from tests.views.test_ladder import chromium
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -216,8 +216,8 @@ def test_html_screenshot_at_1280_shows_every_host(ladders, tmp_path: Path):
 
 
 def test_a_hostile_reason_phrase_in_a_failover_note_stays_text():
-    from tests.views.hostile import FORGED, HEADERS, TITLE
-    from tests.views.ladder_checks import check_views, html_messages, ladder_of
+    from tests.support.hostile import FORGED, HEADERS, TITLE
+    from tests.support.ladder_checks import check_views, html_messages, ladder_of
 
     reason = f"503 {FORGED} <img src=x onerror=alert(1)> $x^2$ {TITLE}"
     invite = "INVITE sip:x@h SIP/2.0\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n" + HEADERS
@@ -265,7 +265,7 @@ def _msg(first: str, cseq: str) -> str:
 
 def _sip_ladder(columns: list[str], rows: list[tuple[int, int, str, str]]) -> Ladder:
     """A one-call ladder from (src, dst, label, CSeq) rows; no row is a retransmission."""
-    from tests.views.ladder_checks import ladder_of
+    from tests.support.ladder_checks import ladder_of
 
     def first_line(label: str) -> str:
         return f"SIP/2.0 {label}" if label[0].isdigit() else f"{label} sip:x@h SIP/2.0"

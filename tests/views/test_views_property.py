@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.views.ladder_checks import check_views, ladder_of
+from tests.support.ladder_checks import check_views, ladder_of
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 # every code point but surrogates; control, format and separator characters drawn often

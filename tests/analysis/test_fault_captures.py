@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analysis.lab import SCENARIOS, run
+from tests.analysis.fault_captures import SCENARIOS, run
 from tests.analysis.test_streams import tshark_streams
 from tests.conftest import need_root, need_tool
 from voxops.analysis.diagnosis import diagnose_call

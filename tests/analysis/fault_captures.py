@@ -1,7 +1,7 @@
 """Captures with known faults, made with real SIPp signalling, an RTP sender of our own
 and tshark capturing on loopback (127.0.4.x). Needs root (capture) and sipp + tshark.
 
-`python -m tests.analysis.lab OUTDIR` regenerates every scenario into OUTDIR; the small
+`python -m tests.analysis.fault_captures OUTDIR` regenerates every scenario into OUTDIR; the small
 pcaps under tests/data/diagnosis/ were made that way.
 """
 

@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
-import signal
 import socket
 import stat
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import REPO, free_port, need_tool
-from tests.support.specs import spec, write_spec
-from voxops.ops.deploy import deploy
+from tests.support.rollout import pid_of, run_deploy, stop_deployed, write_inventory
+from tests.support.specs import spec
 from voxops.ops.gate import sip_options
 from voxops.render.engine import plan, render_all, resolve_secrets
 from voxops.spec.loader import load_topology
 
 NODES = ("127.0.5.1", "127.0.5.2")
-
-
-def _inventory(path: Path, prefix: Path) -> Path:
-    inv = {"all": {
-        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                 "voxops_prefix": str(prefix), "voxops_run_agents": True},
-        "children": {"sbc": {"hosts": {"sbc-1": {}, "sbc-2": {}}},
-                     "agents": {"hosts": {"agent-1": {}}},
-                     "monitoring": {"hosts": {"monitoring": {}}}},
-    }}
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "hosts.yml").write_text(yaml.safe_dump(inv))
-    return path
-
-
-def _pid(prefix: Path, node: str) -> int:
-    return int((prefix / node / "run" / "kamailio.pid").read_text())
 
 
 def _alive(pid: int) -> bool:
@@ -68,19 +47,8 @@ def lab(tmp_path: Path, monkeypatch):
     for node, port in zip(data["sbc"]["nodes"], ports, strict=True):
         node["listen"][0]["port"] = port
         node["metrics_port"] = free_port(node["address"])
-    yield data, ports, prefix, _inventory(tmp_path / "inventory", prefix)
-    for node, name in (("sbc-1", "kamailio"), ("sbc-2", "kamailio"), ("agent-1", "agent")):
-        pidfile = prefix / node / "run" / f"{name}.pid"
-        if pidfile.exists():
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pidfile.read_text()), signal.SIGTERM)
-
-
-def _deploy(data: dict, tmp_path: Path, inv: Path, **kw) -> tuple:
-    path = write_spec(data, tmp_path / "topology.yaml")
-    log = io.StringIO()
-    report = deploy(path, inv, progress=log, gate_timeout=5, **kw)
-    return report, log.getvalue()
+    yield data, ports, prefix, write_inventory(tmp_path / "inventory", prefix, run_agents=True)
+    stop_deployed(prefix, (("sbc-1", "kamailio"), ("sbc-2", "kamailio"), ("agent-1", "agent")))
 
 
 @pytest.mark.slow
@@ -89,7 +57,7 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     data, ports, prefix, inv = lab
 
     # First run: everything changes, both nodes answer OPTIONS, files are tight.
-    report, log = _deploy(data, tmp_path, inv)
+    report, log = run_deploy(data, tmp_path, inv)
     assert report.rc == 0, log
     assert report.total_changed > 0
     assert "sbc-1: gate on SIP OPTIONS 200: ok" in log and "sbc-2: gate on SIP OPTIONS 200: ok" in log
@@ -97,7 +65,7 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     assert "agent-1: gate on /readyz 200: ok" in log
     agent_pid = int((prefix / "agent-1" / "run" / "agent.pid").read_text())
     assert _alive(agent_pid)
-    pids = {n: _pid(prefix, n) for n in ("sbc-1", "sbc-2")}
+    pids = {n: pid_of(prefix, n) for n in ("sbc-1", "sbc-2")}
     for addr, port in zip(NODES, ports, strict=True):
         assert sip_options(addr, port) == 200
     cfg = prefix / "sbc-1" / "etc" / "kamailio.cfg"
@@ -114,16 +82,16 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
         assert (prefix / job.dest).read_bytes() == (tmp_path / "rendered" / job.dest).read_bytes(), job.dest
 
     # Second run: nothing changes, nothing restarts.
-    report, log = _deploy(data, tmp_path, inv)
+    report, log = run_deploy(data, tmp_path, inv)
     assert report.rc == 0 and report.total_changed == 0, log
-    assert {n: _pid(prefix, n) for n in pids} == pids
+    assert {n: pid_of(prefix, n) for n in pids} == pids
     assert _alive(agent_pid) and int((prefix / "agent-1" / "run" / "agent.pid").read_text()) == agent_pid
 
     # --check --diff: shows the change, changes nothing.
     before = cfg.read_bytes(), (prefix / "sbc-1" / "etc" / "dispatcher.list").read_bytes()
     data["carriers"][0]["trunks"][0]["weight"] = 70
     os.environ["VOXOPS_TEST_PW"] = "second-s3cret"  # the secret changes too: its diff stays hidden
-    report, log = _deploy(data, tmp_path, inv, check=True, diff=True)
+    report, log = run_deploy(data, tmp_path, inv, check=True, diff=True)
     os.environ["VOXOPS_TEST_PW"] = "first-s3cret"
     assert report.rc == 0, log
     assert "s3cret" not in log + "".join(report.diffs)
@@ -131,17 +99,17 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     assert any("-1 sip:127.0.5.11:5060 0 0 rweight=60" in d and "+1 sip:127.0.5.11:5060 0 0 rweight=70" in d
                for d in report.diffs)
     assert (cfg.read_bytes(), (prefix / "sbc-1" / "etc" / "dispatcher.list").read_bytes()) == before
-    assert {n: _pid(prefix, n) for n in pids} == pids
+    assert {n: pid_of(prefix, n) for n in pids} == pids
 
     # Applied for real (plus an agent change): both nodes restart one after the other,
     # the agent is drained, restarted and gated on /readyz.
     data["agents"]["drain_timeout_s"] = 3
-    report, log = _deploy(data, tmp_path, inv)
+    report, log = run_deploy(data, tmp_path, inv)
     assert report.rc == 0, log
     assert "agent-1: drain (readiness 503, active calls finish), then stop: changed" in log
     assert "agent-1: gate on /readyz 200: ok" in log
     assert log.index("sbc-1: gate") < log.index("sbc-2: configs")
-    new_pids = {n: _pid(prefix, n) for n in pids}
+    new_pids = {n: pid_of(prefix, n) for n in pids}
     assert all(new_pids[n] != pids[n] and _alive(new_pids[n]) for n in pids)
     assert not _alive(agent_pid)
     assert _alive(int((prefix / "agent-1" / "run" / "agent.pid").read_text()))
@@ -153,21 +121,20 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     shutil.copytree(REPO / "voxops" / "data" / "templates", broken)
     tpl = broken / "kamailio" / "kamailio.cfg.j2"
     tpl.write_text(tpl.read_text().replace("dlg_manage();", "dlg_manage_typo();"))
-    path = write_spec(data, tmp_path / "topology.yaml")
-    report = deploy(path, inv, progress=io.StringIO(), gate_timeout=5, templates=broken)
+    report, _ = run_deploy(data, tmp_path, inv, templates=broken)
     assert report.rc != 0 and report.failed == ["sbc-1"]
     assert cfg.read_bytes() == before[0]
     assert _alive(pids["sbc-1"]) and sip_options(NODES[0], ports[0]) == 200
-    assert _pid(prefix, "sbc-2") == pids["sbc-2"]  # the rollout stopped at the first node
+    assert pid_of(prefix, "sbc-2") == pids["sbc-2"]  # the rollout stopped at the first node
 
     # A spec change the node cannot run (its new port is taken): the gate fails, the
     # previous config comes back and answers again; the second node is never touched.
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
         squatter.bind((NODES[0], 0))
         data["sbc"]["nodes"][0]["listen"][0]["port"] = squatter.getsockname()[1]
-        report, log = _deploy(data, tmp_path, inv)
+        report, log = run_deploy(data, tmp_path, inv)
     assert report.rc != 0 and report.failed == ["sbc-1"], log
     assert "previous config restored" in log
     assert cfg.read_bytes() == before[0]
     assert sip_options(NODES[0], ports[0]) == 200
-    assert _pid(prefix, "sbc-2") == pids["sbc-2"]
+    assert pid_of(prefix, "sbc-2") == pids["sbc-2"]

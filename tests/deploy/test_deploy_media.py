@@ -4,20 +4,15 @@ nothing, and a relay config that is broken (or cannot run) is rolled back."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
-import signal
 import socket
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import REPO, free_port, need_tool
-from tests.support.specs import write_spec
-from voxops.ops.deploy import deploy
+from tests.support.rollout import pid_of, run_deploy, stop_deployed, write_inventory
 from voxops.ops.gate import sip_options
 from voxops.probes import rtpengine_ng
 
@@ -42,24 +37,8 @@ def _spec(ports: dict[str, int]) -> dict:
     }
 
 
-def _inventory(path: Path, prefix: Path) -> Path:
-    inv = {"all": {
-        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                 "voxops_prefix": str(prefix), "voxops_run_agents": False},
-        "children": {"sbc": {"hosts": {"sbc-1": {}, "sbc-2": {}}}, "agents": {"hosts": {"agent-1": {}}},
-                     "monitoring": {"hosts": {"monitoring": {}}}},
-    }}
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "hosts.yml").write_text(yaml.safe_dump(inv))
-    return path
-
-
-def _pid(prefix: Path, node: str, name: str) -> int:
-    return int((prefix / node / "run" / f"{name}.pid").read_text())
-
-
 def _pids(prefix: Path) -> dict[tuple[str, str], int]:
-    return {(n, p): _pid(prefix, n, p) for n in ("sbc-1", "sbc-2") for p in ("kamailio", "rtpengine")}
+    return {(n, p): pid_of(prefix, n, p) for n in ("sbc-1", "sbc-2") for p in ("kamailio", "rtpengine")}
 
 
 def _alive(pid: int) -> bool:
@@ -85,20 +64,8 @@ def site(tmp_path: Path):
     need_tool("promtool")
     prefix = tmp_path / "prefix"
     ports = {"sip0": free_port(NODES[0]), "sip1": free_port(NODES[1]), "ng": free_port(NODES[0])}
-    yield _spec(ports), ports, prefix, _inventory(tmp_path / "inventory", prefix)
-    for node in ("sbc-1", "sbc-2"):
-        for name in ("kamailio", "rtpengine"):
-            pidfile = prefix / node / "run" / f"{name}.pid"
-            if pidfile.exists():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pidfile.read_text()), signal.SIGTERM)
-
-
-def _deploy(data: dict, tmp_path: Path, inv: Path, **kw) -> tuple:
-    path = write_spec(data, tmp_path / "topology.yaml")
-    log = io.StringIO()
-    report = deploy(path, inv, progress=log, gate_timeout=5, **kw)
-    return report, log.getvalue()
+    yield _spec(ports), ports, prefix, write_inventory(tmp_path / "inventory", prefix, run_agents=False)
+    stop_deployed(prefix, ((node, name) for node in ("sbc-1", "sbc-2") for name in ("kamailio", "rtpengine")))
 
 
 @pytest.mark.slow
@@ -107,7 +74,7 @@ def test_deploy_runs_gates_and_rolls_back_the_media_relay(site, tmp_path: Path) 
     data, ports, prefix, inv = site
 
     # First run: both relays start before their Kamailio; each node is gated on both.
-    report, log = _deploy(data, tmp_path, inv)
+    report, log = run_deploy(data, tmp_path, inv)
     assert report.rc == 0, log
     assert report.total_changed > 0
     for node in ("sbc-1", "sbc-2"):
@@ -123,7 +90,7 @@ def test_deploy_runs_gates_and_rolls_back_the_media_relay(site, tmp_path: Path) 
         (prefix / "sbc-1" / "etc" / "rtpengine.conf").read_bytes()
 
     # Second run: nothing changes, nothing restarts.
-    report, log = _deploy(data, tmp_path, inv)
+    report, log = run_deploy(data, tmp_path, inv)
     assert report.rc == 0 and report.total_changed == 0, log
     assert _pids(prefix) == pids
 
@@ -135,7 +102,7 @@ def test_deploy_runs_gates_and_rolls_back_the_media_relay(site, tmp_path: Path) 
     shutil.copytree(REPO / "voxops" / "data" / "templates", broken)
     tpl = broken / "rtpengine" / "rtpengine.conf.j2"
     tpl.write_text(tpl.read_text().replace("tos = 184\n", "tos = 184\ntimeout = 5\n"))
-    report, log = _deploy(data, tmp_path, inv, templates=broken)
+    report, log = run_deploy(data, tmp_path, inv, templates=broken)
     assert report.rc != 0 and report.failed == ["sbc-1"], log
     assert "relay config as rtpengine reads it: FAILED" in log, log
     assert "restart the last good media relay: ok" in log, log
@@ -147,7 +114,7 @@ def test_deploy_runs_gates_and_rolls_back_the_media_relay(site, tmp_path: Path) 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
         squatter.bind((NODES[0], 0))
         data["sbc"]["media"]["ng_port"] = squatter.getsockname()[1]
-        report, log = _deploy(data, tmp_path, inv)
+        report, log = run_deploy(data, tmp_path, inv)
     assert report.rc != 0 and report.failed == ["sbc-1"], log
     assert "gate on the media relay answering ng ping: FAILED" in log, log
     assert conf.read_bytes() == good

@@ -11,21 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, free_port, need_tool
-from tests.support.rollout import pid_of, run_deploy, stop_deployed, write_inventory
+from tests.support.rollout import alive, pid_of, run_deploy, stop_deployed, write_inventory
 from tests.support.specs import spec
 from voxops.ops.gate import sip_options
 from voxops.render.engine import plan, render_all, resolve_secrets
 from voxops.spec.loader import load_topology
 
 NODES = ("127.0.5.1", "127.0.5.2")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 @pytest.fixture
@@ -64,7 +56,7 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     assert log.index("sbc-1: gate") < log.index("sbc-2: configs")  # one node at a time
     assert "agent-1: gate on /readyz 200: ok" in log
     agent_pid = int((prefix / "agent-1" / "run" / "agent.pid").read_text())
-    assert _alive(agent_pid)
+    assert alive(agent_pid)
     pids = {n: pid_of(prefix, n) for n in ("sbc-1", "sbc-2")}
     for addr, port in zip(NODES, ports, strict=True):
         assert sip_options(addr, port) == 200
@@ -85,7 +77,7 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     report, log = run_deploy(data, tmp_path, inv)
     assert report.rc == 0 and report.total_changed == 0, log
     assert {n: pid_of(prefix, n) for n in pids} == pids
-    assert _alive(agent_pid) and int((prefix / "agent-1" / "run" / "agent.pid").read_text()) == agent_pid
+    assert alive(agent_pid) and int((prefix / "agent-1" / "run" / "agent.pid").read_text()) == agent_pid
 
     # --check --diff: shows the change, changes nothing.
     before = cfg.read_bytes(), (prefix / "sbc-1" / "etc" / "dispatcher.list").read_bytes()
@@ -110,9 +102,9 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     assert "agent-1: gate on /readyz 200: ok" in log
     assert log.index("sbc-1: gate") < log.index("sbc-2: configs")
     new_pids = {n: pid_of(prefix, n) for n in pids}
-    assert all(new_pids[n] != pids[n] and _alive(new_pids[n]) for n in pids)
-    assert not _alive(agent_pid)
-    assert _alive(int((prefix / "agent-1" / "run" / "agent.pid").read_text()))
+    assert all(new_pids[n] != pids[n] and alive(new_pids[n]) for n in pids)
+    assert not alive(agent_pid)
+    assert alive(int((prefix / "agent-1" / "run" / "agent.pid").read_text()))
     pids = new_pids
     before = cfg.read_bytes(), b""
 
@@ -124,7 +116,7 @@ def test_deploy_is_idempotent_dry_runs_and_rolls_back(lab, tmp_path: Path) -> No
     report, _ = run_deploy(data, tmp_path, inv, templates=broken)
     assert report.rc != 0 and report.failed == ["sbc-1"]
     assert cfg.read_bytes() == before[0]
-    assert _alive(pids["sbc-1"]) and sip_options(NODES[0], ports[0]) == 200
+    assert alive(pids["sbc-1"]) and sip_options(NODES[0], ports[0]) == 200
     assert pid_of(prefix, "sbc-2") == pids["sbc-2"]  # the rollout stopped at the first node
 
     # A spec change the node cannot run (its new port is taken): the gate fails, the

@@ -4,7 +4,6 @@ nothing, and a relay config that is broken (or cannot run) is rolled back."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, free_port, need_tool
-from tests.support.rollout import pid_of, run_deploy, stop_deployed, write_inventory
+from tests.support.rollout import alive, pid_of, run_deploy, stop_deployed, write_inventory
 from voxops.ops.gate import sip_options
 from voxops.probes import rtpengine_ng
 
@@ -39,14 +38,6 @@ def _spec(ports: dict[str, int]) -> dict:
 
 def _pids(prefix: Path) -> dict[tuple[str, str], int]:
     return {(n, p): pid_of(prefix, n, p) for n in ("sbc-1", "sbc-2") for p in ("kamailio", "rtpengine")}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 def _pong(address: str, port: int) -> bool:
@@ -83,7 +74,7 @@ def test_deploy_runs_gates_and_rolls_back_the_media_relay(site, tmp_path: Path) 
         assert f"{node}: gate on a test call through the media relay: ok" in log, log
     assert log.index("sbc-1: gate on the media relay") < log.index("sbc-2: configs")
     pids = _pids(prefix)
-    assert all(_alive(p) for p in pids.values())
+    assert all(alive(p) for p in pids.values())
     for addr in NODES:
         assert _pong(addr, ports["ng"])
     assert (prefix / "sbc-1" / "last-good" / "rtpengine.conf").read_bytes() == \
@@ -122,6 +113,6 @@ def test_deploy_runs_gates_and_rolls_back_the_media_relay(site, tmp_path: Path) 
     after = _pids(prefix)
     assert after[("sbc-2", "rtpengine")] == pids[("sbc-2", "rtpengine")]
     assert after[("sbc-2", "kamailio")] == pids[("sbc-2", "kamailio")]
-    assert all(_alive(p) for p in after.values())
+    assert all(alive(p) for p in after.values())
     # Kamailio went back to the last good config too: it points at the old ng port
     assert f'"udp:{NODES[0]}:{ports["ng"]}"' in (prefix / "sbc-1" / "etc" / "kamailio.cfg").read_text()

@@ -31,6 +31,15 @@ def write_inventory(path: Path, prefix: Path, *, run_agents: bool) -> Path:
     return path
 
 
+def alive(pid: int) -> bool:
+    """Running, and not a zombie waiting to be reaped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
 def pid_of(prefix: Path, node: str, name: str = "kamailio") -> int:
     return int((prefix / node / "run" / f"{name}.pid").read_text())
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis.dialogs import Dialog
 from voxops.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from voxops.analysis.call_store import FinishedCall
 
 INVITE_ONLY = ("INVITE",)
 DIALOG_METHODS = ("INVITE", "REGISTER", "OPTIONS", "SUBSCRIBE", "MESSAGE", "NOTIFY", "REFER",
@@ -54,7 +58,7 @@ class CallFilter:
                     "'answered', 'failed' or 'none'"
                 )
 
-    def matches(self, d: Dialog) -> bool:
+    def matches(self, d: Dialog | FinishedCall) -> bool:
         if not self.all_methods and d.method not in INVITE_ONLY:
             return False
         if self.call_ids and d.call_id not in self.call_ids and not set(d.legs) & set(self.call_ids):
@@ -87,25 +91,32 @@ def _status_matches(spec: str, status: int | None) -> bool:
     return status == int(spec)
 
 
-def summarize(dialogs: Sequence[Dialog], flt: CallFilter | None = None) -> list[CallSummary]:
+def call_summary(d: Dialog | FinishedCall) -> CallSummary:
+    """The `calls` row of a dialog (whole or folded)."""
+    messages = d.message_count or len(getattr(d, "messages", ()))  # a folded call always counts
+    return CallSummary(
+        call_id=d.call_id,
+        method=d.method,
+        from_uri=d.from_uri,
+        to_uri=d.to_uri,
+        start=d.start,
+        end=d.end,
+        final_status=d.final_status,
+        duration_s=d.duration_s,
+        pdd_ms=d.pdd_ms,
+        answered_at=d.answered_at,
+        messages=messages,
+        retransmissions=d.retransmissions,
+        legs=d.legs,
+        user_agent=d.user_agent,
+    )
+
+
+def summary_rows(dialogs: Iterable[Dialog | FinishedCall], flt: CallFilter | None = None) -> Iterator[CallSummary]:
+    """The rows of the dialogs that pass the filter, one at a time."""
     flt = flt or CallFilter()
-    return [
-        CallSummary(
-            call_id=d.call_id,
-            method=d.method,
-            from_uri=d.from_uri,
-            to_uri=d.to_uri,
-            start=d.start,
-            end=d.end,
-            final_status=d.final_status,
-            duration_s=d.duration_s,
-            pdd_ms=d.pdd_ms,
-            answered_at=d.answered_at,
-            messages=d.message_count or len(d.messages),
-            retransmissions=d.retransmissions,
-            legs=d.legs,
-            user_agent=d.user_agent,
-        )
-        for d in dialogs
-        if flt.matches(d)
-    ]
+    return (call_summary(d) for d in dialogs if flt.matches(d))
+
+
+def summarize(dialogs: Iterable[Dialog | FinishedCall], flt: CallFilter | None = None) -> list[CallSummary]:
+    return list(summary_rows(dialogs, flt))

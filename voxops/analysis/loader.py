@@ -27,6 +27,7 @@ from voxops.capture.records import CaptureScan, SipPacket
 from voxops.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from voxops.analysis.call_store import CallStore
     from voxops.capture.engines import Engine
 
 Warn = Callable[[str], None]
@@ -38,6 +39,7 @@ class Analysis:
     dialogs: list[Dialog]
     streams: list[RtpStream]
     jitter: dict[int, np.ndarray] = field(default_factory=dict)
+    calls: CallStore | None = None  # compact analyses: the dialogs, folded (`dialogs` is then empty)
 
 
 def _check(path: Path) -> Path:
@@ -48,17 +50,23 @@ def _check(path: Path) -> Path:
 
 def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = False,
                     warn: Warn | None = None, compact: bool = False) -> Analysis:
-    """Scan, dialogs and RTP streams. `compact`: dialogs are folded while reading and hold
-    only what summaries, KPIs and streams read (`scan.sip` holds the first messages only): memory then
-    grows by a few hundred bytes per message, not by the whole message."""
+    """Scan, dialogs and RTP streams. `compact`: dialogs are folded while reading, and into
+    `Analysis.calls` once ended (`dialogs` stays empty, `scan.sip` holds the first messages
+    only): memory then holds the calls in progress and a few bytes a call, not the capture."""
+    from voxops.analysis.call_store import CallStore
     from voxops.analysis.dialog_summaries import DialogSummaries
     from voxops.capture import scan
 
-    summaries = DialogSummaries() if compact else None
+    if not compact:
+        result = scan(_check(path), warn=warn)
+        dialogs = build_dialogs(result.sip)
+        streams, jitter = find_streams(result, dialogs, heuristic=heuristic, keep_jitter=keep_jitter)
+        return Analysis(result, dialogs, streams, jitter)
+    summaries = DialogSummaries(store=CallStore(DEFAULT_CORRELATION))
     result = scan(_check(path), warn=warn, sip_filter=summaries)
-    dialogs = summaries.dialogs() if summaries is not None else build_dialogs(result.sip)
-    streams, jitter = find_streams(result, dialogs, heuristic=heuristic, keep_jitter=keep_jitter)
-    return Analysis(result, dialogs, streams, jitter)
+    store = summaries.finish()
+    streams, jitter = find_streams(result, [], heuristic=heuristic, keep_jitter=keep_jitter, store=store)
+    return Analysis(result, [], streams, jitter, store)
 
 
 MAX_SELECT_PASSES = 4  # each pass can only add legs linked to the call: chains are short

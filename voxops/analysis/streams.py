@@ -22,6 +22,7 @@ from voxops.analysis.dialogs import sdp_media
 from voxops.analysis.rtcp import FarEndView, collect_reports, far_end_views
 
 if TYPE_CHECKING:
+    from voxops.analysis.call_store import CallStore
     from voxops.analysis.dialogs import Dialog
     from voxops.capture.records import CaptureScan
 
@@ -105,15 +106,27 @@ def sdp_endpoints(dialogs: list[Dialog]) -> dict[tuple[str, int], list[_Endpoint
     return out
 
 
+def stored_endpoints(store: CallStore, addresses: list[str]) -> dict[tuple[str, int], list[_Endpoint]]:
+    """sdp_endpoints of the calls in a store, those at an address the capture has UDP of."""
+    out: dict[tuple[str, int], list[_Endpoint]] = {}
+    for call_id, (addr, port, frame, rtpmap) in store.endpoints(set(addresses)):
+        out.setdefault((addr, port), []).append(_Endpoint(frame, call_id, dict(rtpmap)))
+    for v in out.values():
+        v.sort(key=lambda e: e.frame)
+    return out
+
+
 def find_streams(
     scan: CaptureScan,
     dialogs: list[Dialog],
     *,
     heuristic: bool = False,
     keep_jitter: bool = False,
+    store: CallStore | None = None,
 ) -> tuple[list[RtpStream], dict[int, np.ndarray]]:
     """Every RTP stream, with Wireshark-exact statistics, its call and a MOS estimate.
 
+    The SDP comes from `dialogs`, or from the calls of `store` when given.
     Returns the streams and, when `keep_jitter`, per-stream [2, N] arrays (epoch s, jitter ms).
     """
     from voxops.analysis.kernels import load
@@ -125,7 +138,8 @@ def find_streams(
     # SDP endpoints as one table sorted by (address:port, setup frame)
     addr_idx = {a: i for i, a in enumerate(udp.addresses)}
     rows: list[tuple[int, int, _Endpoint]] = []
-    for (addr, port), lst in sdp_endpoints(dialogs).items():
+    endpoints = stored_endpoints(store, udp.addresses) if store is not None else sdp_endpoints(dialogs)
+    for (addr, port), lst in endpoints.items():
         if addr in addr_idx:
             rows += [(addr_idx[addr] * 65536 + port, e.frame, e) for e in lst]
     rows.sort(key=lambda r: (r[0], r[1]))

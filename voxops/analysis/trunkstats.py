@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis import faults as F
-from voxops.analysis import kpi
+from voxops.analysis import kpi, kpi_columns
+from voxops.analysis.kpi_columns import KpiColumns
 from voxops.analysis.policy import Policy
 from voxops.findings import Finding
 
 if TYPE_CHECKING:
+    from voxops.analysis.call_store import FinishedCall
     from voxops.analysis.dialogs import Dialog
     from voxops.analysis.streams import RtpStream
 
@@ -75,42 +78,82 @@ def _trunk(pkt_src: str, pkt_dst: str, policy: Policy) -> str:
     return policy.trunk_of(pkt_dst, pkt_src) or pkt_dst
 
 
-def call_records(dialogs: list[Dialog], streams: list[RtpStream], policy: Policy
-                 ) -> tuple[list[CallLine], list[kpi.TransactionRecord]]:
+def call_lines(calls: Iterable[FinishedCall], streams: list[RtpStream], policy: Policy
+               ) -> Iterator[tuple[FinishedCall, CallLine]]:
+    """Each call (INVITE dialogs only) with its line: trunk and worst MOS of its streams."""
     mos: dict[str, float] = {}
     for s in streams:
         if s.call_id is not None and s.mos is not None:
             mos[s.call_id] = min(mos.get(s.call_id, 5.0), s.mos)
-    calls, txs = [], []
-    for d in dialogs:
-        if d.method != "INVITE":
+    trunks: dict[tuple[str, str], str] = {}
+    for c in calls:
+        if c.method != "INVITE":
             continue
-        first = next((p for p in d.messages if p.msg.is_request), d.messages[0])
-        trunk = _trunk(first.src, first.dst, policy)
-        calls.append(CallLine(call_id=d.call_id, start=d.start, trunk=trunk, final_status=d.final_status,
-                              pdd_ms=d.pdd_ms, duration_s=d.duration_s, mos=mos.get(d.call_id)))
-        for t in d.transactions:
-            if t.method == "ACK":
-                continue
-            txs.append(kpi.TransactionRecord(trunk, t.method, t.final_status, t.start or d.start, t.retransmissions))
-    return calls, txs
+        trunk = trunks.get((c.src, c.dst))
+        if trunk is None:
+            trunk = trunks[(c.src, c.dst)] = _trunk(c.src, c.dst, policy)
+        yield c, CallLine(call_id=c.call_id, start=c.start, trunk=trunk, final_status=c.final_status,
+                          pdd_ms=c.pdd_ms, duration_s=c.duration_s, mos=mos.get(c.call_id))
 
 
 def stats_report(capture: str, dialogs: list[Dialog], streams: list[RtpStream], policy: Policy) -> StatsReport:
+    """The report of whole dialogs (call list included)."""
+    from voxops.analysis.call_store import finished_call
+
+    return stats_of_calls(capture, [finished_call(d) for d in dialogs], streams, policy)
+
+
+def stats_of_calls(capture: str, calls: Iterable[FinishedCall], streams: list[RtpStream], policy: Policy,
+                   *, keep_call_list: bool = True) -> StatsReport:
+    """The report of calls in start order, in one pass. Without `keep_call_list` its
+    call list is left empty (`call_lines` gives it again, one line at a time)."""
     from voxops.analysis.emodel import METHOD
 
-    lines, txs = call_records(dialogs, streams, policy)
-    records = [kpi.CallRecord(c.call_id, c.start, c.trunk, c.final_status, c.pdd_ms, c.duration_s, c.mos)
-               for c in lines]
-    ratios = kpi.ratios(records, count_487=policy.ner_counts_487)
-    ok_pdd, failed_pdd = kpi.setup_pdds(records)
+    columns = KpiColumns(policy)
+    lines, with_mos = [], []
+    for call, line in call_lines(calls, streams, policy):
+        columns.add(call, line.trunk or "")
+        if keep_call_list:
+            lines.append(line)
+        if line.mos is not None:
+            with_mos.append(line)
+    _, _, status, pdd_ms, duration = columns.columns()
+    ratios = kpi_columns.ratios(status, duration, policy.ner_counts_487)
+    ok_pdd, failed_pdd = kpi_columns.setup_pdds(status, pdd_ms)
     pdd = kpi.percentiles(ok_pdd)
-    windows = kpi.windows(records, policy)
-    spikes = kpi.spikes_503(txs, policy)
-    with_mos = [c for c in lines if c.mos is not None]
+    windows = columns.windows()
+    spikes = columns.spikes_503()
     hist = {f"{lo:.1f}-{min(hi, 4.5):.1f}": sum(1 for c in with_mos if lo <= (c.mos or 0) < hi)
             for lo, hi in MOS_BUCKETS}
     below = [c for c in with_mos if (c.mos or 0) < policy.mos_min]
+    return StatsReport(
+        capture=capture,
+        window_s=policy.window_s,
+        calls=ratios.calls,
+        seizures=ratios.seizures,
+        answered=ratios.answered,
+        asr=ratios.asr,
+        ner=ratios.ner,
+        isa=ratios.isa,
+        acd_s=ratios.acd_s,
+        ner_counts_487=policy.ner_counts_487,
+        pdd_ms=pdd,
+        pdd_failed_ms=kpi.percentiles(failed_pdd),
+        trunks=columns.by_trunk(columns.columns()[1], status, duration),
+        response_codes=columns.response_codes(),
+        retransmissions=dict(sorted(columns.retransmissions.items())),
+        mos=MosSummary(method=METHOD, threshold=policy.mos_min, calls_with_media=len(with_mos), histogram=hist,
+                       below_threshold=below),
+        spikes_503=spikes,
+        windows=windows,
+        slo_breaches=[w for w in windows if w.breaches],
+        call_list=lines,
+        findings=_findings(windows, pdd, spikes, below, policy),
+    )
+
+
+def _findings(windows: list[kpi.Window], pdd: kpi.Percentiles, spikes: list[kpi.Spike], below: list[CallLine],
+              policy: Policy) -> list[Finding]:
     findings: list[Finding] = []
     for w in windows:
         for b in w.breaches:
@@ -127,28 +170,4 @@ def stats_report(capture: str, dialogs: list[Dialog], streams: list[RtpStream], 
     if below:
         findings.append(F.MOS_BELOW_SLO(f"{len(below)} call(s) with MOS below {policy.mos_min}",
                                         calls=[c.call_id for c in below[:50]]))
-    return StatsReport(
-        capture=capture,
-        window_s=policy.window_s,
-        calls=ratios.calls,
-        seizures=ratios.seizures,
-        answered=ratios.answered,
-        asr=ratios.asr,
-        ner=ratios.ner,
-        isa=ratios.isa,
-        acd_s=ratios.acd_s,
-        ner_counts_487=policy.ner_counts_487,
-        pdd_ms=pdd,
-        pdd_failed_ms=kpi.percentiles(failed_pdd),
-        trunks={t: kpi.ratios([c for c in records if (c.trunk or "unknown") == t], count_487=policy.ner_counts_487)
-                for t in sorted({c.trunk or "unknown" for c in records})},
-        response_codes=kpi.response_codes(txs),
-        retransmissions=kpi.retransmissions(txs),
-        mos=MosSummary(method=METHOD, threshold=policy.mos_min, calls_with_media=len(with_mos), histogram=hist,
-                       below_threshold=below),
-        spikes_503=spikes,
-        windows=windows,
-        slo_breaches=[w for w in windows if w.breaches],
-        call_list=lines,
-        findings=findings,
-    )
+    return findings

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 
 from voxops.cli import _capture_opts as opts
-from voxops.cli.common import FORMAT_OPTION, TextJson, emit_json, warn
+from voxops.cli.common import FORMAT_OPTION, TextJson, warn
 from voxops.errors import ExitCode
+from voxops.views.output import emit_json_rows
 
 
 def register(app: typer.Typer) -> None:
@@ -28,20 +28,25 @@ def register(app: typer.Typer) -> None:
         fmt: TextJson = FORMAT_OPTION,
     ) -> int:
         """List the dialogs in a capture: start, Call-ID, parties, status, duration, PDD."""
-        from voxops.analysis.call_list import CallFilter, summarize
+        from voxops.analysis.call_list import CallFilter, summary_rows
+        from voxops.analysis.call_store import CallStore
         from voxops.analysis.dialog_summaries import DialogSummaries
         from voxops.capture.engines import load_capture
 
         flt = CallFilter(all_methods, number, opts.parse_time(since, "--since"),
                          opts.parse_time(until, "--until"), status, call_id)
-        summaries = DialogSummaries(correlate, keep_sdp=False)  # no message is held
+        # no message is held; an ended dialog is folded into the store, rows are streamed
+        summaries = DialogSummaries(correlate, keep_sdp=False, store=CallStore(correlate))
         load_capture(pcap, engine=engine, tls_keylog=opts.keylog_path(tls_keylog),
                      media=False, warn=warn, sip_filter=summaries)
-        rows = summarize(summaries.dialogs(), flt)
-        if fmt is TextJson.json:
-            emit_json([r.model_dump() for r in rows])
-        else:
-            from voxops.views.call_table import render_calls
+        store = summaries.finish()
+        try:
+            if fmt is TextJson.json:
+                emit_json_rows(r.model_dump() for r in summary_rows(store.calls(), flt))
+            else:
+                from voxops.views.call_table import write_calls
 
-            sys.stdout.write(render_calls(rows))
+                write_calls(lambda: summary_rows(store.calls(), flt))
+        finally:
+            store.close()
         return ExitCode.OK

@@ -5,13 +5,18 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from voxops.cli.common import emit_json, warn
+from voxops.cli.common import warn
 from voxops.cli.rtp import HEURISTIC_OPTION
 from voxops.errors import ExitCode, InvalidInput
 from voxops.severity import Severity, fails
+
+if TYPE_CHECKING:
+    from voxops.analysis.loader import Analysis
+    from voxops.analysis.trunkstats import StatsReport
 
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
 
@@ -41,7 +46,7 @@ def stats(
 ) -> int:
     """Telephony KPIs of a capture per trunk and per window, with the windows that break the SLOs."""
     from voxops.analysis.loader import analyse_capture, policy_for
-    from voxops.analysis.trunkstats import stats_report
+    from voxops.analysis.trunkstats import stats_of_calls
     from voxops.views.calls import stats_text
 
     overrides: dict[str, object] = {"ner_counts_487": ner_487}
@@ -54,21 +59,36 @@ def stats(
     policy = policy_for(spec, **overrides)
     analysis = analyse_capture(pcap, heuristic=heuristic, keep_jitter=fmt is StatsFormat.png, warn=warn,
                                compact=True)
-    report = stats_report(str(pcap), analysis.dialogs, analysis.streams, policy)
-    if fmt is StatsFormat.json:
-        emit_json(report)
-    elif fmt is StatsFormat.png:
-        from voxops.output_file import is_stdout
-        from voxops.views.stats_png import write_stats_png
+    assert analysis.calls is not None
+    store = analysis.calls
+    try:
+        # the call list is held for the PNG only; JSON streams it from the store afterwards
+        report = stats_of_calls(str(pcap), store.calls(), analysis.streams, policy,
+                                keep_call_list=fmt is StatsFormat.png)
+        if fmt is StatsFormat.json:
+            from voxops.analysis.trunkstats import call_lines
+            from voxops.views.output import emit_json_with_rows
 
-        longest = max(analysis.jitter, key=lambda k: analysis.streams[k].packets, default=None)
-        label = f"{analysis.streams[longest].src} -> {analysis.streams[longest].dst}" if longest is not None else ""
-        write_stats_png(report, (label, analysis.jitter[longest]) if longest is not None else None, output)
-        if not is_stdout(output):
-            warn(f"wrote {output}")
-    else:
-        print(stats_text(report))
+            lines = (line for _, line in call_lines(store.calls(), analysis.streams, policy))
+            emit_json_with_rows(report, "call_list", lines)
+        elif fmt is StatsFormat.png:
+            _write_png(report, analysis, output)
+        else:
+            print(stats_text(report))
+    finally:
+        store.close()
     return ExitCode.FINDINGS if fails(report.findings, fail_on) else ExitCode.OK
+
+
+def _write_png(report: StatsReport, analysis: Analysis, output: Path) -> None:
+    from voxops.output_file import is_stdout
+    from voxops.views.stats_png import write_stats_png
+
+    longest = max(analysis.jitter, key=lambda k: analysis.streams[k].packets, default=None)
+    label = f"{analysis.streams[longest].src} -> {analysis.streams[longest].dst}" if longest is not None else ""
+    write_stats_png(report, (label, analysis.jitter[longest]) if longest is not None else None, output)
+    if not is_stdout(output):
+        warn(f"wrote {output}")
 
 
 def register(app: typer.Typer) -> None:

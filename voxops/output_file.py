@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
+from typing import BinaryIO
 
 from voxops.errors import EnvironmentProblem, InvalidInput, VoxopsError
 
@@ -187,22 +188,25 @@ def write_atomic(path: Path | str, data: bytes | str, *, mode: int | None = None
 
 
 @contextmanager
-def atomic_path(path: Path | str) -> Iterator[Path]:
-    """A new temporary path beside `path` for a writer that needs a file name; it replaces
+def atomic_file(path: Path | str) -> Iterator[BinaryIO]:
+    """A binary file for a writer of `path`, open on the new temporary file itself (never
+    reopened by name, so a link swapped in at that name redirects nothing); it replaces
     `path` when the block succeeds and is removed when it fails. With `-`, the finished
     file is copied to standard output."""
     if is_stdout(path):
-        with tempfile.TemporaryDirectory(prefix="voxops-out-") as private:
-            tmp = Path(private) / "output"
-            yield tmp
-            with open(tmp, "rb") as fh:
-                sys.stdout.flush()
-                while chunk := fh.read(1 << 20):
-                    sys.stdout.buffer.write(chunk)
+        with tempfile.TemporaryFile(prefix="voxops-out-") as private:
+            yield private
+            private.flush()
+            private.seek(0)
+            sys.stdout.flush()
+            while chunk := private.read(1 << 20):
+                sys.stdout.buffer.write(chunk)
             sys.stdout.buffer.flush()
         return
-    with _folder_of(path) as (dir_fd, target), _replacing(dir_fd, target.name, target, None) as (_, tmp_name):
-        yield target.parent / tmp_name
+    with (_folder_of(path) as (dir_fd, target), _replacing(dir_fd, target.name, target, None) as (fd, _),
+          os.fdopen(os.dup(fd), "wb") as fh):
+        yield fh
+        fh.flush()
 
 
 def open_tree(root: Path, parts: Sequence[str], stack: ExitStack) -> int:

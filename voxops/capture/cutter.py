@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from voxops.capture.files import read_batches
 from voxops.capture.writer import PcapWriter
 from voxops.errors import CaptureError
-from voxops.output_file import atomic_path
+from voxops.output_file import atomic_file
 
 
 def copy_frames(source: Path, frames: set[int], out: Path) -> int:
@@ -20,14 +21,14 @@ def copy_frames(source: Path, frames: set[int], out: Path) -> int:
     when the whole file is written: a failed run leaves an existing file as it was.
     """
     wanted = np.array(sorted(frames), np.int64)
-    with atomic_path(out) as tmp:
-        count = _copy(source, wanted, tmp)
+    with atomic_file(out) as fh:
+        count = _copy(source, wanted, fh)
         if not count:
             raise CaptureError(f"{source}: none of the call's frames could be read again")
     return count
 
 
-def _copy(source: Path, wanted: np.ndarray, out: Path) -> int:
+def _copy(source: Path, wanted: np.ndarray, out: BinaryIO) -> int:
     writer: PcapWriter | None = None
     link_type: int | None = None
     try:

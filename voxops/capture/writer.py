@@ -21,9 +21,11 @@ _MAC_B = b"\x02\x00\x00\x00\x00\x02"
 class PcapWriter:
     """A little-endian classic pcap file (microsecond or nanosecond timestamps)."""
 
-    def __init__(self, path: str | Path, linktype: int = LINK_ETHERNET, *, nano: bool = False,
+    def __init__(self, path: str | Path | BinaryIO, linktype: int = LINK_ETHERNET, *, nano: bool = False,
                  snaplen: int = 262144) -> None:
-        self.fh: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in close()
+        """`path`: a file name, or a binary file already open (left open by close())."""
+        self.owned = isinstance(path, str | Path)
+        self.fh: BinaryIO = open(path, "wb") if isinstance(path, str | Path) else path  # noqa: SIM115
         self.nano = nano
         magic = 0xA1B23C4D if nano else 0xA1B2C3D4
         self.fh.write(struct.pack("<IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype))
@@ -45,7 +47,10 @@ class PcapWriter:
         self.count += 1
 
     def close(self) -> None:
-        self.fh.close()
+        if self.owned:
+            self.fh.close()
+        else:
+            self.fh.flush()
 
     def __enter__(self) -> PcapWriter:
         return self

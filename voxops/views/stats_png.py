@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxops.output_file import atomic_path
+from voxops.output_file import atomic_file
 from voxops.views.safe_text import PLOT_TEXT, visible
 
 if TYPE_CHECKING:
@@ -58,8 +58,8 @@ def write_stats_png(report: StatsReport, jitter: tuple[str, np.ndarray] | None, 
         ax.set_title("jitter over time: no RTP stream")
     fig.tight_layout()
     try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=80)
+        with atomic_file(path) as fh:
+            fig.savefig(fh, format="png", dpi=80)
     finally:
         plt.close(fig)
     return path

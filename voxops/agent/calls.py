@@ -12,15 +12,14 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
-import sys
 import time
-import traceback
 from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
+from voxops.agent.log import log, log_exception
 from voxops.agent.pipeline import Session
 
 if TYPE_CHECKING:
@@ -35,8 +34,7 @@ def guarded(method: Callable[..., None]) -> Callable[..., None]:
         try:
             method(self, *args)
         except Exception:  # noqa: BLE001
-            print(f"voxops agent: error in {method.__name__}:", file=sys.stderr)
-            traceback.print_exc(file=sys.stderr)
+            log_exception(f"error in {method.__name__}:")
 
     return wrapper
 
@@ -83,7 +81,7 @@ class FramePort(pj.AudioMediaPort):  # type: ignore[misc]
     def _report(self, exc: Exception) -> None:
         self.errors += 1
         if self.errors <= 3:
-            print(f"voxops agent: pipeline error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            log(f"pipeline error: {type(exc).__name__}: {exc}")
 
 
 class PortPool:
@@ -216,7 +214,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             try:
                 self.session.close()
             except Exception as exc:  # noqa: BLE001 - user pipeline code
-                print(f"voxops agent: pipeline close failed: {exc}", file=sys.stderr)
+                log(f"pipeline close failed: {exc}")
         self.session = None
         self.port = None
 

@@ -7,7 +7,6 @@ No sound card: the null device clocks the conference bridge.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pjsua2 as pj
 
 from voxops.agent.config import SUPPORTED_CODECS, AgentConfig
+from voxops.agent.log import log, log_lines
 from voxops.errors import EnvironmentProblem
 from voxops.spec.types import Transport
 
@@ -27,7 +27,7 @@ TOO_MANY_CALLS = "Unable to accept incoming call (too many calls)"
 
 
 def warn(message: str) -> None:
-    print(f"voxops agent: warning: {message}", file=sys.stderr)
+    log(f"warning: {message}")
 
 
 @dataclass
@@ -68,7 +68,7 @@ class LogSink(pj.LogWriter):  # type: ignore[misc]
         if TOO_MANY_CALLS in entry.msg:
             self._on_too_many()
         if entry.level <= self._level:
-            sys.stderr.write(entry.msg if entry.msg.endswith("\n") else entry.msg + "\n")
+            log_lines(entry.msg)
 
 
 def sip_max_calls(config: AgentConfig) -> int:

@@ -28,6 +28,7 @@ from voxops.agent.health import (
     ResourceSampler,
 )
 from voxops.agent.ivr import CallbackStore, IvrAudio, IvrSession
+from voxops.agent.log import log
 from voxops.agent.metrics import AgentMetrics
 from voxops.agent.pipeline import CallContext, Session, load_pipeline
 from voxops.analysis.emodel import codec_impairment, estimate_mos
@@ -161,7 +162,7 @@ class Agent:
             try:
                 session = self.pipeline.open(context)
             except Exception as exc:  # noqa: BLE001 - user code: refuse this call, keep serving
-                print(f"voxops agent: pipeline open failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+                log(f"pipeline open failed: {type(exc).__name__}: {exc}")
                 call.respond(500, "Pipeline Error")
                 self.metrics.calls_total.inc(result="failed")
                 return
@@ -279,15 +280,11 @@ class Agent:
                 self.state.draining = True
                 self.metrics.draining.set(1)
                 self.metrics.ready.set(0)
-                print(
-                    f"voxops agent: draining: {self.state.active_calls} call(s) up, "
-                    f"waiting up to {self.config.drain_timeout_s}s",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                log(f"draining: {self.state.active_calls} call(s) up, waiting up to {self.config.drain_timeout_s}s",
+                    flush=True)
             if drain_deadline is not None and (not self.calls or now >= drain_deadline):
                 if self.calls:
-                    print(f"voxops agent: drain timeout: hanging up {len(self.calls)} call(s)", file=sys.stderr)
+                    log(f"drain timeout: hanging up {len(self.calls)} call(s)")
                 return
 
     def _run_requests(self, now: float) -> None:
@@ -313,7 +310,7 @@ class Agent:
         try:
             action()
         except Exception as exc:  # noqa: BLE001
-            print(f"voxops agent: call {call.sip_call_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            log(f"call {call.sip_call_id}: {type(exc).__name__}: {exc}")
             call.end()
 
     def _forget(self, call: Any) -> None:
@@ -347,8 +344,7 @@ class Agent:
                 call.last_rx_at = now
             elif self.config.media_timeout_s and now - call.last_rx_at > self.config.media_timeout_s:
                 # a caller that vanished without BYE would hold a slot (of only 4) forever
-                print(f"voxops agent: no RTP for {self.config.media_timeout_s}s: hanging up {call.sip_call_id}",
-                      file=sys.stderr)
+                log(f"no RTP for {self.config.media_timeout_s}s: hanging up {call.sip_call_id}")
                 self.metrics.media_timeouts_total.inc()
                 call.end()
                 continue

@@ -191,11 +191,11 @@ class CallStore:
         twice = {int(h) for h in values[counts > 1]}
         parts: dict[str, list[FinishedCall]] = {}
         if twice:  # the parts of each Call-ID folded twice, collected in start order
-            for index in order.tolist():
+            for index in _each(order):
                 if int(hashes[index]) in twice:
                     call = self._read(index)
                     parts.setdefault(call.call_id, []).append(call)
-        for index in order.tolist():
+        for index in _each(order):
             if twice and int(hashes[index]) in twice:
                 call = self._read(index)
                 group = parts.get(call.call_id, [])
@@ -206,6 +206,12 @@ class CallStore:
                 call = self._read(index)
             call.legs = legs.get(call.call_id, [])
             yield call
+
+
+def _each(order: np.ndarray, chunk: int = 1 << 16) -> Iterator[int]:
+    """The indexes as Python ints, a slice at a time (a list of a million would be 36 MB)."""
+    for at in range(0, len(order), chunk):
+        yield from order[at:at + chunk].tolist()
 
 
 def _fields(call: FinishedCall) -> tuple[object, ...]:

@@ -132,7 +132,7 @@ def test_kpi_columns_give_the_figures_of_kpi_lists():
     assert (kpi.percentiles(ok), kpi.percentiles(failed)) == (kpi.percentiles(ok_c), kpi.percentiles(failed_c))
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(2400)
 @pytest.mark.parametrize("command", ["calls", "stats"])
 def test_peak_rss_is_flat_in_the_number_of_calls(tmp_path, command):
     small, large = tmp_path / "small.pcap", tmp_path / "large.pcap"
@@ -140,7 +140,7 @@ def test_peak_rss_is_flat_in_the_number_of_calls(tmp_path, command):
     write_calls(large, 50_000)
     rss = {}
     for path in (small, large):
-        code, _, err, rss[path] = run_cli(command, path, "--format", "json", timeout=300)
+        code, _, err, rss[path] = run_cli(command, path, "--format", "json", timeout=1000)
         assert code in (0, 1), err
     # every dialog held (folded, not whole) went 6.5x from 10k to 100k calls
     assert rss[large] / rss[small] < 1.5, f"{rss[small]:.0f} MiB -> {rss[large]:.0f} MiB"

@@ -112,7 +112,8 @@ class CallStore:
         self.seqs = array("q")  # order of first message: ties of start and frame (one TCP segment)
         self.links: list[tuple[str, tuple[str, ...]]] = []  # (Call-ID, header values) when any
         self.written = 0
-        self.reading = False
+        self._legs: dict[str, tuple[str, ...]] | None = None  # once read back
+        self._twice: set[int] = set()
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -121,10 +122,8 @@ class CallStore:
         self.file.close()
 
     def add(self, call: FinishedCall, seq: int) -> None:
+        assert self._legs is None, "a call added after the store was read"
         data = pickle.dumps(_fields(call), protocol=pickle.HIGHEST_PROTOCOL)
-        if self.reading:  # a read moved the position (appending after reading is rare)
-            self.file.seek(self.written)
-            self.reading = False
         self.file.write(data)
         self.offsets.append(self.written)
         self.written += len(data)
@@ -136,7 +135,6 @@ class CallStore:
             self.links.append((call.call_id, call.links))
 
     def _read(self, index: int) -> FinishedCall:
-        self.reading = True
         self.file.seek(self.offsets[index])
         return FinishedCall(*pickle.load(self.file))  # noqa: S301 - our own file, unlinked, 0600
 
@@ -147,11 +145,18 @@ class CallStore:
         return np.lexsort((np.frombuffer(self.seqs, np.int64), np.frombuffer(self.frames, np.int64),
                            np.frombuffer(self.starts, np.float64)))
 
-    def legs(self) -> dict[str, list[str]]:
-        """Call-ID -> the other legs of its call, for the linked calls (as dialogs._correlate)."""
-        if not self.links or not self.correlate:
-            return {}
-        known = np.unique(np.frombuffer(self.hashes, np.int64))
+    def _prepare(self) -> None:
+        """Legs and the Call-IDs folded twice, once (the links are then dropped)."""
+        if self._legs is not None:
+            return
+        known = np.sort(np.frombuffer(self.hashes, np.int64))
+        self._twice = {int(h) for h in known[1:][known[1:] == known[:-1]].tolist()}
+        self._legs = self._groups(known) if self.correlate else {}
+        self.links = []
+
+    def _groups(self, known: np.ndarray) -> dict[str, tuple[str, ...]]:
+        """Call-ID -> every Call-ID of its call, for the linked calls (as dialogs._correlate);
+        one tuple per call, shared by its legs."""
         parent: dict[str, str] = {}
 
         def root(cid: str) -> str:
@@ -171,8 +176,19 @@ class CallStore:
         groups: dict[str, list[str]] = {}
         for cid in parent:
             groups.setdefault(root(cid), []).append(cid)
-        return {cid: sorted(m for m in members if m != cid)
-                for members in groups.values() if len(members) > 1 for cid in members}
+        parent.clear()
+        out: dict[str, tuple[str, ...]] = {}
+        for members in groups.values():
+            if len(members) > 1:
+                shared = tuple(sorted(members))
+                out.update(dict.fromkeys(shared, shared))
+        return out
+
+    def legs(self, cid: str) -> list[str]:
+        """The other legs of the call of `cid` (sorted)."""
+        self._prepare()
+        assert self._legs is not None
+        return [m for m in self._legs.get(cid, ()) if m != cid]
 
     def endpoints(self, addresses: set[str]) -> Iterator[tuple[str, Endpoint]]:
         """(Call-ID, endpoint) of the SDP media lines at one of these addresses (calls' order)."""
@@ -184,11 +200,10 @@ class CallStore:
 
     def calls(self) -> Iterator[FinishedCall]:
         """Every call once, in start order, legs set."""
+        self._prepare()
         order = self.order()
-        legs = self.legs()
         hashes = np.frombuffer(self.hashes, np.int64)
-        values, counts = np.unique(hashes, return_counts=True)
-        twice = {int(h) for h in values[counts > 1]}
+        twice = self._twice
         parts: dict[str, list[FinishedCall]] = {}
         if twice:  # the parts of each Call-ID folded twice, collected in start order
             for index in _each(order):
@@ -204,7 +219,7 @@ class CallStore:
                 call = _merged(group)
             else:
                 call = self._read(index)
-            call.legs = legs.get(call.call_id, [])
+            call.legs = self.legs(call.call_id)
             yield call
 
 

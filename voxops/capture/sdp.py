@@ -126,9 +126,9 @@ def _media(value: str) -> SdpMedia | None:
     if len(parts) < 3:
         return None
     port_text = parts[1].split("/", 1)[0]
-    if not port_text.isdigit() or len(port_text) > 5:
+    if not port_text.isdecimal() or len(port_text) > 5:
         return None
-    pts = [int(p) for p in parts[3:64] if p.isdigit() and len(p) <= 3]
+    pts = [int(p) for p in parts[3:64] if p.isdecimal() and len(p) <= 3]
     return SdpMedia(kind=parts[0], port=int(port_text), proto=parts[2], payload_types=pts)
 
 
@@ -144,15 +144,15 @@ def _attribute(sdp: Sdp, media: SdpMedia | None, value: str) -> None:
         return
     if name == "rtpmap":
         pt_text, _, enc = rest.partition(" ")
-        if not pt_text.isdigit() or len(pt_text) > 3:
+        if not pt_text.isdecimal() or len(pt_text) > 3:
             return
         bits = enc.strip().split("/")
-        rate = int(bits[1]) if len(bits) > 1 and bits[1].isdigit() and len(bits[1]) < 10 else 0
-        channels = int(bits[2]) if len(bits) > 2 and bits[2].isdigit() and len(bits[2]) < 4 else 1
+        rate = int(bits[1]) if len(bits) > 1 and bits[1].isdecimal() and len(bits[1]) < 10 else 0
+        channels = int(bits[2]) if len(bits) > 2 and bits[2].isdecimal() and len(bits[2]) < 4 else 1
         media.rtpmap[int(pt_text)] = (bits[0], rate, channels)
     elif name == "fmtp":
         pt_text, _, params = rest.partition(" ")
-        if pt_text.isdigit() and len(pt_text) <= 3:
+        if pt_text.isdecimal() and len(pt_text) <= 3:
             media.fmtp[int(pt_text)] = params.strip()
     elif name == "ptime":
         with contextlib.suppress(ValueError):

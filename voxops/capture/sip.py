@@ -193,7 +193,7 @@ class SipMessage:
         if not value:
             return None
         parts = value.split()
-        if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 10:
+        if len(parts) != 2 or not parts[0].isdecimal() or len(parts[0]) > 10:
             return None
         return int(parts[0]), parts[1].upper()
 
@@ -291,7 +291,7 @@ def parse_sip(data: bytes) -> SipMessage | None:
     if start.startswith("SIP/2.0 "):
         parts = start.split(" ", 2)
         code = parts[1] if len(parts) > 1 else ""
-        if len(code) != 3 or not code.isdigit():
+        if len(code) != 3 or not code.isdecimal():
             return None
         msg_kw = dict(
             is_request=False, method=None, request_uri=None, status=int(code),
@@ -339,7 +339,7 @@ def parse_sip(data: bytes) -> SipMessage | None:
 
 def _content_length(value: str) -> int | None:
     value = value.strip()
-    if not value.isdigit() or len(value) > 9:
+    if not value.isdecimal() or len(value) > 9:
         return None
     return int(value)
 

@@ -102,7 +102,8 @@ def _alarm(_sig: int, _frame: FrameType | None) -> None:
     raise Hang(f"input ran past {SLOW_S:g} s")
 
 
-def guarded(target: Callable[[bytes], None], data: bytes, slow_s: float = SLOW_S) -> str | None:
+def guarded(target: Callable[[bytes], None], data: bytes, slow_s: float = SLOW_S,
+            rss_limit_mb: float = RSS_LIMIT_MB) -> str | None:
     """None, or what went wrong: an exception, a hang or an RSS past the limit."""
     signal.setitimer(signal.ITIMER_REAL, slow_s)
     try:
@@ -114,10 +115,19 @@ def guarded(target: Callable[[bytes], None], data: bytes, slow_s: float = SLOW_S
             "".join(traceback.format_tb(sys.exc_info()[2])[-3:])
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if rss_mb > RSS_LIMIT_MB:
-        return f"peak RSS {rss_mb:.0f} MB (limit {RSS_LIMIT_MB} MB)"
+    rss_mb = peak_rss_mb()
+    if rss_mb > rss_limit_mb:
+        return f"peak RSS {rss_mb:.0f} MB (limit {rss_limit_mb} MB)"
     return None
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM: ru_maxrss would count a forking parent's pages)."""
+    with open("/proc/self/status", "rb") as fh:
+        for line in fh:
+            if line.startswith(b"VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def replay(name: str, path: Path) -> bool:
@@ -168,7 +178,7 @@ def run(name: str, runs: int, corpus_dir: Path | None, findings: Path, seed: int
             last = now
             print(f"#{done} {done / (now - started):.0f} inputs/s, {sum(seen.values())} finding(s)", flush=True)
     elapsed = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(f"DONE {name}: {done} inputs in {elapsed:.0f} s ({done / max(elapsed, 1e-9):.0f} inputs/s), "
           f"{sum(seen.values())} finding(s) of {len(seen)} kind(s), peak RSS {peak:.0f} MB", flush=True)
     for key, count in seen.items():

@@ -39,7 +39,12 @@ def test_an_unexpected_exception_is_reported_with_where(alarm):
 
     problem = fuzz_fast.guarded(target, b"boom")
     assert problem is not None and problem.startswith("KeyError: b'boom'") and "in target" in problem
-    assert fuzz_fast.guarded(lambda _data: None, b"ok") is None
+    assert fuzz_fast.guarded(lambda _data: None, b"ok", rss_limit_mb=1 << 20) is None
+
+
+def test_an_input_past_the_rss_limit_is_reported(alarm):
+    problem = fuzz_fast.guarded(lambda _data: bytearray(64 << 20), b"big", rss_limit_mb=1)
+    assert problem is not None and problem.startswith("peak RSS")
 
 
 def test_mutations_stay_within_the_length_limit():

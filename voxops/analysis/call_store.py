@@ -2,8 +2,8 @@
 
 A dialog that has ended is folded into a `FinishedCall` (the fields of a `calls` row,
 what `stats` reads and its SDP media endpoints) and appended to an unlinked temporary
-file; memory keeps 40 bytes a call for sorting (start, first frame, order seen, offset,
-Call-ID hash) and the correlation header values of the dialogs that carry one.
+file; memory keeps 32 bytes a call for sorting (start, order seen, offset, Call-ID
+hash) and the correlation header values of the dialogs that carry one.
 
 Read back, the calls come in start order (as `build_dialogs` orders them) with their
 B2BUA legs. A Call-ID folded twice (a message seen after its dialog was folded, which
@@ -107,9 +107,9 @@ class CallStore:
         self.file: IO[bytes] = tempfile.TemporaryFile(prefix="voxops-calls-")  # noqa: SIM115 - closed in close()
         self.offsets = array("q")
         self.starts = array("d")
-        self.frames = array("q")
         self.hashes = array("q")
-        self.seqs = array("q")  # order of first message: ties of start and frame (one TCP segment)
+        # order of first message: frame order, and within one frame (a TCP segment) message order
+        self.seqs = array("q")
         self.links: list[tuple[str, tuple[str, ...]]] = []  # (Call-ID, header values) when any
         self.written = 0
         self._legs: dict[str, tuple[str, ...]] | None = None  # once read back
@@ -128,7 +128,6 @@ class CallStore:
         self.offsets.append(self.written)
         self.written += len(data)
         self.starts.append(call.start)
-        self.frames.append(call.first_frame)
         self.hashes.append(hash(call.call_id))
         self.seqs.append(seq)
         if call.links:
@@ -139,10 +138,10 @@ class CallStore:
         return FinishedCall(*pickle.load(self.file))  # noqa: S301 - our own file, unlinked, 0600
 
     def order(self) -> np.ndarray:
-        """Record indexes in start order (ties: first frame, then first seen)."""
+        """Record indexes in start order (ties: the order first seen, which is frame order)."""
         if not self.offsets:
             return np.zeros(0, np.int64)
-        return np.lexsort((np.frombuffer(self.seqs, np.int64), np.frombuffer(self.frames, np.int64),
+        return np.lexsort((np.frombuffer(self.seqs, np.int64),
                            np.frombuffer(self.starts, np.float64)))
 
     def _prepare(self) -> None:

@@ -2,7 +2,8 @@
 
 A dialog that has ended is appended, in the compact form `DialogSummaries` builds (the
 messages and transactions summaries, KPIs, call paths and stream matching read), to an
-unlinked temporary file; memory keeps 32 bytes a call for sorting (start, order seen,
+unlinked temporary file (the first HELD_DIALOGS stay in memory: small captures need no
+file); memory keeps 32 bytes a call for sorting (start, order seen,
 offset, Call-ID hash) and the correlation header values of the dialogs that carry one.
 
 Read back, the dialogs come in start order (as `build_dialogs` orders them) with their
@@ -13,6 +14,7 @@ folded, which the scan's linger time makes rare) is merged into one dialog.
 
 from __future__ import annotations
 
+import copy
 import pickle
 import tempfile
 from array import array
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from voxops.analysis.dialogs import Dialog
 
 _CHUNK = 1 << 16
+HELD_DIALOGS = 2000  # up to this many, dialogs stay in memory (no pickling for small captures)
 
 
 def merged(parts: list[Dialog]) -> Dialog:
@@ -58,6 +61,7 @@ class CallStore:
         self.seqs = array("q")
         self.links: list[tuple[str, tuple[str, ...]]] = []  # (Call-ID, header values) when any
         self.written = 0
+        self.held: list[Dialog] | None = []  # the first HELD_DIALOGS stay in memory
         self._legs: dict[str, tuple[str, ...]] | None = None  # once read back
         self._twice: set[int] = set()
         self._by_hash: tuple[np.ndarray, np.ndarray] | None = None  # sorted hashes, their records
@@ -76,18 +80,32 @@ class CallStore:
 
     def add(self, dialog: Dialog, seq: int) -> None:
         assert self._legs is None, "a dialog added after the store was read"
-        self.file.seek(self.written)
-        data = pickle.dumps(dialog, protocol=pickle.HIGHEST_PROTOCOL)
-        self.file.write(data)
-        self.offsets.append(self.written)
-        self.written += len(data)
+        if self.held is not None and len(self.held) >= HELD_DIALOGS:  # many calls: from now on on disk
+            held, self.held = self.held, None
+            for index, d in enumerate(held):
+                self.offsets[index] = self._write(d)
+        if self.held is not None:
+            self.held.append(dialog)
+            self.offsets.append(-1)
+        else:
+            self.offsets.append(self._write(dialog))
         self.starts.append(dialog.start)
         self.hashes.append(hash(dialog.call_id))
         self.seqs.append(seq)
         if dialog.links:
             self.links.append((dialog.call_id, tuple(v.strip() for v in dialog.links)))
 
+    def _write(self, dialog: Dialog) -> int:
+        at = self.written
+        self.file.seek(at)
+        data = pickle.dumps(dialog, protocol=pickle.HIGHEST_PROTOCOL)
+        self.file.write(data)
+        self.written += len(data)
+        return at
+
     def _read(self, index: int) -> Dialog:
+        if self.held is not None:
+            return self.held[index]
         self.file.seek(self.offsets[index])
         return pickle.load(self.file)  # type: ignore[no-any-return]  # noqa: S301 - our own file, unlinked
 
@@ -154,7 +172,7 @@ class CallStore:
         records = self._records(cid)
         if not records:
             return None
-        parts = [self._read(i) for i in sorted(records, key=lambda i: (self.starts[i], self.seqs[i]))]
+        parts = [copy.copy(self._read(i)) for i in sorted(records, key=lambda i: (self.starts[i], self.seqs[i]))]
         if parts[0].call_id != cid:
             return None
         d = merged(parts) if len(parts) > 1 else parts[0]

@@ -102,9 +102,17 @@ class KpiColumns:
             (self.pdd, np.float64), (self.duration, np.float64)))
 
     def by_trunk(self, trunk: np.ndarray, status: np.ndarray, duration: np.ndarray) -> dict[str, kpi.Ratios]:
-        count_487 = self.policy.ner_counts_487
-        return {name: ratios(status[trunk == number], duration[trunk == number], count_487)
-                for name, number in sorted(self.trunks.items()) if (trunk == number).any()}
+        """Ratios per trunk (calls that reached no carrier in none), by name."""
+        order = np.argsort(trunk, kind="stable")  # call order within each trunk
+        numbers = trunk[order]
+        bounds = np.flatnonzero(np.r_[True, numbers[1:] != numbers[:-1], True]) if len(order) else np.zeros(1, int)
+        names = {number: name for name, number in self.trunks.items()}
+        out = {}
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            if int(numbers[lo]) != NO_TRUNK:
+                rows = order[lo:hi]
+                out[names[int(numbers[lo])]] = ratios(status[rows], duration[rows], self.policy.ner_counts_487)
+        return dict(sorted(out.items()))
 
     def windows(self) -> list[kpi.Window]:
         """kpi.windows over columns."""

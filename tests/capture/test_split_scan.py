@@ -109,3 +109,19 @@ def test_a_split_point_inside_a_record_is_never_used(tmp_path, two_cores, monkey
     double = scan(path)
     assert not two_cores  # the child's part was not used
     assert_same_scan(double, single)
+
+
+def test_a_signalling_heavy_part_is_read_by_the_parent(tmp_path, two_cores, monkeypatch):
+    """Past SLOW_BYTES of frames for the slow path the child stops (it would hold them all
+    to hand over): the parent reads the file whole, with the same result."""
+    monkeypatch.setattr(split, "SLOW_BYTES", 10_000)
+    path = tmp_path / "sip.pcap"
+    from voxops.capture.writer import write_sip_calls
+
+    write_sip_calls(path, 200)
+    single = one_core(monkeypatch, scan, path)
+    part = split.read_part(path, *split.plan_split(path))  # type: ignore[misc]
+    assert part.declined and not part.slow
+    double = scan(path)
+    assert not two_cores
+    assert_same_scan(double, single)

@@ -218,6 +218,11 @@ class PartScanner(_Scanner):
         self.part = part
 
     def frame(self, frame: int, ts: float, link: int, data: bytes) -> None:
+        from voxops.capture.split import SLOW_BYTES, Declined
+
+        self.part.slow_bytes += len(data)
+        if self.part.slow_bytes > SLOW_BYTES:
+            raise Declined
         self.part.slow.append((frame, ts, link, data))
 
     def columns(self) -> dict[str, np.ndarray]:
@@ -290,7 +295,7 @@ def scan(
         for batch in read_batches(Path(path), note, split=split):
             if not len(batch) and child is not None:  # the split point: the child read the rest?
                 part, child = child.result(), None
-                if part is not None and not part.warnings:
+                if part is not None and not part.warnings and not part.declined:
                     absorb(scanner, part, batch.first_frame - 1, note)
                     for first, link in part.unsupported:
                         if link not in unsupported:

@@ -40,6 +40,9 @@ from voxops.capture.files import (
 PARALLEL_MIN_BYTES = 48 * 1024 * 1024  # below this, start-up costs more than a second core saves
 SPLIT_CHAIN = 64  # consecutive plausible records after a candidate split point
 SEARCH_BYTES = 1 << 20  # how far past the middle a split point is looked for
+# the child hands its SIP/TCP/fragment frames over whole: a signalling-heavy capture (whose
+# time goes to SIP parsing, in the parent anyway) is better read by one process
+SLOW_BYTES = 16 * 1024 * 1024
 _PNG_PACKET_BLOCKS = (2, 3, 6)
 
 
@@ -56,6 +59,12 @@ class Part:
     links: set[int] = field(default_factory=set)
     unsupported: list[tuple[int, int]] = field(default_factory=list)  # (first frame, link)
     warnings: list[str] = field(default_factory=list)
+    declined: bool = False  # over SLOW_BYTES of slow frames: the parent reads the rest itself
+    slow_bytes: int = 0
+
+
+class Declined(Exception):
+    """The child stops: its part is not worth handing over."""
 
 
 def workers() -> int:
@@ -198,10 +207,15 @@ def read_part(path: Path, split: Split, prefix: bytes) -> Part:
     part = Part()
     scanner = PartScanner(part)
     stream = _Joined(path, prefix, split.at)
-    for batch in read_batches(path, part.warnings.append, stream=stream):  # type: ignore[arg-type]
-        scanner.batch(batch)
-        for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - {u for _, u in part.unsupported}:
-            part.unsupported.append((batch.first_frame, link))
+    try:
+        for batch in read_batches(path, part.warnings.append, stream=stream):  # type: ignore[arg-type]
+            scanner.batch(batch)
+            for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - {u for _, u in part.unsupported}:
+                part.unsupported.append((batch.first_frame, link))
+    except Declined:
+        return Part(declined=True)
+    finally:
+        stream.close()
     part.columns = scanner.columns()
     part.addresses, part.packets, part.links = scanner.addresses, scanner.packets, scanner.links
     return part

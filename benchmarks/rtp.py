@@ -1,26 +1,26 @@
-"""RTP + KPI speed: `voxops stats` against `tshark -q -z rtp,streams` on the same file,
-and `voxops diagnose` of one call through the sidecar index.
+"""SIP + RTP reconstruction speed from the command line: `voxops stats` against
+`tshark -q -z rtp,streams` and sip-doctor `read --json` on the same files.
 
-Reuses the capture generator of benchmarks/capture.py (SIP dialogs with bidirectional
-20 ms RTP), then times in the same run:
-  - `voxops stats FILE --format json` as a user runs it (new process: imports, scan,
-    dialogs, RTP streams, KPIs);
-  - the same work in this process with the kernels already compiled;
+For each size (default 1 M and 3 M packets) generates a capture with the generator of
+benchmarks/capture.py (SIP dialogs with bidirectional 20 ms RTP, about 200 concurrent
+calls), then times each tool as a user runs it (a new process, median of --runs):
+  - `voxops stats FILE --format json` (both cores on big files), and with one core
+    (VOXOPS_WORKERS=1);
   - `tshark -r FILE -q -z rtp,streams`;
-  - `voxops diagnose CALL_ID --pcap FILE`: once building the index, then with it
-    (new process, and the index lookup alone in this process).
-Prints packets per second for each and the ratios.
+  - `sip-doctor read --json FILE`, installed in a throwaway venv here (not a voxops
+    dependency; skipped with --no-sip-doctor).
+Prints wall and CPU seconds, the ratios against voxops, and voxops' peak RSS (of its
+largest process) against the file's size, with the load average when it ran.
 
-    .venv/bin/python benchmarks/rtp.py [--packets 1000000] [--keep DIR]
+    .venv/bin/python benchmarks/rtp.py [--packets 1000000 3000000] [--runs 3] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,77 +32,91 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from capture import generate  # noqa: E402  (benchmarks/capture.py)
 
 VOXOPS = Path(sys.executable).with_name("voxops")
+TARGETS = {1_000_000: 10.0, 3_000_000: 15.0}
 
 
-def timed(argv: list[str]) -> tuple[float, float, str]:
-    """Wall and CPU seconds (user + system) of a child process, and its stdout."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system, its children included) and peak RSS
+    (MiB, of its largest process) of one command run as a new process."""
     started = time.perf_counter()
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=3600)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if out.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(argv)} failed ({out.returncode}): {out.stderr[-500:]}")
-    return elapsed, cpu, out.stdout
+    code = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} failed ({code}): {err[-500:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def in_process(path: Path) -> tuple[float, float]:
-    """Wall and CPU seconds of scan + dialogs + RTP streams + KPIs in this process."""
-    from voxops.analysis.loader import analyse_capture
-    from voxops.analysis.policy import Policy
-    from voxops.analysis.trunkstats import stats_report
+def median_of(runs: int, argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    results = [timed(argv, env) for _ in range(runs)]
+    return (statistics.median(r[0] for r in results), statistics.median(r[1] for r in results),
+            max(r[2] for r in results))
 
-    started, cpu = time.perf_counter(), time.process_time()
-    analysis = analyse_capture(path)
-    stats_report(str(path), analysis.dialogs, analysis.streams, Policy())
-    return time.perf_counter() - started, time.process_time() - cpu
+
+def sip_doctor(work: Path) -> Path | None:
+    """sip-doctor installed in a throwaway venv under `work` (None when it cannot be)."""
+    venv = work / "sip-doctor-venv"
+    tool = venv / "bin" / "sip-doctor"
+    if not tool.exists():
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+            subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "sip-doctor"], check=True, timeout=600,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except (subprocess.SubprocessError, OSError) as exc:
+            print(f"sip-doctor: not installed ({exc}); its column is left out")
+            return None
+    return tool
+
+
+def line(name: str, wall: float, cpu: float, packets: int) -> str:
+    return f"  {name:34} wall {wall:6.2f} s  cpu {cpu:6.2f} s  {packets / wall:11,.0f} packets/s"
+
+
+def measure(path: Path, packets: int, runs: int, tshark: str, doctor: Path | None) -> None:
+    size_mib = path.stat().st_size / 2**20
+    stats = [str(VOXOPS), "stats", str(path), "--format", "json"]
+    timed(stats)  # warm: the page cache, the compiled kernels
+    one_core = {**os.environ, "VOXOPS_WORKERS": "1"}
+    t_vox, c_vox, rss = median_of(runs, stats)
+    t_one, c_one, rss_one = median_of(runs, stats, one_core)
+    t_ts, c_ts, _ = median_of(runs, [tshark, "-r", str(path), "-q", "-z", "rtp,streams"])
+    print(f"{packets:,} packets, {size_mib:.0f} MiB; load average {os.getloadavg()[0]:.2f} on "
+          f"{os.cpu_count()} cores (median of {runs})")
+    print(line("voxops stats (two cores)", t_vox, c_vox, packets))
+    print(line("voxops stats (VOXOPS_WORKERS=1)", t_one, c_one, packets))
+    print(line("tshark -q -z rtp,streams", t_ts, c_ts, packets))
+    target = TARGETS.get(packets)
+    print(f"  voxops vs tshark: {t_ts / t_vox:.1f}x wall (one core {t_ts / t_one:.1f}x), {c_ts / c_vox:.1f}x cpu"
+          + (f"; target {target:g}x" if target else ""))
+    print(f"  voxops peak RSS {rss:.0f} MiB = {100 * rss / size_mib:.0f}% of the capture "
+          f"(one core {rss_one:.0f} MiB = {100 * rss_one / size_mib:.0f}%); target 25%")
+    if doctor is not None:
+        t_doc, c_doc, _ = median_of(1, [str(doctor), "read", "--json", str(path)])
+        print(line("sip-doctor read --json (one run)", t_doc, c_doc, packets))
+        print(f"  voxops vs sip-doctor: {t_doc / t_vox:.1f}x wall, {c_doc / c_vox:.1f}x cpu")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--packets", type=int, default=1_000_000)
-    ap.add_argument("--keep", type=Path, help="write the capture here and keep it")
+    ap.add_argument("--packets", type=int, nargs="+", default=[1_000_000, 3_000_000])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--keep", type=Path, help="write (or reuse) the captures here and keep them")
+    ap.add_argument("--no-sip-doctor", action="store_true")
     args = ap.parse_args()
     tshark = shutil.which("tshark")
     if tshark is None:
         raise SystemExit("tshark is not installed (bash .ci/setup installs it)")
-    work = Path(tempfile.mkdtemp(prefix="voxops-bench-")) if args.keep is None else args.keep
+    work = args.keep or Path(tempfile.mkdtemp(prefix="voxops-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    path = work / "bench.pcap"
     try:
-        packets, calls = generate(path, args.packets)
-        print(f"capture: {packets:,} packets, {calls:,} calls, {path.stat().st_size / 1e6:.0f} MB")
-        in_process(path)  # compile (or load) the numba kernels once
-        t_cli, c_cli, out = timed([str(VOXOPS), "stats", str(path), "--format", "json"])
-        report = json.loads(out)
-        t_core, c_core = min(in_process(path) for _ in range(2))
-        t_tshark, c_tshark, ts_out = timed([tshark, "-r", str(path), "-q", "-z", "rtp,streams"])
-        ts_streams = sum(1 for line in ts_out.splitlines() if " 0x" in line)
-        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times stretch under load)")
-        print(f"voxops stats (CLI):        wall {t_cli:6.2f} s  cpu {c_cli:6.2f} s  "
-              f"{packets / t_cli:10,.0f} packets/s wall  {packets / c_cli:10,.0f} packets/cpu-s")
-        print(f"voxops stats (in-process): wall {t_core:6.2f} s  cpu {c_core:6.2f} s  "
-              f"{packets / t_core:10,.0f} packets/s wall  {packets / c_core:10,.0f} packets/cpu-s")
-        print(f"tshark -z rtp,streams:     wall {t_tshark:6.2f} s  cpu {c_tshark:6.2f} s  "
-              f"{packets / t_tshark:10,.0f} packets/s wall  {packets / c_tshark:10,.0f} packets/cpu-s "
-              f"({ts_streams} streams)")
-        print(f"ratio voxops/tshark: CLI {t_tshark / t_cli:.1f}x wall, {c_tshark / c_cli:.1f}x cpu; "
-              f"in-process {t_tshark / t_core:.1f}x wall, {c_tshark / c_core:.1f}x cpu")
-        print(f"voxops found {report['calls']} calls, ASR {report['asr']}%, {len(report['call_list'])} listed")
-
-        call_id = report["call_list"][len(report["call_list"]) // 2]["call_id"]
-        diag = [str(VOXOPS), "diagnose", call_id, "--pcap", str(path), "--format", "json"]
-        t_build, c_build, _ = timed(diag)
-        t_diag, c_diag, _ = timed(diag)
-        from voxops.analysis.loader import call_from_index
-
-        started = time.perf_counter()
-        assert call_from_index(path, call_id) is not None
-        t_lookup = time.perf_counter() - started
-        _, c_help, _ = timed([str(VOXOPS), "--help"])
-        print(f"diagnose one call: {t_build:.2f} s wall building the index; with it {t_diag:.2f} s wall, "
-              f"{c_diag:.2f} s cpu (index lookup {t_lookup * 1000:.0f} ms; `voxops --help` alone {c_help:.2f} s cpu)")
+        doctor = None if args.no_sip_doctor else sip_doctor(work)
+        for packets in args.packets:
+            path = work / f"rtp-{packets}.pcap"
+            if not path.exists():
+                generate(path, packets)
+            measure(path, packets, args.runs, tshark, doctor)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -95,16 +95,22 @@ def _status_matches(spec: str, status: int | None) -> bool:
 def summarize(dialogs: Sequence[Dialog], flt: CallFilter | None = None,
               policy: Policy | None = None, *, hops: bool = True) -> list[CallSummary]:
     """The rows; `hops=False` keeps only each call's trunk of its path (the table shows no hops)."""
+    by_id = {d.call_id: d for d in dialogs}
+    return list(summary_rows(dialogs, lambda d: [by_id[c] for c in d.legs if c in by_id], flt, policy,
+                             hops=hops))
+
+
+def summary_rows(dialogs: Iterable[Dialog], legs_of: Callable[[Dialog], list[Dialog]],
+                 flt: CallFilter | None = None, policy: Policy | None = None, *,
+                 hops: bool = True) -> Iterator[CallSummary]:
+    """The rows one at a time, from dialogs in start order and the dialogs of each one's legs."""
     flt = flt or CallFilter()
     policy = policy or Policy()
-    by_id = {d.call_id: d for d in dialogs}
-    rows = []
     for d in dialogs:
         if not flt.matches(d):
             continue
-        path = call_path([d, *(by_id[c] for c in d.legs if c in by_id)], policy)
-        rows.append(_summary(d, path.trunk, path.hops if hops else [], path.failovers if hops else []))
-    return rows
+        path = call_path([d, *legs_of(d)], policy)
+        yield _summary(d, path.trunk, path.hops if hops else [], path.failovers if hops else [])
 
 
 def _summary(d: Dialog, trunk: str | None, hops: list[CallHop], failovers: list[Failover]) -> CallSummary:

@@ -14,11 +14,16 @@ Windows are aligned to multiples of the window length in epoch time.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis.policy import Policy
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NER_CODES = {480, 486, 600, 603}
 ISA_CODES = {408, 500, 503, 504}
@@ -98,8 +103,8 @@ class Spike(BaseModel):
     percent: float
 
 
-def percentiles(values: list[float]) -> Percentiles:
-    if not values:
+def percentiles(values: Sequence[float] | np.ndarray) -> Percentiles:
+    if len(values) == 0:
         return Percentiles(count=0, p50=None, p95=None, max=None)
     import numpy as np
 
@@ -186,16 +191,21 @@ def windows(calls: list[CallRecord], policy: Policy) -> list[Window]:
             if c.trunk is not None:  # a call that reached no carrier is in the total only
                 by_trunk[c.trunk].append(c)
         trunks = {t: ratios(cs, count_487=policy.ner_counts_487) for t, cs in sorted(by_trunk.items())}
-        breaches = []
-        # the whole window, then each trunk: one bad trunk can hide in a healthy total
-        for trunk, tr in [(None, r), *trunks.items()]:
-            if tr.asr is not None and tr.asr < policy.asr_alert_percent:
-                breaches.append(Breach(trunk=trunk, kpi="asr", value=tr.asr, limit=policy.asr_alert_percent))
-        if pdd.p95 is not None and pdd.p95 > policy.pdd_max_ms:
-            breaches.append(Breach(trunk=None, kpi="pdd_p95", value=pdd.p95, limit=policy.pdd_max_ms))
-        out.append(Window(start=key * size, end=(key + 1) * size, ratios=r, pdd_ms=pdd, trunks=trunks,
-                          breaches=breaches))
+        out.append(window(key, r, pdd, trunks, policy))
     return out
+
+
+def window(key: int, r: Ratios, pdd: Percentiles, trunks: dict[str, Ratios], policy: Policy) -> Window:
+    """Window number `key` (of policy.window_s) with its SLO breaches."""
+    size = policy.window_s
+    breaches = []
+    # the whole window, then each trunk: one bad trunk can hide in a healthy total
+    for trunk, tr in [(None, r), *trunks.items()]:
+        if tr.asr is not None and tr.asr < policy.asr_alert_percent:
+            breaches.append(Breach(trunk=trunk, kpi="asr", value=tr.asr, limit=policy.asr_alert_percent))
+    if pdd.p95 is not None and pdd.p95 > policy.pdd_max_ms:
+        breaches.append(Breach(trunk=None, kpi="pdd_p95", value=pdd.p95, limit=policy.pdd_max_ms))
+    return Window(start=key * size, end=(key + 1) * size, ratios=r, pdd_ms=pdd, trunks=trunks, breaches=breaches)
 
 
 def spikes_503(transactions: list[TransactionRecord], policy: Policy) -> list[Spike]:

@@ -26,6 +26,7 @@ from voxops.analysis.streams import RtpStream, find_streams
 from voxops.capture.records import CaptureScan, SipPacket
 
 if TYPE_CHECKING:
+    from voxops.analysis.call_store import CallStore
     from voxops.capture.engines import Engine
     from voxops.capture.index import CaptureIndex
 
@@ -38,6 +39,7 @@ class Analysis:
     dialogs: list[Dialog]
     streams: list[RtpStream]
     jitter: dict[int, np.ndarray] = field(default_factory=dict)
+    calls: CallStore | None = None  # `stored` analyses: the dialogs, on disk (`dialogs` is then empty)
 
 
 def _check(path: Path) -> Path:
@@ -47,21 +49,36 @@ def _check(path: Path) -> Path:
 
 
 def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = False,
-                    warn: Warn | None = None, compact: bool = False, tls_keylog: Path | None = None) -> Analysis:
+                    warn: Warn | None = None, compact: bool = False, tls_keylog: Path | None = None,
+                    stored: bool = False) -> Analysis:
     """Scan, dialogs and RTP streams. `compact`: dialogs are folded while reading and hold
     only what summaries, KPIs and streams read (`scan.sip` holds the first messages only): memory then
-    grows by a few hundred bytes per message, not by the whole message."""
+    grows by a few hundred bytes per message, not by the whole message. `stored` (implies
+    `compact`): ended dialogs go on to `Analysis.calls`, on disk, and `dialogs` stays empty:
+    memory then holds the calls in progress and a few bytes a call, not the capture's."""
+    from voxops.analysis.call_store import CallStore
     from voxops.analysis.dialog_summaries import DialogSummaries
     from voxops.capture import scan
 
-    summaries = DialogSummaries() if compact else None
-    if tls_keylog is not None:  # SIP over TLS: Wireshark decrypts it
-        from voxops.capture.engines import Engine, load_capture
+    store = CallStore(DEFAULT_CORRELATION) if stored else None
+    summaries = DialogSummaries(store=store) if compact or stored else None
+    try:
+        if tls_keylog is not None:  # SIP over TLS: Wireshark decrypts it
+            from voxops.capture.engines import Engine, load_capture
 
-        result = load_capture(_check(path), engine=Engine.tshark, tls_keylog=tls_keylog, warn=warn,
-                              sip_filter=summaries)
-    else:
-        result = scan(_check(path), warn=warn, sip_filter=summaries)
+            result = load_capture(_check(path), engine=Engine.tshark, tls_keylog=tls_keylog, warn=warn,
+                                  sip_filter=summaries)
+        else:
+            result = scan(_check(path), warn=warn, sip_filter=summaries)
+        if store is not None and summaries is not None:
+            summaries.finish()
+            streams, jitter = find_streams(result, store.media_dialogs(result.udp.addresses),
+                                           heuristic=heuristic, keep_jitter=keep_jitter)
+            return Analysis(result, [], streams, jitter, store)
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
     dialogs = summaries.dialogs() if summaries is not None else build_dialogs(result.sip)
     streams, jitter = find_streams(result, dialogs, heuristic=heuristic, keep_jitter=keep_jitter)
     return Analysis(result, dialogs, streams, jitter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,53 +72,92 @@ def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def call_records(dialogs: list[Dialog], streams: list[RtpStream], policy: Policy
-                 ) -> tuple[list[CallLine], list[kpi.TransactionRecord], list[kpi.CallRecord]]:
+def call_lines(groups: Iterable[list[Dialog]], streams: list[RtpStream], policy: Policy
+               ) -> Iterator[tuple[CallLine, list[kpi.CallRecord], list[kpi.TransactionRecord]]]:
     """One line per call (a dialog and its legs) with the trunk of its carrier-facing hop,
-    its carrier-side transactions, and a record per carrier attempt that failed over (`trunk_kpi`)."""
-    from voxops.analysis.trunk_kpi import call_groups, trunk_records
+    a record per carrier attempt that failed over (`trunk_kpi`), and its carrier-side
+    transactions; one call at a time."""
+    from voxops.analysis.trunk_kpi import trunk_records
 
     mos: dict[str, float] = {}
     for s in streams:
         if s.call_id is not None and s.mos is not None:
             mos[s.call_id] = min(mos.get(s.call_id, 5.0), s.mos)
-    calls, txs, earlier = [], [], []
-    for group in call_groups(dialogs):
+    for group in groups:
         d = group[0]
         call_mos = min((mos[g.call_id] for g in group if g.call_id in mos), default=None)
         trunk, failed_over, carrier_txs = trunk_records(group, policy)
-        calls.append(CallLine(call_id=d.call_id, start=d.start, trunk=trunk, final_status=d.final_status,
-                              pdd_ms=d.pdd_ms, duration_s=d.duration_s, mos=call_mos))
-        earlier += failed_over
-        txs += carrier_txs
-    return calls, txs, earlier
-
-
-def _trunk_ratios(attempts: list[kpi.CallRecord], policy: Policy) -> dict[str, kpi.Ratios]:
-    """Ratios per carrier trunk over every attempt on it; calls that reached no carrier
-    (refused by the SBC's admission, say) are in no trunk."""
-    by_trunk: dict[str, list[kpi.CallRecord]] = {}
-    for c in attempts:
-        if c.trunk is not None:
-            by_trunk.setdefault(c.trunk, []).append(c)
-    return {t: kpi.ratios(cs, count_487=policy.ner_counts_487) for t, cs in sorted(by_trunk.items())}
+        yield (CallLine(call_id=d.call_id, start=d.start, trunk=trunk, final_status=d.final_status,
+                        pdd_ms=d.pdd_ms, duration_s=d.duration_s, mos=call_mos), failed_over, carrier_txs)
 
 
 def stats_report(capture: str, dialogs: list[Dialog], streams: list[RtpStream], policy: Policy) -> StatsReport:
-    from voxops.analysis.emodel import METHOD
+    """The report of dialogs held in memory (call list included)."""
+    from voxops.analysis.trunk_kpi import call_groups
 
-    lines, txs, failed_over = call_records(dialogs, streams, policy)
-    records = [kpi.CallRecord(c.call_id, c.start, c.trunk, c.final_status, c.pdd_ms, c.duration_s, c.mos)
-               for c in lines]
-    ratios = kpi.ratios(records, count_487=policy.ner_counts_487)
-    ok_pdd, failed_pdd = kpi.setup_pdds(records)
+    return stats_of_calls(capture, call_groups(dialogs), streams, policy)
+
+
+def stats_of_calls(capture: str, groups: Iterable[list[Dialog]], streams: list[RtpStream], policy: Policy,
+                   *, keep_call_list: bool = True) -> StatsReport:
+    """The report of the calls (`trunk_kpi.call_groups`, in start order) in one pass, in
+    memory of a few dozen bytes a call. Without `keep_call_list` its call list is left
+    empty (`call_lines` gives it again, one line at a time)."""
+    from voxops.analysis.emodel import METHOD
+    from voxops.analysis.kpi_columns import KpiColumns, ratios, setup_pdds
+
+    calls, attempts = KpiColumns(policy), KpiColumns(policy)  # attempts: the calls and their failovers
+    lines, with_mos = [], []
+    for line, failed_over, carrier_txs in call_lines(groups, streams, policy):
+        record = kpi.CallRecord(line.call_id, line.start, line.trunk, line.final_status, line.pdd_ms,
+                                line.duration_s, line.mos)
+        calls.add(record)
+        for attempt in (record, *failed_over):
+            attempts.add(attempt)
+        for t in carrier_txs:
+            calls.add_transaction(t)
+        if keep_call_list:
+            lines.append(line)
+        if line.mos is not None:
+            with_mos.append(line)
+    _, _, status, pdd_ms, duration = calls.columns()
+    total = ratios(status, duration, policy.ner_counts_487)
+    ok_pdd, failed_pdd = setup_pdds(status, pdd_ms)
     pdd = kpi.percentiles(ok_pdd)
-    windows = kpi.windows(records, policy)
-    spikes = kpi.spikes_503(txs, policy)
-    with_mos = [c for c in lines if c.mos is not None]
+    windows = calls.windows()
+    spikes = calls.spikes_503()
     hist = {f"{lo:.1f}-{min(hi, 4.5):.1f}": sum(1 for c in with_mos if lo <= (c.mos or 0) < hi)
             for lo, hi in MOS_BUCKETS}
     below = [c for c in with_mos if (c.mos or 0) < policy.mos_min]
+    _, attempt_trunk, attempt_status, _, attempt_duration = attempts.columns()
+    return StatsReport(
+        capture=capture,
+        window_s=policy.window_s,
+        calls=total.calls,
+        seizures=total.seizures,
+        answered=total.answered,
+        asr=total.asr,
+        ner=total.ner,
+        isa=total.isa,
+        acd_s=total.acd_s,
+        ner_counts_487=policy.ner_counts_487,
+        pdd_ms=pdd,
+        pdd_failed_ms=kpi.percentiles(failed_pdd),
+        trunks=attempts.by_trunk(attempt_trunk, attempt_status, attempt_duration),
+        response_codes=calls.response_codes(),
+        retransmissions=dict(sorted(calls.retransmissions.items())),
+        mos=MosSummary(method=METHOD, threshold=policy.mos_min, calls_with_media=len(with_mos), histogram=hist,
+                       below_threshold=below),
+        spikes_503=spikes,
+        windows=windows,
+        slo_breaches=[w for w in windows if w.breaches],
+        call_list=lines,
+        findings=_findings(windows, pdd, spikes, below, policy),
+    )
+
+
+def _findings(windows: list[kpi.Window], pdd: kpi.Percentiles, spikes: list[kpi.Spike], below: list[CallLine],
+              policy: Policy) -> list[Finding]:
     findings: list[Finding] = []
     for w in windows:
         for b in w.breaches:
@@ -134,27 +174,4 @@ def stats_report(capture: str, dialogs: list[Dialog], streams: list[RtpStream], 
     if below:
         findings.append(F.MOS_BELOW_SLO(f"{len(below)} call(s) with MOS below {policy.mos_min}",
                                         calls=[c.call_id for c in below[:50]]))
-    return StatsReport(
-        capture=capture,
-        window_s=policy.window_s,
-        calls=ratios.calls,
-        seizures=ratios.seizures,
-        answered=ratios.answered,
-        asr=ratios.asr,
-        ner=ratios.ner,
-        isa=ratios.isa,
-        acd_s=ratios.acd_s,
-        ner_counts_487=policy.ner_counts_487,
-        pdd_ms=pdd,
-        pdd_failed_ms=kpi.percentiles(failed_pdd),
-        trunks=_trunk_ratios(records + failed_over, policy),
-        response_codes=kpi.response_codes(txs),
-        retransmissions=kpi.retransmissions(txs),
-        mos=MosSummary(method=METHOD, threshold=policy.mos_min, calls_with_media=len(with_mos), histogram=hist,
-                       below_threshold=below),
-        spikes_503=spikes,
-        windows=windows,
-        slo_breaches=[w for w in windows if w.breaches],
-        call_list=lines,
-        findings=findings,
-    )
+    return findings

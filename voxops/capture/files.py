@@ -163,10 +163,13 @@ class _Buffer:
         self.start = 0
         self.end = 0
         self.eof = False
+        self.base = 0  # offset in the stream of arr[0]
+        self.split: Split | None = None  # where to pause (see `Split`)
 
     def fill(self, need: int = 0) -> None:
         """Move the unread tail to the front and read until full (or EOF)."""
         left = self.end - self.start
+        self.base += self.start
         if need > len(self.arr):
             grown = np.empty(max(need, 2 * len(self.arr)), np.uint8)
             grown[:left] = self.arr[self.start : self.end]
@@ -217,12 +220,46 @@ class _Buffer:
     def bytes_at(self, pos: int, n: int) -> bytes:
         return self.arr[pos : pos + n].tobytes()
 
+    def walk_end(self) -> int:
+        """Where a record walk may go: the end of the data, or the split point before it."""
+        if self.split is None:
+            return self.end
+        return max(self.start, min(self.end, self.split.at - self.base))
 
-def read_batches(path: Path, warn: Callable[[str], None]) -> Iterator[Batch]:
+    def at_split(self, pos: int, status: int) -> bool | None:
+        """After a walk stopped at `pos`: True when it reached the split point exactly (the
+        split is dropped: reading goes on past it if asked); the split is also dropped when
+        a record straddles it (not a record boundary: the file is read whole)."""
+        split = self.split
+        if split is None or status != fp.STATUS_MORE:
+            return None
+        if self.base + pos == split.at:
+            self.split = None
+            return True
+        if split.at - self.base <= self.end:  # the next record does not end at the split point
+            self.split = None
+        return None
+
+
+@dataclass(slots=True)
+class Split:
+    """A record boundary where `read_batches` pauses (an empty batch) so the rest of the
+    file can be read by another process: `headers_end` is where the header blocks the
+    other part starts from end (pcapng: SHB and IDBs); a header block after it, or a
+    record across `at`, means the file is read whole instead (no pause)."""
+
+    at: int
+    headers_end: int
+
+
+def read_batches(path: Path, warn: Callable[[str], None], *, split: Split | None = None,
+                 stream: BinaryIO | None = None) -> Iterator[Batch]:
     """Yield batches of packet records in file order, whatever the format.
 
     Damage after the first packet is a warning (what came before is kept); damage before
-    any packet could be read is a CaptureError: there is nothing to keep.
+    any packet could be read is a CaptureError: there is nothing to keep. With `split`,
+    an empty batch marks the split point when it is reached (see `Split`). `stream`
+    is read instead of opening `path` (named in messages).
     """
     read = 0
 
@@ -231,9 +268,10 @@ def read_batches(path: Path, warn: Callable[[str], None]) -> Iterator[Batch]:
             raise CaptureError(f"{path}: no packet could be read: {message.split('; ')[0]}")
         warn(message)
 
-    fh = open_capture(path)
+    fh = stream if stream is not None else open_capture(path)
     try:
         buf = _Buffer(fh, path)
+        buf.split = split
         buf.fill()
         magic = buf.bytes_at(0, 4)
         if buf.end == 0:
@@ -255,6 +293,12 @@ def read_batches(path: Path, warn: Callable[[str], None]) -> Iterator[Batch]:
         fh.close()
 
 
+def _pause(buf: _Buffer, frame: int, link: int) -> Batch:
+    """The empty batch marking the split point (its first frame: the next one's number)."""
+    empty = np.zeros(0, np.int64)
+    return Batch(buf.arr, frame, empty, empty, np.zeros(0, np.float64), np.full(0, link, np.int32))
+
+
 def _outputs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64)
 
@@ -274,7 +318,7 @@ def _pcap(buf: _Buffer, magic: bytes, warn: Callable[[str], None]) -> Iterator[B
     state = np.zeros(2, np.int64)
     while True:
         n = kernels.walk_pcap(
-            buf.arr, buf.start, buf.end, int(big), int(nano), max_caplen, off, caplen, ts, state
+            buf.arr, buf.start, buf.walk_end(), int(big), int(nano), max_caplen, off, caplen, ts, state
         )
         pos, status = int(state[0]), int(state[1])
         if n:
@@ -282,6 +326,9 @@ def _pcap(buf: _Buffer, magic: bytes, warn: Callable[[str], None]) -> Iterator[B
             frame += n
             off, caplen, ts = _outputs(MAX_BATCH)
         buf.start = pos
+        if buf.at_split(pos, status):
+            yield _pause(buf, frame, link)
+            continue
         if status == fp.STATUS_CORRUPT:
             bad = struct.unpack((">" if big else "<") + "I", buf.bytes_at(pos + 8, 4))[0]
             warn(f"record {frame}: captured length {bad} is over the limit of {max_caplen} bytes "
@@ -306,7 +353,7 @@ def _pcapng(buf: _Buffer, warn: Callable[[str], None]) -> Iterator[Batch]:
     state = np.zeros(2, np.int64)
     while True:
         n = kernels.walk_pcapng(
-            buf.arr, buf.start, buf.end, int(big),
+            buf.arr, buf.start, buf.walk_end(), int(big),
             np.array(units or [0], np.int64), np.array(scale or [0.0], np.float64),
             np.array(offset or [0.0], np.float64), len(links), MAX_RECORD,
             off, caplen, ts, iface, state,
@@ -324,6 +371,9 @@ def _pcapng(buf: _Buffer, warn: Callable[[str], None]) -> Iterator[Batch]:
             off, caplen, ts = _outputs(MAX_BATCH)
             iface = np.empty(MAX_BATCH, np.int64)
         buf.start = pos
+        if buf.at_split(pos, status):
+            yield _pause(buf, frame, 0)
+            continue
         if status == fp.STATUS_FULL:
             continue
         if status == fp.STATUS_CORRUPT:
@@ -331,6 +381,8 @@ def _pcapng(buf: _Buffer, warn: Callable[[str], None]) -> Iterator[Batch]:
             return
         if status == fp.STATUS_BLOCK:
             # SHB or IDB: read it here (rare), then carry on with the packets.
+            if buf.split is not None and buf.base + pos >= buf.split.headers_end:
+                buf.split = None  # the other part would not know this interface
             if buf.end - buf.start < 12:
                 buf.fill()
                 continue

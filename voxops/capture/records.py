@@ -113,17 +113,17 @@ class UdpTableBuilder:
         self.chunks: list[dict[str, np.ndarray]] = []
 
     def add(self, **cols: np.ndarray) -> None:
-        if len(cols["frame"]):
-            self.chunks.append(cols)
+        if len(cols["frame"]):  # held in the table's types (ports and lengths arrive as int64)
+            self.chunks.append({name: cols[name].astype(_COLUMNS.get(name, np.uint8), copy=False)
+                                for name in (*_COLUMNS, "head")})
 
     def build(self, addresses: list[str]) -> UdpTable:
         if not self.chunks:
             return UdpTable.empty(addresses)
-        cols = {
-            name: np.concatenate([c[name] for c in self.chunks]).astype(dt, copy=False)
-            for name, dt in _COLUMNS.items()
-        }
-        head = np.concatenate([c["head"] for c in self.chunks]).astype(np.uint8, copy=False)
+        cols = {}
+        for name in (*_COLUMNS, "head"):  # a column at a time, its chunks freed as it is joined
+            cols[name] = np.concatenate([c.pop(name) for c in self.chunks])
+        head = cols.pop("head")
         frames = cols["frame"]
         if len(frames) > 1 and not bool(np.all(frames[1:] > frames[:-1])):
             order = np.argsort(frames, kind="stable")

@@ -5,15 +5,17 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from voxops.capture import kinds as fp
 from voxops.capture import layers
-from voxops.capture.files import Batch, read_batches
+from voxops.capture.files import Batch, Split, read_batches
 from voxops.capture.kernels import load as load_kernels
 from voxops.capture.reassembly import Defragmenter, TcpReassembler
 from voxops.capture.records import (
+    _COLUMNS,
     HEAD_BYTES,
     CaptureScan,
     SipFilter,
@@ -24,6 +26,9 @@ from voxops.capture.records import (
     is_rtcp,
 )
 from voxops.capture.sip import parse_sip
+
+if TYPE_CHECKING:
+    from voxops.capture.split import Child, Part
 
 _SIP_FIRST = frozenset(range(65, 91)) | frozenset(range(97, 123))
 
@@ -204,10 +209,59 @@ class _Scanner:
         )
 
 
+class PartScanner(_Scanner):
+    """The fast path of a scan over part of a file (capture.split): frames for the slow
+    path are kept for the process that reads the whole, not decoded here."""
+
+    def __init__(self, part: Part) -> None:
+        super().__init__(media=True)
+        self.part = part
+
+    def frame(self, frame: int, ts: float, link: int, data: bytes) -> None:
+        from voxops.capture.split import SLOW_BYTES, Declined
+
+        self.part.slow_bytes += len(data)
+        if self.part.slow_bytes > SLOW_BYTES:
+            raise Declined
+        self.part.slow.append((frame, ts, link, data))
+
+    def columns(self) -> dict[str, np.ndarray]:
+        table = self.table.build(self.addresses)
+        return {name: getattr(table, name) for name in (*_COLUMNS, "head")}
+
+
+def absorb(scanner: _Scanner, part: Part, frames_before: int, note: Callable[[str], None]) -> None:
+    """Go on with the part another process read after `frames_before` frames, as if
+    this scanner had read it: the slow frames in order, then the UDP columns."""
+    for frame, ts, link, data in part.slow:
+        scanner.frame(frame + frames_before, ts, link, data)
+    cols = dict(part.columns)
+    if len(cols["frame"]):
+        cols["frame"] = cols["frame"] + frames_before
+        lut = np.array([scanner.address(a) for a in part.addresses] or [0], np.int32)
+        cols["src"], cols["dst"] = lut[cols["src"]], lut[cols["dst"]]
+    if scanner.rows:
+        cols = _merge(cols, scanner._take_rows())
+    scanner._add(cols)
+    scanner.packets += part.packets
+    scanner.links |= part.links
+
+
 def _merge(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Two frame-ordered column sets as one (both runs sorted: a stable sort is linear)."""
     order = np.argsort(np.concatenate([a["frame"], b["frame"]]), kind="stable")
     return {k: np.concatenate([a[k], b[k]])[order] for k in a}
+
+
+def _start_child(path: Path, eligible: bool) -> tuple[Child | None, Split | None]:
+    """The child reading the second half of a big capture, and where the parent stops."""
+    from voxops.capture.split import Child, plan_split
+
+    planned = plan_split(path) if eligible else None
+    if planned is None:
+        return None, None
+    split, prefix = planned
+    return Child(path, split, prefix), split
 
 
 def scan(
@@ -236,11 +290,27 @@ def scan(
 
     scanner = _Scanner(media, udp_keep, sip_filter)
     unsupported: set[int] = set()
-    for batch in read_batches(Path(path), note):
-        scanner.batch(batch)
-        for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - unsupported:
-            unsupported.add(link)
-            note(f"record {batch.first_frame}: link type {link} is not supported; its frames are skipped")
+    child, split = _start_child(Path(path), media and udp_keep is None)
+    try:
+        for batch in read_batches(Path(path), note, split=split):
+            if not len(batch) and child is not None:  # the split point: the child read the rest?
+                part, child = child.result(), None
+                if part is not None and not part.warnings and not part.declined:
+                    absorb(scanner, part, batch.first_frame - 1, note)
+                    for first, link in part.unsupported:
+                        if link not in unsupported:
+                            unsupported.add(link)
+                            note(f"record {first + batch.first_frame - 1}: link type {link} is not supported; "
+                                 "its frames are skipped")
+                    break
+                continue  # read on here instead
+            scanner.batch(batch)
+            for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - unsupported:
+                unsupported.add(link)
+                note(f"record {batch.first_frame}: link type {link} is not supported; its frames are skipped")
+    finally:
+        if child is not None:
+            child.cancel()
     if scanner.tcp.dropped_bytes:
         note(f"{scanner.tcp.dropped_bytes} bytes of TCP data ({scanner.tcp.dropped_segments} "
              "segment(s) or stream buffer(s)) were dropped: out-of-order data over the "

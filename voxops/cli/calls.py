@@ -15,10 +15,10 @@ from voxops.cli.common import (
     WIDTH_OPTION,
     TextJson,
     TimeMode,
-    emit_json,
     warn,
 )
 from voxops.errors import ExitCode
+from voxops.views.output import emit_json_rows
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +41,8 @@ def register(app: typer.Typer) -> None:
         time: TimeMode = TIME_OPTION,
     ) -> int:
         """List the dialogs in a capture: start, Call-ID, parties, status, duration, PDD."""
-        from voxops.analysis.call_list import CallFilter, summarize
+        from voxops.analysis.call_list import CallFilter, summary_rows
+        from voxops.analysis.call_store import CallStore
         from voxops.analysis.dialog_summaries import DialogSummaries
         from voxops.analysis.loader import policy_for
         from voxops.capture.engines import load_capture
@@ -49,15 +50,18 @@ def register(app: typer.Typer) -> None:
         policy = policy_for(spec)
         flt = CallFilter(all_methods, number, opts.parse_time(since, "--since"),
                          opts.parse_time(until, "--until"), status, call_id)
-        summaries = DialogSummaries(correlate, keep_sdp=False)  # no message is held
-        load_capture(pcap, engine=engine, tls_keylog=opts.keylog_path(tls_keylog),
-                     media=False, warn=warn, sip_filter=summaries)
-        rows = summarize(summaries.dialogs(), flt, policy, hops=fmt is TextJson.json)
-        if fmt is TextJson.json:
-            emit_json([r.model_dump() for r in rows])
-        else:
-            from voxops.text.fit import terminal_width
-            from voxops.views.call_table import render_calls
+        # no message is held; an ended dialog is folded into the store, rows are streamed
+        with CallStore(correlate) as store:
+            summaries = DialogSummaries(correlate, keep_sdp=False, store=store)
+            load_capture(pcap, engine=engine, tls_keylog=opts.keylog_path(tls_keylog),
+                         media=False, warn=warn, sip_filter=summaries)
+            summaries.finish()
+            if fmt is TextJson.json:
+                emit_json_rows(r.model_dump() for r in summary_rows(store.dialogs(), store.leg_dialogs, flt, policy))
+            else:
+                from voxops.views.call_table import write_calls
+                from voxops.text.fit import terminal_width
 
-            sys.stdout.write(render_calls(rows, width=terminal_width(width), full=full, time=time))
+                write_calls(lambda: summary_rows(store.dialogs(), store.leg_dialogs, flt, policy, hops=False),
+                            sys.stdout.write, width=terminal_width(width), full=full, time=time)
         return ExitCode.OK

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from voxops.cli.common import FULL_OPTION, WIDTH_OPTION, emit_json, warn
+from voxops.cli.common import FULL_OPTION, WIDTH_OPTION, warn
 from voxops.cli.rtp import HEURISTIC_OPTION
 from voxops.errors import ExitCode, InvalidInput
 from voxops.severity import Severity, fails
@@ -43,7 +43,7 @@ def stats(
 ) -> int:
     """Telephony KPIs of a capture per trunk and per window, with the windows that break the SLOs."""
     from voxops.analysis.loader import analyse_capture, policy_for
-    from voxops.analysis.trunkstats import stats_report
+    from voxops.analysis.trunkstats import stats_of_calls
     from voxops.views.calls import stats_text
 
     overrides: dict[str, object] = {"ner_counts_487": ner_487}
@@ -55,18 +55,26 @@ def stats(
         check_not_input(output, pcap, spec)  # before the capture is read
     policy = policy_for(spec, **overrides)
     analysis = analyse_capture(pcap, heuristic=heuristic, keep_jitter=fmt is StatsFormat.png, warn=warn,
-                               compact=True)
-    report = stats_report(str(pcap), analysis.dialogs, analysis.streams, policy)
-    if fmt is StatsFormat.json:
-        emit_json(report)
-    elif fmt is StatsFormat.png:
-        from voxops.views.stats_png import worst_jitter_stream, write_stats_png
+                               stored=True)
+    assert analysis.calls is not None
+    with analysis.calls as store:
+        # the call list is held for the PNG only; JSON streams it from the store afterwards
+        report = stats_of_calls(str(pcap), store.groups(), analysis.streams, policy,
+                                keep_call_list=fmt is StatsFormat.png)
+        if fmt is StatsFormat.json:
+            from voxops.analysis.trunkstats import call_lines
+            from voxops.views.output import emit_json_with_rows
 
-        write_stats_png(report, worst_jitter_stream(analysis.streams, analysis.jitter), output, policy)
-    else:
-        from voxops.text.fit import terminal_width
+            lines = (line for line, _, _ in call_lines(store.groups(), analysis.streams, policy))
+            emit_json_with_rows(report, "call_list", lines)
+        elif fmt is StatsFormat.png:
+            from voxops.views.stats_png import worst_jitter_stream, write_stats_png
 
-        print(stats_text(report, width=terminal_width(width), full=full))
+            write_stats_png(report, worst_jitter_stream(analysis.streams, analysis.jitter), output, policy)
+        else:
+            from voxops.text.fit import terminal_width
+
+            print(stats_text(report, width=terminal_width(width), full=full))
     return ExitCode.FINDINGS if fails(report.findings, fail_on) else ExitCode.OK
 
 

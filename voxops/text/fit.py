@@ -79,6 +79,36 @@ def fit_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: i
     """Rows laid out in `width` columns: widest elidable columns shrink first, then
     optional columns are dropped; `full` keeps every cell whole."""
     natural = [max([len(c.header), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    layout = fit_layout(columns, natural, width, full=full, gap=gap)
+    lines = [layout.line([c.header for c in columns]), *(layout.line(row) for row in rows)]
+    return Table(lines, layout.dropped, layout.elided)
+
+
+@dataclass
+class Layout:
+    """The columns kept, their widths and those left out, for rows whose widest cells are known;
+    `line` lays out one row (so rows can be written one at a time)."""
+
+    columns: Sequence[Column]
+    keep: list[int]
+    widths: list[int]
+    dropped: list[str]
+    gap: int
+    elided: bool = False  # a cell was shortened (so far)
+
+    def line(self, row: Sequence[str]) -> str:
+        cells = []
+        for i in self.keep:
+            cell = row[i]
+            if len(cell) > self.widths[i]:
+                cell, self.elided = elide(cell, self.widths[i], middle=self.columns[i].middle), True
+            cells.append(cell.rjust(self.widths[i]) if self.columns[i].right else cell.ljust(self.widths[i]))
+        return (" " * self.gap).join(cells).rstrip()
+
+
+def fit_layout(columns: Sequence[Column], natural: list[int], width: int, *, full: bool = False,
+               gap: int = 2) -> Layout:
+    """The layout of `fit_table` for cells at most `natural` wide (headers included)."""
     keep = list(range(len(columns)))
     dropped: list[str] = []
     widths = list(natural)
@@ -94,17 +124,7 @@ def fit_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: i
         gone = optional.pop(0)
         keep.remove(gone)
         dropped.append(columns[gone].header)
-    elided = False
-    lines = []
-    for row in [[c.header for c in columns], *rows]:
-        cells = []
-        for i in keep:
-            cell = row[i]
-            if len(cell) > widths[i]:
-                cell, elided = elide(cell, widths[i], middle=columns[i].middle), True
-            cells.append(cell.rjust(widths[i]) if columns[i].right else cell.ljust(widths[i]))
-        lines.append((" " * gap).join(cells).rstrip())
-    return Table(lines, dropped, elided)
+    return Layout(columns, keep, widths, dropped, gap)
 
 
 def _shrink(columns: Sequence[Column], widths: list[int], keep: list[int], room: int, *,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from tests.analysis.test_dialog_summaries import CAPTURES
-from tests.capture.support import request, response
-from tests.capture.test_hostile import run_cli
+from tests.support.capture import request, response
+from tests.support.cli import run_cli
 from voxops.analysis import call_store, kpi, kpi_columns
 from voxops.analysis.call_list import CallFilter, summarize, summary_rows
 from voxops.analysis.call_store import CallStore

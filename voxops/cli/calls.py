@@ -59,8 +59,8 @@ def register(app: typer.Typer) -> None:
             if fmt is TextJson.json:
                 emit_json_rows(r.model_dump() for r in summary_rows(store.dialogs(), store.leg_dialogs, flt, policy))
             else:
-                from voxops.views.call_table import write_calls
                 from voxops.text.fit import terminal_width
+                from voxops.views.call_table import write_calls
 
                 write_calls(lambda: summary_rows(store.dialogs(), store.leg_dialogs, flt, policy, hops=False),
                             sys.stdout.write, width=terminal_width(width), full=full, time=time)

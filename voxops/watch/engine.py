@@ -22,6 +22,9 @@ from voxops.capture.sip import parse_sip
 from voxops.watch.hep import PROTO_RTCP_JSON, HepPacket
 from voxops.watch.state import CallState, Limits
 
+MAX_SHARING = 8  # calls one media endpoint is followed for at once (a peer reusing its port)
+_NONE: list[CallState] = []
+
 
 @dataclass(slots=True)
 class Done:
@@ -56,7 +59,7 @@ class Tracker:
         self.correlate = correlate
         self.calls: dict[str, CallState] = {}  # by every Call-ID of the call
         self.active: dict[int, CallState] = {}
-        self.endpoints: dict[tuple[str, int], CallState] = {}
+        self.endpoints: dict[tuple[str, int], list[CallState]] = {}  # the calls whose SDP named it
         self.finished: OrderedDict[str, None] = OrderedDict()
         self.feed = _Feed(self)
         self.frames = 0
@@ -115,8 +118,19 @@ class Tracker:
             for m in sdp.media:
                 if m.port and m.connection:
                     for port in (m.port, m.port + 1):  # RTP, and RTCP beside it
-                        self.endpoints[(m.connection, port)] = call
-                        call.endpoints.add((m.connection, port))
+                        self._claim(call, (m.connection, port))
+
+    def _claim(self, call: CallState, ep: tuple[str, int]) -> None:
+        """`call`'s SDP names `ep`; calls sharing it see each other's media and dialogs."""
+        calls = self.endpoints.setdefault(ep, [])
+        if call in calls:
+            return
+        for other in calls:
+            call.share(other, MAX_SHARING)
+        calls.append(call)
+        if len(calls) > MAX_SHARING:
+            del calls[0]
+        call.endpoints.add(ep)
 
     def _open(self, cid: str, pkt: SipPacket) -> CallState | None:
         m = pkt.msg
@@ -141,11 +155,12 @@ class Tracker:
 
     def media(self, frame: int, ts: float, src: str, sport: int, dst: str, dport: int, data: bytes) -> None:
         self.counts["media"] += 1
-        call = self.endpoints.get((src, sport)) or self.endpoints.get((dst, dport))
-        if call is None:
+        calls = self.endpoints.get((src, sport), _NONE) + self.endpoints.get((dst, dport), _NONE)
+        if not calls:
             self.dropped["media_unmatched"] += 1
-        elif not call.add_media(frame, ts, src, sport, dst, dport, data, self.limits):
-            self.dropped["call_media_cap"] += 1
+        for i, call in enumerate(calls):
+            if call not in calls[:i] and not call.add_media(frame, ts, src, sport, dst, dport, data, self.limits):
+                self.dropped["call_media_cap"] += 1
 
     # --- finishing ------------------------------------------------------------------------
     def now(self) -> float:
@@ -159,9 +174,8 @@ class Tracker:
         for call in list(self.active.values()):
             if call.done_at is not None and now >= call.done_at + lim.linger_s:
                 self._finish(call, call.reason())
-            elif now - call.last > (lim.idle_timeout_s if call.answered else lim.setup_timeout_s):
-                self._finish(call, "timeout")
-            elif now - call.started > lim.max_duration_s:
+            elif (now - call.last > (lim.idle_timeout_s if call.answered else lim.setup_timeout_s)
+                  or now - call.started > lim.max_duration_s):
                 self._finish(call, "timeout")
 
     def flush(self, reason: str = "shutdown") -> None:
@@ -177,6 +191,9 @@ class Tracker:
         while len(self.finished) > self.limits.remember_finished:
             self.finished.popitem(last=False)
         for ep in call.endpoints:
-            if self.endpoints.get(ep) is call:
-                del self.endpoints[ep]
+            calls = self.endpoints.get(ep, [])
+            if call in calls:
+                calls.remove(call)
+            if not calls:
+                self.endpoints.pop(ep, None)
         self.on_done(Done(call, reason))

@@ -34,12 +34,13 @@ def analyse(done: Done, policy: Policy, capture_start: float | None, node: str |
     dialogs = build_dialogs(scan.sip)
     streams, _ = find_streams(scan, dialogs, capture_start=capture_start)
     out = Finished(dropped_messages=call.dropped_messages, dropped_datagrams=call.dropped_datagrams)
-    for group in call_groups(dialogs):
+    own = [d for d in dialogs if d.call_id in call.dialogs]  # the others only share its media
+    for group in call_groups(own):
         main = group[0].call_id
         diag = diagnose_call(dialogs_for(dialogs, [main]), streams, main, policy)
         out.diagnoses.append(diag)
         out.records.append(record_from_diagnosis(diag, node=node, finished_by=done.reason))
-    lines, txs, failed_over = call_records(dialogs, streams, policy)
+    lines, txs, failed_over = call_records(own, streams, policy)
     out.lines = lines
     out.attempts = [kpi.CallRecord(c.call_id, c.start, c.trunk, c.final_status, c.pdd_ms, c.duration_s, c.mos)
                     for c in lines] + failed_over

@@ -105,6 +105,12 @@ class CallState:
     done_at: float | None = None
     dropped_messages: int = 0
     dropped_datagrams: int = 0
+    sharing: list[CallState] = field(default_factory=list)  # calls whose SDP named the same media
+
+    def share(self, other: CallState, cap: int) -> None:
+        for a, b in ((self, other), (other, self)):
+            if b not in a.sharing and len(a.sharing) < cap:
+                a.sharing.append(b)
 
     @property
     def answered(self) -> bool:
@@ -142,8 +148,35 @@ class CallState:
         return "bye" if "bye" in reasons else "failure"
 
     def scan(self) -> CaptureScan:
-        return CaptureScan(sip=self.sip, udp=self.media.table(), rtcp=self.media.rtcp,
-                           addresses=self.media.addresses, packets=len(self.sip) + len(self.media))
+        """The call's packets as a capture scan, with those of the calls sharing its media
+        endpoints: stream matching then weighs every SDP that claimed them, as offline."""
+        calls = [self, *self.sharing]
+        sip = sorted({p.frame: p for c in calls for p in c.sip}.values(), key=lambda p: p.frame)
+        rtcp = sorted({p.frame: p for c in calls for p in c.media.rtcp}.values(), key=lambda p: p.frame)
+        tables = [c.media.table() for c in calls]
+        return CaptureScan(sip=sip, udp=_union(tables), rtcp=rtcp, addresses=[], packets=len(sip))
+
+
+def _union(tables: list[UdpTable]) -> UdpTable:
+    """The datagrams of several calls' tables once each (by frame), in frame order."""
+    if len(tables) == 1:
+        return tables[0]
+    addresses: list[str] = []
+    index: dict[str, int] = {}
+    for t in tables:
+        for a in t.addresses:
+            index.setdefault(a, len(index))
+    addresses = list(index)
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("frame", "ts", "src", "dst", "sport", "dport", "length",
+                                                            "head")}
+    for t in tables:
+        remap = np.array([index[a] for a in t.addresses] or [0], np.int32)
+        for k in cols:
+            value = getattr(t, k)
+            cols[k].append(remap[value] if k in ("src", "dst") and len(value) else value)
+    joined = {k: np.concatenate(v) for k, v in cols.items()}
+    _, first = np.unique(joined["frame"], return_index=True)
+    return UdpTable(**{k: v[first] for k, v in joined.items()}, addresses=addresses)
 
 
 def _advance(d: DialogState, pkt: SipPacket) -> None:

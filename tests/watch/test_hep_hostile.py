@@ -46,7 +46,8 @@ def test_each_malformed_shape_has_its_reason() -> None:
     bad_chunk[6 + 4 : 6 + 6] = (0xFFFF).to_bytes(2, "big")  # first chunk claims 64 KiB
     assert _reason(bytes(bad_chunk)) == "bad_chunk"
     zero_chunk = bytearray(GOOD)
-    zero_chunk[6 + 4 : 6 + 6] = (0).to_bytes(2, "big")  # a chunk shorter than its header: no progress
+    zero_chunk[6 : 6 + 2] = (0x1234).to_bytes(2, "big")  # a vendor chunk (skipped)...
+    zero_chunk[6 + 4 : 6 + 6] = (0).to_bytes(2, "big")  # ...of length 0: no progress, never a loop
     assert _reason(bytes(zero_chunk)) == "bad_chunk"
     assert _reason(b"\x07" + GOOD[1:]) == "bad_version"
     assert _reason(hep.encode_v3("127.0.31.8", 1, "127.0.31.9", 2, 1.0, b"")) == "no_payload"

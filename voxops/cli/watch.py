@@ -114,9 +114,9 @@ def watch(
             print(f"voxops watch: HEP on {host}:{listener.port}", file=sys.stderr)
             w.add(listener)
         if metrics is not None:
-            server = serve_metrics(w.metrics, *parse_listen(metrics, "--metrics"))
-            print(f"voxops watch: metrics on http://{server.server_address[0]}:{server.server_address[1]}/metrics",
-                  file=sys.stderr)
+            metrics_host, metrics_port = parse_listen(metrics, "--metrics")
+            server = serve_metrics(w.metrics, metrics_host, metrics_port)
+            print(f"voxops watch: metrics on http://{metrics_host}:{server.server_address[1]}/metrics", file=sys.stderr)
         w.run(stop_after)
     finally:
         if outputs.store is not None:

@@ -128,8 +128,8 @@ class Metrics:
             hists = {k: {lk: (h.buckets, list(h.counts), h.total, h.count) for lk, h in v.items()}
                      for k, v in self.histograms.items()}
             gauges = dict(self.gauges)
-        for metric, label, counts in self.sources:
-            counters.setdefault(metric, {}).update({((label, k),): v for k, v in list(counts.items())})
+        for metric, label, live in self.sources:
+            counters.setdefault(metric, {}).update({((label, k),): v for k, v in list(live.items())})
         for name, (kind, text) in HELP.items():
             full = PREFIX + name
             lines += [f"# HELP {full} {text}", f"# TYPE {full} {kind}"]

@@ -123,7 +123,7 @@ class Watch:
 def _stop_on_signals(stop: threading.Event) -> dict[int, object]:
     if threading.current_thread() is not threading.main_thread():
         return {}
-    old = {}
+    old: dict[int, object] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         old[sig] = signal.signal(sig, lambda *_: stop.set())
     return old

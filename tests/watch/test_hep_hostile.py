@@ -3,6 +3,7 @@ Each is counted under its reason and dropped; the listener goes on with the next
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import random
 import selectors
@@ -66,10 +67,8 @@ def test_random_garbage_never_escapes_as_another_error() -> None:
         for _ in range(rng.randint(1, 8)):
             data[rng.randrange(len(data))] = rng.randrange(256)
         cut = bytes(data[: rng.randint(0, len(data))])
-        try:
+        with contextlib.suppress(hep.HepError):  # any other exception fails the test
             hep.decode(cut)
-        except hep.HepError:
-            pass
 
 
 class _Running:

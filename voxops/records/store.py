@@ -162,7 +162,7 @@ class RecordStore:
             args += [q.call_id, q.call_id + "\U0010ffff"]
         if q.finding is not None:
             where.append("id IN (SELECT call FROM call_findings WHERE code = ?)")
-            args.append(q.finding.upper())
+            args.append(q.finding.strip().lower())
         sql = "SELECT record FROM calls" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY start DESC LIMIT ?"
         cur = self.conn.cursor()

@@ -10,14 +10,14 @@ from voxops.views.times import utc
 COLUMNS = [
     Column("start (UTC)"),
     Column("call-id", shrink_to=16, weight=2.0),
-    Column("node", shrink_to=6, drop=2),
-    Column("from", shrink_to=9, middle=True, drop=LAST_RESORT + 1),
+    Column("node", shrink_to=6, drop=4),
+    Column("from", shrink_to=9, middle=True, drop=2),
     Column("to", shrink_to=9, middle=True),
     Column("trunk", shrink_to=8, drop=3),
     Column("status"),
     Column("pdd ms", right=True, drop=LAST_RESORT),
-    Column("mos", right=True, drop=4),
-    Column("findings", shrink_to=10, drop=1),
+    Column("mos", right=True, drop=1),
+    Column("findings", shrink_to=10),
 ]
 
 

@@ -23,9 +23,23 @@ def record(call_id: str, start: float, to: str, *, trunk: str = "carrier-a/main"
         findings=[Finding(code=c, severity=Severity.warning, message=c) for c in codes], verdict="-")
 
 
-@pytest.fixture
-def store(tmp_path):  # type: ignore[no-untyped-def]
-    s = RecordStore(str(tmp_path / "calls.db"))
+@pytest.fixture(scope="module")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tests.watch.postgres import postgres_server
+
+    with postgres_server(tmp_path_factory.mktemp("pg")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        url = str(tmp_path / "calls.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        with RecordStore(url).conn as conn:  # each test starts from an empty store
+            conn.execute("DROP TABLE IF EXISTS calls, call_findings, records_meta")
+    s = RecordStore(url)
     s.add([
         record("a@1", 1000.0, "+1 555 0100"),
         record("b@1", 2000.0, "+1 555 0100", trunk="carrier-b/main", status=503, codes=("trunk-503",), node="sbc-2"),
@@ -76,3 +90,12 @@ def test_calls_db_searches_the_store_and_keeps_the_capture_form(cli, store: Reco
     (tmp_path / "junk.db").write_bytes(b"not sqlite" * 100)
     code, _, err = cli("calls", "--db", str(tmp_path / "junk.db"))
     assert code == 2 and "not a call record store" in err
+
+
+def test_a_postgresql_url_without_records_or_server_is_one_line(cli, postgres_url) -> None:  # type: ignore[no-untyped-def]
+    with RecordStore(postgres_url).conn as conn:
+        conn.execute("DROP TABLE IF EXISTS calls, call_findings, records_meta")
+    code, _, err = cli("calls", "--db", postgres_url.replace("voxops@", "voxops:secret@"))
+    assert code == 2 and "not a call record store" in err and "secret" not in err
+    code, _, err = cli("calls", "--db", "postgresql://voxops@127.0.31.7:1/postgres")
+    assert code == 3 and "cannot connect to the record store" in err

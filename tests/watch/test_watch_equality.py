@@ -18,7 +18,8 @@ from tests.analysis import sbc_synthetic
 from tests.conftest import free_port
 from tests.watch.replay import hep_packets, send_udp
 from voxops.analysis.diagnosis import CallDiagnosis
-from voxops.records.model import record_from_diagnosis
+from voxops.records.model import CallRecord, record_from_diagnosis
+from voxops.records.store import Query, RecordStore
 
 HOST = "127.0.31.2"
 REPO = Path(__file__).resolve().parents[2]
@@ -89,6 +90,10 @@ def test_records_and_metrics_equal_the_offline_commands(case: str, synthetic: Pa
     capture, spec = ((synthetic, sbc_synthetic.SPEC) if case == "synthetic"
                      else (DIAG / "trunk503.pcap", DIAG / "topology.yaml"))
     records, metrics = _watch(capture, spec, tmp_path)
+    stored = RecordStore(str(tmp_path / "calls.db"), create=False)
+    assert sorted(r.model_dump_json() for r in stored.search(Query([]))) == sorted(
+        CallRecord.model_validate(r).model_dump_json() for r in records)
+    stored.close()
     stats = json.loads(_voxops("stats", str(capture), "--spec", str(spec), "--format", "json"))
     assert sorted(r["call_id"] for r in records) == sorted(c["call_id"] for c in stats["call_list"])
     if case == "synthetic":

@@ -9,6 +9,7 @@ own table indexed by code. Records older than the retention are deleted as new o
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -32,6 +33,11 @@ class Query:
     finding: str | None = None
     call_id: str | None = None
     limit: int = 100
+
+
+def _safe(url: str) -> str:
+    """The URL without a password."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
 def _tables(pg: bool) -> list[str]:
@@ -75,9 +81,16 @@ class RecordStore:
             except ImportError as exc:
                 raise EnvironmentProblem("a PostgreSQL store needs the psycopg package") from exc
             try:
-                return psycopg.connect(url, connect_timeout=10)
+                conn = psycopg.connect(url, connect_timeout=10)
             except psycopg.Error as exc:
                 raise EnvironmentProblem(f"cannot connect to the record store: {str(exc).strip()}") from exc
+            if not create:
+                try:
+                    conn.execute("SELECT 1 FROM calls LIMIT 1")
+                except psycopg.Error as exc:
+                    conn.close()
+                    raise InvalidInput(f"{_safe(url)}: not a call record store ({exc.sqlstate})") from exc
+            return conn
         path = Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
         if not create and not path.is_file():
             raise InvalidInput(f"{path}: no such call record store")

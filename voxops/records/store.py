@@ -95,14 +95,14 @@ class RecordStore:
         if not create and not path.is_file():
             raise InvalidInput(f"{path}: no such call record store")
         try:
-            conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            db = sqlite3.connect(path, timeout=10, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             if not create:
-                conn.execute("SELECT 1 FROM calls LIMIT 1")
+                db.execute("SELECT 1 FROM calls LIMIT 1")
         except sqlite3.DatabaseError as exc:
             raise InvalidInput(f"{path}: not a call record store ({exc})") from exc
-        return conn
+        return db
 
     def _sql(self, text: str) -> str:
         return text.replace("?", "%s") if self.pg else text

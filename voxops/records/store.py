@@ -22,6 +22,8 @@ from voxops.records.model import CallRecord, digits
 
 SCHEMA_VERSION = "1"
 RETENTION_EVERY_S = 60.0
+TAIL = 7  # digits of a number's end indexed exactly (a subscriber number)
+MAX_CALL_S = 4 * 3600.0  # no record lasts longer (the watch's own bound): --since is an index range
 
 
 @dataclass(slots=True)
@@ -33,6 +35,14 @@ class Query:
     finding: str | None = None
     call_id: str | None = None
     limit: int = 100
+
+
+INSERT_COLUMNS = "call_id, node, start, end_ts, trunk, from_rev, to_rev, from_tail, to_tail, final_status, record"
+
+
+def number_columns(from_number: str, to_number: str) -> tuple[str, str, str, str]:
+    """The reversed digits of both numbers, then their indexed tails."""
+    return from_number[::-1], to_number[::-1], from_number[::-1][:TAIL], to_number[::-1][:TAIL]
 
 
 def _safe(url: str) -> str:
@@ -47,12 +57,13 @@ def _tables(pg: bool) -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS calls ({key}, call_id {ctext} NOT NULL, node TEXT, start {real} NOT NULL, "
         f"end_ts {real} NOT NULL, trunk TEXT, from_rev {ctext} NOT NULL, to_rev {ctext} NOT NULL, "
+        f"from_tail {ctext} NOT NULL, to_tail {ctext} NOT NULL, "
         "final_status INTEGER, record TEXT NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS call_findings (call BIGINT NOT NULL, code TEXT NOT NULL, start {real} NOT NULL)",
         "CREATE TABLE IF NOT EXISTS records_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS calls_start ON calls (start)",
-        "CREATE INDEX IF NOT EXISTS calls_to ON calls (to_rev, start)",
-        "CREATE INDEX IF NOT EXISTS calls_from ON calls (from_rev, start)",
+        "CREATE INDEX IF NOT EXISTS calls_to ON calls (to_tail, start)",
+        "CREATE INDEX IF NOT EXISTS calls_from ON calls (from_tail, start)",
         "CREATE INDEX IF NOT EXISTS calls_trunk ON calls (trunk, start)",
         "CREATE INDEX IF NOT EXISTS calls_call_id ON calls (call_id)",
         "CREATE INDEX IF NOT EXISTS call_findings_code ON call_findings (code, start)",
@@ -122,10 +133,9 @@ class RecordStore:
     def add(self, records: Sequence[CallRecord]) -> None:
         cur = self.conn.cursor()
         for r in records:
-            row = (r.call_id, r.node, r.start, r.end, r.trunk, r.from_number[::-1], r.to_number[::-1],
+            row = (r.call_id, r.node, r.start, r.end, r.trunk, *number_columns(r.from_number, r.to_number),
                    r.final_status, r.model_dump_json())
-            insert = ("INSERT INTO calls (call_id, node, start, end_ts, trunk, from_rev, to_rev, final_status, "
-                      "record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            insert = f"INSERT INTO calls ({INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             if self.pg:
                 cur.execute(self._sql(insert + " RETURNING id"), row)
                 rowid = cur.fetchone()[0]
@@ -158,24 +168,36 @@ class RecordStore:
         numbers = [digits(n) for n in q.number if digits(n)]
         if q.number and not numbers:
             raise InvalidInput(f"--number {q.number[0]!r}: no digits to search for")
-        for rev in (n[::-1] for n in numbers):
-            where.append("((to_rev >= ? AND to_rev < ?) OR (from_rev >= ? AND from_rev < ?))")
-            args += [rev, rev + ":", rev, rev + ":"]  # ':' sorts right after '9'
+        span: list[str] = []
+        span_args: list[object] = []
         if q.since is not None:
-            where.append("end_ts >= ?")
-            args.append(q.since)
+            span, span_args = ["end_ts >= ?", "start >= ?"], [q.since, q.since - MAX_CALL_S]
         if q.until is not None:
-            where.append("start <= ?")
-            args.append(q.until)
+            span.append("start <= ?")
+            span_args.append(q.until)
+        for rev in (n[::-1] for n in numbers):  # each side of the OR an index range of its own
+            sides = []
+            for side in ("to", "from"):
+                tail = (f"{side}_tail = ?", [rev[:TAIL]]) if len(rev) >= TAIL else (
+                    f"{side}_tail >= ? AND {side}_tail < ?", [rev, rev + ":"])  # ':' sorts right after '9'
+                sides.append(" AND ".join([tail[0], f"{side}_rev >= ? AND {side}_rev < ?", *span]))
+                args += [*tail[1], rev, rev + ":", *span_args]
+            where.append("((" + ") OR (".join(sides) + "))")
+        if not numbers:
+            where += span
+            args += span_args
         if q.trunk is not None:
             where.append("trunk = ?")
             args.append(q.trunk)
         if q.call_id is not None:
             where.append("call_id >= ? AND call_id < ?")
             args += [q.call_id, q.call_id + "\U0010ffff"]
-        if q.finding is not None:
-            where.append("id IN (SELECT call FROM call_findings WHERE code = ?)")
-            args.append(q.finding.strip().lower())
+        if q.finding is not None:  # the finding's own index bounds the time too
+            inner = ["code = ?"] + (["start >= ?"] if q.since is not None else []) + (
+                ["start <= ?"] if q.until is not None else [])
+            where.append(f"id IN (SELECT call FROM call_findings WHERE {' AND '.join(inner)})")
+            args += [q.finding.strip().lower(), *([q.since - MAX_CALL_S] if q.since is not None else []),
+                     *([q.until] if q.until is not None else [])]
         sql = "SELECT record FROM calls" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY start DESC LIMIT ?"
         cur = self.conn.cursor()

@@ -114,60 +114,80 @@ def frame_length(head: bytes) -> int:
     return total
 
 
-def _chunks(data: bytes) -> dict[int, bytes]:
+_CHUNK = struct.Struct("!HHH")
+_NAMES: dict[bytes, str] = {}  # address bytes -> text: the same few senders, converted once
+
+
+def _address(raw: bytes, family: int) -> str:
+    text = _NAMES.get(raw)
+    if text is None:
+        if len(_NAMES) > 4096:  # many distinct addresses must not grow it
+            _NAMES.clear()
+        text = _NAMES[raw] = socket.inet_ntop(family, raw)
+    return text
+
+
+def _chunks(data: bytes) -> dict[int, tuple[int, int]]:
+    """Where each generic chunk's body lies in `data` (start, end), every length checked."""
     total = frame_length(data[:HEP3_HEADER]) if len(data) >= HEP3_HEADER else 0
     if len(data) < HEP3_HEADER or total > len(data):
         raise HepError("truncated", f"{len(data)} bytes, header says {total}")
     if total != len(data):
         raise HepError("bad_length", f"{len(data)} bytes, header says {total}")
-    out: dict[int, bytes] = {}
+    out: dict[int, tuple[int, int]] = {}
+    unpack, sizes = _CHUNK.unpack_from, _SIZES
     at = HEP3_HEADER
     while at < total:
         if total - at < CHUNK_HEADER:
             raise HepError("truncated", f"chunk header at {at}")
-        vendor, kind, length = struct.unpack_from("!HHH", data, at)
-        if length < CHUNK_HEADER or at + length > total:
+        vendor, kind, length = unpack(data, at)
+        end = at + length
+        if length < CHUNK_HEADER or end > total:
             raise HepError("bad_chunk", f"chunk {kind} length {length} at {at}")
-        body = data[at + CHUNK_HEADER : at + length]
-        at += length
-        if vendor != GENERIC_VENDOR:
-            continue  # vendor chunks are allowed and ignored
-        size = _SIZES.get(kind)
-        if size is not None and len(body) != size:
-            raise HepError("bad_chunk", f"chunk {kind} of {len(body)} bytes, expected {size}")
-        if kind in out:
-            raise HepError("bad_chunk", f"chunk {kind} twice")
-        out[kind] = bytes(body)
+        if vendor == GENERIC_VENDOR:  # vendor chunks are allowed and ignored
+            size = sizes.get(kind)
+            if size is not None and length - CHUNK_HEADER != size:
+                raise HepError("bad_chunk", f"chunk {kind} of {length - CHUNK_HEADER} bytes, expected {size}")
+            if kind in out:
+                raise HepError("bad_chunk", f"chunk {kind} twice")
+            out[kind] = (at + CHUNK_HEADER, end)
+        at = end
     return out
 
 
 def _decode_v3(data: bytes, secret: bytes | None) -> HepPacket:
     c = _chunks(data)
-    if secret is not None and c.get(AUTH_KEY, b"").rstrip(b"\0") != secret:
+
+    def body(kind: int) -> bytes:
+        a, b = c[kind]
+        return data[a:b]
+
+    def number(kind: int) -> int:
+        a, b = c[kind]
+        return int.from_bytes(data[a:b], "big")
+
+    if secret is not None and (AUTH_KEY not in c or body(AUTH_KEY).rstrip(b"\0") != secret):
         raise HepError("auth", "missing or wrong key")
-    if COMPRESSED in c and PAYLOAD not in c:
-        raise HepError("unsupported", "compressed payload")
-    payload = c.get(PAYLOAD)
-    if not payload:
-        raise HepError("no_payload")
+    if PAYLOAD not in c or c[PAYLOAD][0] == c[PAYLOAD][1]:
+        raise HepError("unsupported" if COMPRESSED in c else "no_payload", "compressed payload" if COMPRESSED in c else "")
     missing = [k for k in (IP_FAMILY, IP_PROTO, SRC_PORT, DST_PORT, TS_SEC) if k not in c]
     if missing:
         raise HepError("missing_field", f"chunk(s) {missing}")
-    family = c[IP_FAMILY][0]
+    family = data[c[IP_FAMILY][0]]
     if family == AF_INET_HEP and SRC_IP4 in c and DST_IP4 in c:
-        src, dst = socket.inet_ntop(socket.AF_INET, c[SRC_IP4]), socket.inet_ntop(socket.AF_INET, c[DST_IP4])
+        src, dst = _address(body(SRC_IP4), socket.AF_INET), _address(body(DST_IP4), socket.AF_INET)
     elif family == AF_INET6_HEP and SRC_IP6 in c and DST_IP6 in c:
-        src, dst = socket.inet_ntop(socket.AF_INET6, c[SRC_IP6]), socket.inet_ntop(socket.AF_INET6, c[DST_IP6])
+        src, dst = _address(body(SRC_IP6), socket.AF_INET6), _address(body(DST_IP6), socket.AF_INET6)
     else:
         raise HepError("missing_field", f"addresses of family {family}")
-    usec = int.from_bytes(c.get(TS_USEC, b"\0\0\0\0"), "big")
+    usec = number(TS_USEC) if TS_USEC in c else 0
     if usec >= 1_000_000:
         raise HepError("bad_chunk", f"microseconds {usec}")
-    ts = int.from_bytes(c[TS_SEC], "big") + usec / 1e6
-    agent = int.from_bytes(c[AGENT_ID], "big") if AGENT_ID in c else None
-    corr = c[CORRELATION].decode("utf-8", "replace") if CORRELATION in c else None
-    return HepPacket(3, src, int.from_bytes(c[SRC_PORT], "big"), dst, int.from_bytes(c[DST_PORT], "big"),
-                     _transport(c[IP_PROTO][0]), ts, c.get(PROTO_TYPE, b"\x01")[0], payload, agent, corr)
+    agent = number(AGENT_ID) if AGENT_ID in c else None
+    corr = body(CORRELATION).decode("utf-8", "replace") if CORRELATION in c else None
+    proto_type = data[c[PROTO_TYPE][0]] if PROTO_TYPE in c else PROTO_SIP
+    return HepPacket(3, src, number(SRC_PORT), dst, number(DST_PORT), _transport(data[c[IP_PROTO][0]]),
+                     number(TS_SEC) + usec / 1e6, proto_type, body(PAYLOAD), agent, corr)
 
 
 def _chunk(kind: int, body: bytes) -> bytes:

@@ -16,6 +16,7 @@ from voxops.watch.output import JsonLines, LiveView
     (("--hep", "localhost:5065"), "numeric address"),
     (("--hep", "70000"), "port out of range"),
     (("--hep", "5065", "--once"), "--once"),
+    (("--interface", "lo", "--once"), "--once"),
     (("--follow", "x.pcap", "--linger", "soon"), "--linger"),
     (("--follow", "x.pcap", "--allow", "10.0.0.300/8"), "--allow"),
 ])

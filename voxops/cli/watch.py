@@ -51,6 +51,8 @@ def _networks(values: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6N
 
 def watch(
     hep: list[str] = typer.Option([], "--hep", help="Receive HEP v2/v3 on [ADDR:]PORT, UDP and TCP (repeatable; address 127.0.0.1 unless given)."),
+    interface: list[str] = typer.Option([], "--interface", "-i", help="Capture on this interface with dumpcap, filtered to the spec's SIP ports and media range (repeatable)."),
+    bpf: str | None = typer.Option(None, "--bpf", help="With --interface: this capture filter instead of the one built from the spec."),
     follow: list[Path] = typer.Option([], "--follow", help="Read a pcap/pcapng capture as it is written (repeatable)."),
     spec: Path | None = typer.Option(None, "--spec", help="Topology spec: trunk and node names, codec policy, SLOs."),
     db: str | None = typer.Option(None, "--db", help="Call record store: a SQLite file, or postgresql://..."),
@@ -78,10 +80,10 @@ def watch(
     from voxops.watch.sources import AllowList, FollowFile, HepListener
     from voxops.watch.state import Limits
 
-    if not hep and not follow:
-        raise InvalidInput("nothing to watch: give --hep [ADDR:]PORT or --follow FILE")
-    if once and hep:
-        raise InvalidInput("--once reads files to their end: it cannot be used with --hep")
+    if not hep and not follow and not interface:
+        raise InvalidInput("nothing to watch: give --hep [ADDR:]PORT, --interface IF or --follow FILE")
+    if once and (hep or interface):
+        raise InvalidInput("--once reads files to their end: it cannot be used with --hep or --interface")
     listens = [parse_listen(h, "--hep") for h in hep]
     limits = Limits(max_calls=max_calls, max_datagrams=max_datagrams, linger_s=parse_duration(linger, "--linger"),
                     setup_timeout_s=parse_duration(setup_timeout, "--setup-timeout"),
@@ -109,6 +111,13 @@ def watch(
             outputs.view = LiveView(sys.stderr)
         for path in follow:
             w.add(FollowFile(tracker, path, once=once))
+        if interface:
+            from voxops.watch.interface import InterfaceCapture, bpf_filter
+
+            capture_filter = bpf if bpf is not None else bpf_filter(_topology(spec))
+            for name in interface:
+                w.add(InterfaceCapture(tracker, name, capture_filter))
+                print(f"voxops watch: capturing on {name} ({capture_filter})", file=sys.stderr)
         for host, port in listens:
             listener = HepListener(tracker, host, port, allow=nets, secret=secret, tcp=not no_tcp)
             print(f"voxops watch: HEP on {host}:{listener.port}", file=sys.stderr)
@@ -124,6 +133,14 @@ def watch(
         if outputs.jsonl is not None:
             outputs.jsonl.close()
     return ExitCode.OK
+
+
+def _topology(spec: Path | None):  # type: ignore[no-untyped-def]
+    if spec is None:
+        return None
+    from voxops.spec.loader import load_topology
+
+    return load_topology(spec)[0]
 
 
 def _read_secret(path: Path | None) -> bytes | None:

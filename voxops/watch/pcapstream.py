@@ -24,7 +24,7 @@ class PcapStream:
         self.big = False
         self.nano = False
         self.link = 1
-        self.links: list[tuple[int, float]] = []  # pcapng interfaces: link type, seconds per tick
+        self.links: list[tuple[int, int, float]] = []  # pcapng interfaces: link type, ticks per second, or seconds per tick
         self.records = 0
 
     def feed(self, data: bytes) -> Iterator[tuple[float, int, bytes]]:
@@ -93,20 +93,23 @@ class PcapStream:
             return None
         body = bytes(self.buf[at + 8 : at + length - 4])
         if kind == IDB and len(body) >= 8:
-            self.links.append((struct.unpack_from(end + "H", body)[0], _resolution(body[8:], end)))
+            self.links.append((struct.unpack_from(end + "H", body)[0], *_resolution(body[8:], end)))
         elif kind == EPB and len(body) >= 20:
             iface, hi, lo, caplen, _ = struct.unpack_from(end + "IIIII", body)
             if iface < len(self.links) and 20 + caplen <= len(body):
-                link, tick = self.links[iface]
-                return at + length, (((hi << 32) | lo) * tick, link, body[20 : 20 + caplen])
+                link, units, tick = self.links[iface]
+                ticks = (hi << 32) | lo  # as the offline reader splits them: the same float
+                ts = ticks // units + (ticks % units) / units if units else ticks * tick
+                return at + length, (float(ts), link, body[20 : 20 + caplen])
         elif kind == SPB and len(body) >= 4 and self.links:
             caplen = min(struct.unpack_from(end + "I", body)[0], len(body) - 4)
             return at + length, (0.0, self.links[0][0], body[4 : 4 + caplen])
         return at + length, None
 
 
-def _resolution(options: bytes, end: str) -> float:
-    """Seconds per timestamp unit from an IDB's if_tsresol option (default microseconds)."""
+def _resolution(options: bytes, end: str) -> tuple[int, float]:
+    """Ticks per second (decimal resolutions) or seconds per tick (binary ones) from an
+    IDB's if_tsresol option; microseconds by default."""
     at = 0
     while at + 4 <= len(options):
         code, size = struct.unpack_from(end + "HH", options, at)
@@ -114,6 +117,9 @@ def _resolution(options: bytes, end: str) -> float:
             break
         if code == 9 and size >= 1:
             v = options[at + 4]
-            return 2.0 ** -(v & 0x7F) if v & 0x80 else 10.0 ** -v
+            if v & 0x80:
+                return 0, 2.0 ** -(v & 0x7F)
+            if v <= 18:
+                return 10**v, 10.0**-v
         at += 4 + ((size + 3) & ~3)
-    return 1e-6
+    return 1_000_000, 1e-6

@@ -21,6 +21,7 @@ from pathlib import Path
 from voxops.errors import EnvironmentProblem
 from voxops.watch import hep
 from voxops.watch.engine import Tracker
+from voxops.watch.interface import InterfaceCapture
 from voxops.watch.pcapstream import PcapStream
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
@@ -217,4 +218,4 @@ class FollowFile:
         self.fh.close()
 
 
-Source = HepListener | FollowFile
+Source = HepListener | FollowFile | InterfaceCapture

@@ -84,6 +84,8 @@ def watch(
         raise InvalidInput("nothing to watch: give --hep [ADDR:]PORT, --interface IF or --follow FILE")
     if once and (hep or interface):
         raise InvalidInput("--once reads files to their end: it cannot be used with --hep or --interface")
+    if hep_secret_file is not None and not hep:
+        raise InvalidInput("--hep-secret-file is the key HEP senders carry: it needs --hep")
     listens = [parse_listen(h, "--hep") for h in hep]
     limits = Limits(max_calls=max_calls, max_datagrams=max_datagrams, linger_s=parse_duration(linger, "--linger"),
                     setup_timeout_s=parse_duration(setup_timeout, "--setup-timeout"),
@@ -152,6 +154,8 @@ def _read_secret(path: Path | None) -> bytes | None:
         raise InvalidInput(f"--hep-secret-file {path}: {exc.strerror}") from exc
     if not secret:
         raise InvalidInput(f"--hep-secret-file {path}: the file is empty")
+    if len(secret) > 256 or not all(33 <= b < 127 for b in secret):
+        raise InvalidInput(f"--hep-secret-file {path}: expected one word of printable ASCII, at most 256 bytes")
     return secret
 
 

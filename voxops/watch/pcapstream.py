@@ -26,6 +26,7 @@ class PcapStream:
         self.link = 1
         self.links: list[tuple[int, int, float]] = []  # pcapng interfaces: link type, ticks per second, or seconds per tick
         self.records = 0
+        self.started = False  # the file header (pcap) or first section header (pcapng) was read
 
     def feed(self, data: bytes) -> Iterator[tuple[float, int, bytes]]:
         """(epoch seconds, link type, frame) of each record completed by `data`."""
@@ -42,6 +43,11 @@ class PcapStream:
                     yield record
         finally:
             del self.buf[:at]
+
+    def check_ended(self) -> None:
+        """At the end of a capture that will not grow: CaptureError when nothing in it was readable."""
+        if not self.started:
+            raise CaptureError(f"{self.name}: not a pcap or pcapng capture (it ends within its header)")
 
     def _next(self, at: int) -> tuple[int, tuple[float, int, bytes] | None] | None:
         if self.kind is None:
@@ -64,6 +70,7 @@ class PcapStream:
         self.big, self.nano = PCAP_MAGIC[magic]
         self.link = struct.unpack_from(">I" if self.big else "<I", self.buf, at + 20)[0] & 0xFFFF
         self.kind = "pcap"
+        self.started = True
         return at + 24, None
 
     def _pcap_record(self, at: int) -> tuple[int, tuple[float, int, bytes]] | None:
@@ -92,6 +99,7 @@ class PcapStream:
         if len(self.buf) - at < length:
             return None
         body = bytes(self.buf[at + 8 : at + length - 4])
+        self.started = self.started or kind == SHB
         if kind == IDB and len(body) >= 8:
             self.links.append((struct.unpack_from(end + "H", body)[0], *_resolution(body[8:], end)))
         elif kind == EPB and len(body) >= 20:

@@ -209,6 +209,8 @@ class FollowFile:
                     self.fh.seek(0)
                     self.stream = PcapStream(str(self.path))
                     continue
+                if self.once:
+                    self.stream.check_ended()
                 return not self.once
             for ts, link, frame in self.stream.feed(data):
                 self.tracker.frame(ts, link, frame)

@@ -85,6 +85,8 @@ def test_calls_db_searches_the_store_and_keeps_the_capture_form(cli, store: Reco
     assert code == 0 and "b@1" in out and "trunk-503" in out and max(len(line) for line in out.splitlines()) <= 80
     code, _, err = cli("calls")
     assert code == 2 and "--db" in err
+    code, _, err = cli("calls", "--db", store.url, "--status", "503")
+    assert code == 2 and "--status" in err
     code, _, err = cli("calls", "--db", str(tmp_path / "none.db"))
     assert code == 2 and "no such call record store" in err
     (tmp_path / "junk.db").write_bytes(b"not sqlite" * 100)

@@ -50,6 +50,8 @@ def register(app: typer.Typer) -> None:
 
             if pcap is not None:
                 raise InvalidInput("give a capture or --db, not both")
+            if status or all_methods or tls_keylog is not None:
+                raise InvalidInput("--status, --all and --tls-keylog read a capture; with --db use --finding and --trunk")
             if db is None:
                 raise InvalidInput("missing a capture file (or --db URL to search call records)")
             return search_records(db, number=number, since=opts.parse_time(since, "--since"),

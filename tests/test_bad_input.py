@@ -297,6 +297,7 @@ def baselines(net: dict[str, Path], out: Path) -> dict[str, list[str]]:
         "rtp": ["rtp", pcap],
         "diagnose": ["diagnose", "1-12747@127.0.4.1", "--pcap", pcap, "--spec", spec, "--no-index"],
         "stats": ["stats", pcap, "--spec", spec],
+        "watch": ["watch", "--follow", pcap, "--once", "--spec", spec, "--db", str(out.parent / "calls.db")],
         "validate": ["validate", spec],
         "schema": ["schema"],
         "init": ["init", str(out), "--force"],
@@ -392,6 +393,7 @@ CAPTURE_COMMANDS = {
     "diagnose": lambda p: ["diagnose", "1-12747@127.0.4.1", "--pcap", p],
     "diagnose-garbage-call": lambda p: ["diagnose", "g1", "--pcap", p, "--no-index"],
     "stats": lambda p: ["stats", p, "--format", "json"],
+    "watch": lambda p: ["watch", "--follow", p, "--once", "--jsonl", "-"],
 }
 
 
@@ -463,6 +465,7 @@ SPEC_COMMANDS = {
     "ladder": lambda s, n: ["ladder", str(GOOD_PCAP), "--call-id", "1-12747@127.0.4.1", "--spec", s],
     "diagnose": lambda s, n: ["diagnose", "1-12747@127.0.4.1", "--pcap", str(GOOD_PCAP), "--spec", s, "--no-index"],
     "stats": lambda s, n: ["stats", str(GOOD_PCAP), "--spec", s],
+    "watch": lambda s, n: ["watch", "--follow", str(GOOD_PCAP), "--once", "--spec", s],
 }
 
 

@@ -122,10 +122,13 @@ def find_streams(
     *,
     heuristic: bool = False,
     keep_jitter: bool = False,
+    capture_start: float | None = None,
 ) -> tuple[list[RtpStream], dict[int, np.ndarray]]:
     """Every RTP stream, with Wireshark-exact statistics, its call and a MOS estimate.
 
     Returns the streams and, when `keep_jitter`, per-stream [2, N] arrays (epoch s, jitter ms).
+    `capture_start` dates `start_rel`/`end_rel` when `scan` holds part of a capture only
+    (one call of a live feed); by default the scan's own first packet.
     """
     from voxops.analysis.kernels import load
     from voxops.analysis.rtpstats import analyse, clock_rate
@@ -191,7 +194,7 @@ def find_streams(
             clock[dyn[(ep_pkt == e) & (pts[dyn] == p)]] = rate
     events = np.bincount(stream[clock == TELEPHONE_EVENT], minlength=n_streams)
 
-    t0 = _capture_start(scan)
+    t0 = _capture_start(scan) if capture_start is None else capture_start
     stats = analyse(stream, idx, udp.ts, udp.frame, udp.head, clock, n_streams, t0=t0,
                     keep_jitter=keep_jitter, jitter_buffer_ms=JITTER_BUFFER_MS)
     views = far_end_views(collect_reports(scan.rtcp)) if scan.rtcp else {}

@@ -37,6 +37,9 @@ UdpFilter = Callable[[UdpTable], np.ndarray]
 
 
 class _Scanner:
+    """The per-frame path (`frame`, `datagram`) is also the live feed's entry: `keep` and
+    `media_datagram` are where a message and a media datagram leave it."""
+
     def __init__(self, media: bool, udp_keep: UdpFilter | None = None,
                  sip_filter: SipFilter | None = None) -> None:
         self.media = media
@@ -172,8 +175,12 @@ class _Scanner:
                 if wanted:
                     self.keep(SipPacket(frame, ts, src, sport, dst, dport, "udp", data, msg, frames))
                 return
-        if not self.media:
-            return
+        if self.media:
+            self.media_datagram(frame, ts, src, sport, dst, dport, data)
+
+    def media_datagram(self, frame: int, ts: float, src: str, sport: int, dst: str, dport: int,
+                       data: bytes) -> None:
+        """A UDP datagram that is not SIP: an RTP/RTCP candidate (the live feed takes it here)."""
         if is_rtcp(data):
             self.rtcp.append(UdpPacket(frame, ts, src, sport, dst, dport, data))
         self.rows.append(

@@ -17,14 +17,14 @@ from voxops.cli.common import (
     TimeMode,
     warn,
 )
-from voxops.errors import ExitCode
+from voxops.errors import ExitCode, InvalidInput
 from voxops.views.output import emit_json_rows
 
 
 def register(app: typer.Typer) -> None:
     @app.command("calls")
     def calls(
-        pcap: Path = opts.PCAP_ARG,
+        pcap: Path | None = typer.Argument(None, help="Capture file: pcap, pcapng, optionally gzip-compressed (or --db)."),
         all_methods: bool = typer.Option(False, "--all", help="Also REGISTER, OPTIONS, SUBSCRIBE, MESSAGE... dialogs."),
         number: list[str] = typer.Option([], "--number", "-n", help="Keep dialogs whose From/To contains this (repeatable)."),
         since: str = typer.Option(None, "--since", help="Keep dialogs active at or after (epoch or ISO time, UTC)."),
@@ -39,8 +39,24 @@ def register(app: typer.Typer) -> None:
         width: int | None = WIDTH_OPTION,
         full: bool = FULL_OPTION,
         time: TimeMode = TIME_OPTION,
+        db: str | None = typer.Option(None, "--db", help="Search the call records `voxops watch` kept (SQLite file or postgresql://...) instead of a capture."),
+        trunk: str | None = typer.Option(None, "--trunk", help="With --db: calls on this trunk."),
+        finding: str | None = typer.Option(None, "--finding", help="With --db: calls with this finding code."),
+        limit: int = typer.Option(100, "--limit", min=1, max=100000, help="With --db: at most this many, newest first."),
     ) -> int:
         """List the dialogs in a capture: start, Call-ID, parties, status, duration, PDD."""
+        if db is not None or pcap is None:
+            from voxops.cli.records import search_records
+
+            if pcap is not None:
+                raise InvalidInput("give a capture or --db, not both")
+            if status or all_methods or tls_keylog is not None:
+                raise InvalidInput("--status, --all and --tls-keylog read a capture; with --db use --finding and --trunk")
+            if db is None:
+                raise InvalidInput("missing a capture file (or --db URL to search call records)")
+            return search_records(db, number=number, since=opts.parse_time(since, "--since"),
+                                  until=opts.parse_time(until, "--until"), trunk=trunk, finding=finding,
+                                  call_id=call_id, limit=limit, fmt=fmt, width=width, full=full, time=time)
         from voxops.analysis.call_list import CallFilter, summary_rows
         from voxops.analysis.call_store import CallStore
         from voxops.analysis.dialog_summaries import DialogSummaries

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "rtp",
     "diagnose",
     "stats",
+    "watch",
     "render",
     "deploy",
     "agent",

@@ -254,5 +254,17 @@ def node_context(topo: Topology, node: SbcNode, prefix: str) -> dict[str, Any]:
         "metrics_socket": _socket("tcp", node.address, node.metrics_port) if node.metrics_port else None,
         "paths": node_paths(prefix, node.name),
         "media": _node_media(topo, node),
+        "hep": _node_hep(topo, node),
     }
+
+
+def _node_hep(topo: Topology, node: SbcNode) -> dict[str, Any] | None:
+    """Where the node mirrors its SIP (siptrace's duplicate URI) and the capture id it uses."""
+    hep = topo.sbc.hep
+    if hep is None:
+        return None
+    address = hep.address or node.address
+    host = f"[{address}]" if ":" in address else address
+    return {"uri": f"sip:{host}:{hep.port};transport={hep.transport}",
+            "capture_id": 1 + [n.name for n in topo.sbc.nodes].index(node.name)}
 

@@ -158,6 +158,17 @@ class SbcTls(Model):
     min_version: Literal["TLSv1.2", "TLSv1.3"] = "TLSv1.2"
 
 
+class SbcHep(Model):
+    """Every SIP message a node sends or receives, mirrored over HEP3 (Kamailio siptrace) to
+    a `voxops watch --hep`."""
+
+    address: IPAddress | None = Field(
+        default=None, description="Where the watch listens; default: the node's own address (a watch on each node)."
+    )
+    port: Port = Field(default=9060, description="The watch's HEP port.")
+    transport: Literal["udp", "tcp"] = "udp"
+
+
 class Admission(Model):
     enabled: bool = True
     max_concurrent_calls: Annotated[int, Field(ge=1, le=1_000_000)] = 100
@@ -215,6 +226,9 @@ class Sbc(Model):
     )
     media: Media | None = Field(
         default=None, description="The media relay (rtpengine) on every node; without it RTP flows end to end."
+    )
+    hep: SbcHep | None = Field(
+        default=None, description="Mirror SIP to a `voxops watch` over HEP (siptrace); off when absent."
     )
 
 

@@ -51,9 +51,14 @@ def frame_levels(pcm: np.ndarray, rate: int) -> np.ndarray:
     """RMS level of each 10 ms frame in dBFS (a trailing partial frame is padded with zeros)."""
     size = max(1, round(rate * FRAME_S))
     frames = -(-len(pcm) // size)
-    padded = np.zeros(frames * size, np.float32)
-    padded[: len(pcm)] = pcm
-    power = np.mean(np.square(padded.reshape(frames, size) / 32768.0), axis=1)
+    whole = len(pcm) // size
+    power = np.zeros(frames, np.float64)
+    body = pcm[: whole * size].reshape(whole, size).astype(np.float32)
+    power[:whole] = np.einsum("ij,ij->i", body, body)
+    if frames > whole:
+        tail = pcm[whole * size:].astype(np.float32)
+        power[whole] = float(np.dot(tail, tail))
+    power /= size * 32768.0 * 32768.0
     with np.errstate(divide="ignore"):
         return np.maximum(10.0 * np.log10(power), SILENT_LEVEL_DBFS).astype(np.float32)
 

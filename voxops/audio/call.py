@@ -107,19 +107,27 @@ def decode_call(pcap: Path, call_id: str, correlate: Sequence[str], *, limits: T
 
     dialogs, udp = load_call(pcap, [call_id], correlate, engine=Engine.native, tls_keylog=None, warn=warn)
     d = main_dialog(dialogs, call_id)
-    ends, rtpmap, holds = media_sides(d)
+    ends, _, _ = media_sides(d)
     rows = split_directions(udp, ends)
     if not any(len(r) for r in rows.values()):
         raise InvalidInput(f"{pcap}: call {d.call_id} carried no RTP to its SDP addresses: no audio to decode",
                            hint="`voxops rtp CAPTURE` lists the streams the capture holds")
-    frames = {side: udp.frame[r] for side, r in rows.items()}
-    rtp = read_rtp(pcap, np.concatenate(list(frames.values())), warn)
+    rtp = read_rtp(pcap, np.concatenate([udp.frame[r] for r in rows.values()]), warn)
+    return decode_dialog(d, udp, rows, rtp, limits=limits)
+
+
+def decode_dialog(d: Dialog, udp: UdpTable, rows: dict[str, np.ndarray], rtp: RtpPackets, *,
+                  limits: Thresholds) -> CallAudio:
+    """One call's audio from the RTP read back for it (`rtp` may hold other calls' packets:
+    each side keeps the frames of its `rows` of `udp`)."""
+    _, rtpmap, holds = media_sides(d)
     rtcp = (rtp.pt >= 72) & (rtp.pt <= 76)  # RTCP's packet types 200-204 seen through an RTP header
     packets: dict[str, RtpPackets] = {}
     for side in SIDES:  # read back together: split again by the frames each side sent
-        packets[side] = rtp.select(np.isin(rtp.frame, frames[side]) & ~rtcp)
+        packets[side] = rtp.select(np.isin(rtp.frame, udp.frame[rows[side]]) & ~rtcp)
+    arrivals = [float(packets[s].arrival.max()) for s in SIDES if len(packets[s])]
     # the audio ends with the last packet: a BYE days later (or never) asks for no more memory
-    end = (float(rtp.arrival.max()) if len(rtp) else d.end) + 0.02
+    end = (max(arrivals) if arrivals else d.end) + 0.02
     sides = {}
     for side in SIDES:
         audio = assemble(packets[side], rtpmap, d.start, end)

@@ -37,6 +37,7 @@ def stats(
     output: Path = typer.Option(Path("voxops-stats.png"), "--output", "-o", help="Where --format png writes ('-': standard output)."),
     ner_487: bool = typer.Option(False, "--ner-487", help="Count 487 (caller cancelled) as effective in NER."),
     heuristic: bool = HEURISTIC_OPTION,
+    audio: bool = typer.Option(False, "--audio", help="Decode answered calls: response latency and dead air per trunk and agent."),
     fail_on: Severity = typer.Option(Severity.critical, "--fail-on", help="Exit 1 on findings at or above this."),
     width: int | None = WIDTH_OPTION,
     full: bool = FULL_OPTION,
@@ -57,6 +58,11 @@ def stats(
     analysis = analyse_capture(pcap, heuristic=heuristic, keep_jitter=fmt is StatsFormat.png, warn=warn,
                                compact=True)
     report = stats_report(str(pcap), analysis.dialogs, analysis.streams, policy)
+    if audio:
+        from voxops.audio.call_stats import audio_stats
+
+        answered = [c.call_id for c in report.call_list if c.final_status is not None and 200 <= c.final_status < 300]
+        report.audio = audio_stats(pcap, answered, policy, warn=warn)
     if fmt is StatsFormat.json:
         emit_json(report)
     elif fmt is StatsFormat.png:

@@ -42,7 +42,7 @@ class Arrow:
     def kind(self) -> str:
         """request | provisional | success | redirect | failure (for colours)."""
         first = self.label.split(" ", 1)[0]
-        if not first.isdigit():
+        if not (first.isascii() and first.isdigit()):
             return "request"
         code = int(first)
         return {1: "provisional", 2: "success", 3: "redirect"}.get(code // 100, "failure")

@@ -106,6 +106,12 @@ def decode_call(pcap: Path, call_id: str, correlate: Sequence[str], *, limits: T
     from voxops.views.ladder import load_call
 
     dialogs, udp = load_call(pcap, [call_id], correlate, engine=Engine.native, tls_keylog=None, warn=warn)
+    return decode_loaded(pcap, dialogs, udp, call_id, limits=limits, warn=warn)
+
+
+def decode_loaded(pcap: Path, dialogs: Sequence[Dialog], udp: UdpTable, call_id: str, *, limits: Thresholds,
+                  warn: Callable[[str], None]) -> CallAudio:
+    """`decode_call` once the call's dialogs and UDP rows are loaded (`voxops ladder --audio`)."""
     d = main_dialog(dialogs, call_id)
     ends, _, _ = media_sides(d)
     rows = split_directions(udp, ends)

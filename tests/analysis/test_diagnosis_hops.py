@@ -144,3 +144,30 @@ def test_a_relay_that_drops_the_agents_audio_is_named(sc, tmp_path):
     clean = sc.Call("relay-ok@voxops", caller=sc.CARRIER_A)
     _anchored(sc, clean, agent_sends=True)
     assert "relay-drops-media" not in {f.code for f in diagnose(write(sc, clean, tmp_path), clean.call_id).findings}
+
+
+def _relay_forwards_nothing_to_the_carrier(sc, tmp_path, call_id: str, agent_sends: bool) -> list:
+    """carrier-a -> sbc-1 (anchoring media) -> agent-1, sbc-1 sending nothing to carrier-a:
+    the media findings of the diagnosis."""
+    call = sc.Call(call_id, caller=sc.CARRIER_A)
+    _anchored(sc, call, agent_sends=agent_sends)
+    call.packets = [p for p in call.packets if not (p.src == ("127.0.9.1", 20002) and p.dst == sc.CARRIER_MEDIA)]
+    result = diagnose(write(sc, call, tmp_path), call.call_id)
+    return [f for f in result.findings if f.code in MEDIA_CODES | {"relay-drops-media"}]
+
+
+def test_audio_a_relay_drops_is_the_relays_finding_not_a_one_way_call(sc, tmp_path):
+    """The agent's audio reaches sbc-1 and goes no further. One critical finding names
+    sbc-1; carrier-a's hop, which lacks that audio only because sbc-1 dropped it, is no
+    second one-way call."""
+    media = _relay_forwards_nothing_to_the_carrier(sc, tmp_path, "relay-drop@voxops", agent_sends=True)
+    assert [(f.code, f.evidence["node"]) for f in media] == [("relay-drops-media", "sbc-1")]
+
+
+def test_a_silent_agent_behind_a_relay_is_named_once_on_its_own_hop(sc, tmp_path):
+    """agent-1 sends nothing, so sbc-1 has nothing to forward to carrier-a: one one-way
+    finding, on the agent's hop, naming agent-1; the relay did its job."""
+    media = _relay_forwards_nothing_to_the_carrier(sc, tmp_path, "silent-agent@voxops", agent_sends=False)
+    assert [(f.code, f.evidence["node"]) for f in media] == [("one-way-audio", "agent-1")]
+    assert media[0].evidence["streams"] == ["127.0.9.1:20000 -> 127.0.9.21:40000"]
+    assert media[0].message.endswith("agent-1 sends no audio")

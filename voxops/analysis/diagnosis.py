@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voxops.analysis import faults as F
 from voxops.analysis.hops import CallPath, call_path
 from voxops.analysis.media_attribution import other_media
-from voxops.analysis.media_continuity import relay_findings
+from voxops.analysis.media_continuity import relay_findings, relayed_directions
 from voxops.analysis.negotiation import hop_negotiations
 from voxops.analysis.path_findings import busy_finding, failover_findings
 from voxops.analysis.policy import Policy
@@ -234,9 +234,9 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
         seen_reverse=sorted({pt for s in primary.rev for pt in s.payload_types}),
     )
     findings += relay_findings(hop_media, policy)
-    for h in hop_media:
+    for h, relayed in zip(hop_media, relayed_directions(hop_media), strict=True):
         _sdp_findings(h.offer, h.o_media, h.answer, h.a_media, h.fwd, h.rev, findings, policy)
-        rtp_findings(main, h.fwd, h.rev, h.answer, findings, policy, fax)
+        rtp_findings(main, h.fwd, h.rev, h.answer, findings, policy, fax, offer=h.offer, relayed=relayed)
     findings = list({(f.code, f.where, f.message): f for f in findings}.values())
     top = worst(findings)
     verdict = "no problem found" if top is None else f"{top.value}: " + "; ".join(

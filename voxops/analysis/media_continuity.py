@@ -57,3 +57,21 @@ def relay_findings(hops: Sequence[HopMedia], policy: Policy) -> list[Finding]:
                         where=f"frame {came[0].first_frame}", node=name, hop=f"{name} -> {sink}",
                         received=packets, source=source))
     return out
+
+
+def relayed_directions(hops: Sequence[HopMedia]) -> list[tuple[bool, bool]]:
+    """Per hop: whether its offerer->answerer audio, and its answerer->offerer audio, is
+    relayed from another hop (the sender is a relay that answered or offered there).
+    A direction missing on such a hop is the relay's fault (`relay_findings`) or its
+    source's on the hop upstream, never a second one-way finding here."""
+    def address(side: _Side | None) -> str | None:
+        return side.address if side is not None else None
+
+    out = []
+    for h in hops:
+        fwd = address(h.offer) is not None and any(
+            u is not h and u.offer is not None and address(u.answer) == address(h.offer) for u in hops)
+        rev = address(h.answer) is not None and any(
+            d is not h and d.answer is not None and address(d.offer) == address(h.answer) for d in hops)
+        out.append((fwd, rev))
+    return out

@@ -15,7 +15,10 @@ if TYPE_CHECKING:
 
 
 def rtp_findings(d: Dialog, fwd: list[RtpStream], rev: list[RtpStream], answer: SdpView | None,
-                  out: list[Finding], policy: Policy, fax: bool = False) -> None:
+                  out: list[Finding], policy: Policy, fax: bool = False, *, offer: SdpView | None = None,
+                  relayed: tuple[bool, bool] = (False, False)) -> None:
+    """`relayed`: the hop's (offerer->answerer, answerer->offerer) audio comes through a
+    relay from another hop: a direction missing here is judged there."""
     if d.answered_at is None:
         return
     shared = [s for s in fwd + rev if s.claimed_by]
@@ -33,13 +36,15 @@ def rtp_findings(d: Dialog, fwd: list[RtpStream], rev: list[RtpStream], answer: 
         if not held and not shared:
             out.append(F.NO_MEDIA("answered call carried no RTP in either direction", where=f"call {d.call_id}"))
         return
-    if (not fwd or not rev) and not held and not shared:
+    if (not fwd or not rev) and not held and not shared and not relayed[0 if not fwd else 1]:
         present, absent = ("offerer->answerer", "answerer->offerer") if fwd else ("answerer->offerer", "offerer->answerer")
         have = fwd or rev
+        silent = _silent_node(answer if fwd else offer, policy)
         out.append(F.ONE_WAY_AUDIO(
-            f"RTP only {present} ({sum(s.packets for s in have)} packets); nothing {absent}",
+            f"RTP only {present} ({sum(s.packets for s in have)} packets); nothing {absent}"
+            + (f": {silent} sends no audio" if silent else ""),
             where=f"frame {have[0].first_frame}", present=present, absent=absent,
-            streams=[f"{s.src} -> {s.dst}" for s in have]))
+            streams=[f"{s.src} -> {s.dst}" for s in have], node=silent))
     for s in fwd + rev:
         label = f"{s.src} -> {s.dst}"
         late = s.start - d.answered_at
@@ -63,3 +68,12 @@ def rtp_findings(d: Dialog, fwd: list[RtpStream], rev: list[RtpStream], answer: 
         if s.mos is not None and s.mos < policy.mos_min:
             out.append(F.LOW_MOS(f"MOS {s.mos} (R {s.r_factor}) on {label}", where=f"frame {s.first_frame}",
                                  mos=s.mos, r_factor=s.r_factor, method=s.mos_method))
+
+
+def _silent_node(side: SdpView | None, policy: Policy) -> str | None:
+    """The node that should have sent the missing direction: spec name, else address:port."""
+    from voxops.analysis.hops import node_name
+
+    if side is None or side.address is None:
+        return None
+    return node_name(side.address, side.port, policy)

@@ -6,6 +6,7 @@ Call-ID on both hops), written at test time, plus variants built with the same `
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from types import ModuleType
 
@@ -171,3 +172,55 @@ def test_a_silent_agent_behind_a_relay_is_named_once_on_its_own_hop(sc, tmp_path
     assert [(f.code, f.evidence["node"]) for f in media] == [("one-way-audio", "agent-1")]
     assert media[0].evidence["streams"] == ["127.0.9.1:20000 -> 127.0.9.21:40000"]
     assert media[0].message.endswith("agent-1 sends no audio")
+
+
+def _in_dialog(sc: ModuleType, call, t: float, method: str, src, dst, body: str) -> None:
+    """A request inside the dialog (the To tag of the 200 OK): re-INVITE or UPDATE."""
+    call.request(t, method, src, dst, body, cseq=2)
+    to = f"To: <sip:+15550199@{sc.SBC[0]}>".encode()
+    call.packets[-1].payload = call.packets[-1].payload.replace(to, to + f";tag=b{call.call_id[:4]}".encode(), 1)
+
+
+def _switched(sc: ModuleType, call, method: str | None) -> None:
+    """carrier-a -> sbc-1 -> agent-1 in PCMU; at 1 s the agent moves the call to PCMA with a
+    re-INVITE or UPDATE (`method`; None: without telling anyone). RTP both ways changes
+    payload type at 1.2 s within one stream."""
+    both = sc.sdp(sc.CARRIER_MEDIA, [0, 8])
+    call.request(0.0, "INVITE", sc.CARRIER_A, sc.SBC, both)
+    call.request(0.02, "INVITE", sc.SBC, sc.AGENT, both)
+    call.response(0.3, 200, "OK", sc.AGENT, sc.SBC, body=sc.sdp(sc.AGENT_MEDIA, [0]))
+    call.response(0.31, 200, "OK", sc.SBC, sc.CARRIER_A, body=sc.sdp(sc.AGENT_MEDIA, [0]))
+    call.request(0.35, "ACK", sc.CARRIER_A, sc.SBC)
+    call.request(0.36, "ACK", sc.SBC, sc.AGENT)
+    if method is not None:
+        _in_dialog(sc, call, 1.0, method, sc.AGENT, sc.SBC, sc.sdp(sc.AGENT_MEDIA, [8]))
+        _in_dialog(sc, call, 1.01, method, sc.SBC, sc.CARRIER_A, sc.sdp(sc.AGENT_MEDIA, [8]))
+        call.response(1.1, 200, "OK", sc.CARRIER_A, sc.SBC, method=method, body=sc.sdp(sc.CARRIER_MEDIA, [8]), cseq=2)
+        call.response(1.11, 200, "OK", sc.SBC, sc.AGENT, method=method, body=sc.sdp(sc.CARRIER_MEDIA, [8]), cseq=2)
+        if method == "INVITE":
+            call.request(1.15, "ACK", sc.AGENT, sc.SBC, cseq=2)
+            call.request(1.16, "ACK", sc.SBC, sc.CARRIER_A, cseq=2)
+    for src, dst, ssrc in ((sc.CARRIER_MEDIA, sc.AGENT_MEDIA, 11), (sc.AGENT_MEDIA, sc.CARRIER_MEDIA, 22)):
+        for n in range(100):
+            pt = 0 if n < 40 else 8
+            header = struct.pack("!BBHII", 0x80, pt, n, n * 160, ssrc)
+            call.packets.append(sc.Datagram(0.4 + 0.02 * n, src, dst, header + bytes([0x55 + pt]) * 160))
+    call.request(2.5, "BYE", sc.CARRIER_A, sc.SBC, cseq=3)
+    call.request(2.51, "BYE", sc.SBC, sc.AGENT, cseq=3)
+    call.packets.sort(key=lambda p: p.time)
+
+
+@pytest.mark.parametrize("method", ["INVITE", "UPDATE"])
+def test_a_payload_type_switch_announced_later_is_no_codec_problem(sc, tmp_path, method):
+    call = sc.Call(f"switch-{method.lower()}@voxops", caller=sc.CARRIER_A)
+    _switched(sc, call, method)
+    result = diagnose(write(sc, call, tmp_path), call.call_id)
+    codes = {f.code for f in result.findings}
+    assert not codes & {"transcoding", "codec-asymmetry"}, result.findings
+
+
+def test_a_payload_type_switch_nobody_announced_is_still_transcoding(sc, tmp_path):
+    call = sc.Call("switch-silent@voxops", caller=sc.CARRIER_A)
+    _switched(sc, call, None)
+    result = diagnose(write(sc, call, tmp_path), call.call_id)
+    assert "transcoding" in {f.code for f in result.findings}

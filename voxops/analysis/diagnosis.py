@@ -146,6 +146,7 @@ class _HopMedia:
     a_media: SdpMedia | None = None
     fwd: list[RtpStream] = field(default_factory=list)
     rev: list[RtpStream] = field(default_factory=list)
+    renegotiated: set[int] = field(default_factory=set)  # payload types a later re-INVITE/UPDATE agreed on
 
     def endpoints(self) -> tuple[str | None, str | None]:
         return (f"{self.offer.address}:{self.offer.port}" if self.offer else None,
@@ -168,8 +169,12 @@ def _hop_media(dialogs: list[Dialog], streams: list[RtpStream]) -> list[_HopMedi
     answered = [h for h in hops if h.answer is not None]
     chosen: list[_HopMedia] = []
     for h in answered or hops[:1] or [_HopMedia()]:
-        if all(h.endpoints() != c.endpoints() for c in chosen):
+        # a re-INVITE or UPDATE from the answerer offers the same two endpoints the other way round
+        same = next((c for c in chosen if set(h.endpoints()) == set(c.endpoints())), None) if _talking(h) else None
+        if same is None:
             chosen.append(h)
+        elif h.answer is not None:  # a re-INVITE or UPDATE on the same media (or the next hop's copy)
+            same.renegotiated.update(h.answer.payload_types)
     for s in streams:
         matched = False
         for h in chosen:
@@ -184,6 +189,11 @@ def _hop_media(dialogs: list[Dialog], streams: list[RtpStream]) -> list[_HopMedi
         if not matched:
             chosen[0].fwd.append(s)
     return chosen
+
+
+def _talking(h: _HopMedia) -> bool:
+    """Offer and answer both sendrecv: a renegotiation that puts nothing on hold."""
+    return all(v is not None and v.direction == "sendrecv" for v in (h.offer, h.answer))
 
 
 def _is_private(addr: str | None) -> bool:
@@ -235,7 +245,7 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
     )
     findings += relay_findings(hop_media, policy)
     for h, relayed in zip(hop_media, relayed_directions(hop_media), strict=True):
-        _sdp_findings(h.offer, h.o_media, h.answer, h.a_media, h.fwd, h.rev, findings, policy)
+        _sdp_findings(h.offer, h.o_media, h.answer, h.a_media, h.fwd, h.rev, findings, policy, h.renegotiated)
         rtp_findings(main, h.fwd, h.rev, h.answer, findings, policy, fax, offer=h.offer, relayed=relayed)
     findings = list({(f.code, f.where, f.message): f for f in findings}.values())
     top = worst(findings)
@@ -331,7 +341,7 @@ def _final_sender(d: Dialog) -> str | None:
 
 def _sdp_findings(o_view: SdpView | None, o_media: SdpMedia | None, a_view: SdpView | None,
                   a_media: SdpMedia | None, fwd: list[RtpStream], rev: list[RtpStream],
-                  out: list[Finding], policy: Policy) -> None:
+                  out: list[Finding], policy: Policy, renegotiated: set[int] | None = None) -> None:
     for view, media, role in ((o_view, o_media, "offer"), (a_view, a_media, "answer")):
         if view is None or media is None:
             continue
@@ -360,7 +370,7 @@ def _sdp_findings(o_view: SdpView | None, o_media: SdpMedia | None, a_view: SdpV
     if a_view is None or a_media is None:
         return
     dtmf = _dtmf_pts(a_media) | _dtmf_pts(o_media)
-    allowed = set(a_view.payload_types)
+    allowed = set(a_view.payload_types) | (renegotiated or set())  # a switch agreed later is no transcoding
     for direction, group in (("offerer->answerer", fwd), ("answerer->offerer", rev)):
         for s in group:
             odd = [pt for pt in s.payload_types if pt not in allowed and pt not in dtmf and pt not in NON_AUDIO_PTS]

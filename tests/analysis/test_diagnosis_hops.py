@@ -224,3 +224,50 @@ def test_a_payload_type_switch_nobody_announced_is_still_transcoding(sc, tmp_pat
     _switched(sc, call, None)
     result = diagnose(write(sc, call, tmp_path), call.call_id)
     assert "transcoding" in {f.code for f in result.findings}
+
+
+def _relayed_call(sc: ModuleType, call_id: str, *, in_pt: int = 0, carrier_drop=None, relay_drop=None):
+    """carrier-a -> sbc-1 (anchoring media, forwarding payload and sequence numbers as they
+    come) -> agent-1, all in PCMU by SDP; the carrier sends `in_pt`, loses `carrier_drop`
+    packets on its leg, the relay's leg toward the agent loses `relay_drop` more."""
+    sbc_out, sbc_in = ("127.0.9.1", 20000), ("127.0.9.1", 20002)
+    call = sc.Call(call_id, caller=sc.CARRIER_A)
+    call.request(0.0, "INVITE", sc.CARRIER_A, sc.SBC, sc.sdp(sc.CARRIER_MEDIA, [0]))
+    call.request(0.02, "INVITE", sc.SBC, sc.AGENT, sc.sdp(sbc_out, [0]))
+    call.response(0.3, 200, "OK", sc.AGENT, sc.SBC, body=sc.sdp(sc.AGENT_MEDIA, [0]))
+    call.response(0.31, 200, "OK", sc.SBC, sc.CARRIER_A, body=sc.sdp(sbc_in, [0]))
+    call.request(0.35, "ACK", sc.CARRIER_A, sc.SBC)
+    call.request(0.36, "ACK", sc.SBC, sc.AGENT)
+    for n in range(200):
+        if carrier_drop and carrier_drop(n):
+            continue
+        header = struct.pack("!BBHII", 0x80, in_pt, n, n * 160, 0x1234)
+        call.packets.append(sc.Datagram(0.4 + 0.02 * n, sc.CARRIER_MEDIA, sbc_in, header + bytes(160)))
+        if not (relay_drop and relay_drop(n)):
+            call.packets.append(sc.Datagram(0.401 + 0.02 * n, sbc_out, sc.AGENT_MEDIA, header + bytes(160)))
+    call.rtp(0.41, sc.AGENT_MEDIA, sbc_out, 0, 4.0)
+    call.rtp(0.411, sbc_in, sc.CARRIER_MEDIA, 0, 4.0)
+    call.request(4.6, "BYE", sc.CARRIER_A, sc.SBC, cseq=2)
+    call.request(4.61, "BYE", sc.SBC, sc.AGENT, cseq=2)
+    call.packets.sort(key=lambda p: p.time)
+    return call
+
+
+def _codes(sc, call, tmp_path, codes: set[str]) -> list:
+    return [f for f in diagnose(write(sc, call, tmp_path), call.call_id).findings if f.code in codes]
+
+
+def test_loss_is_located_at_the_upstream_most_leg_where_it_appears(sc, tmp_path):
+    every_tenth = lambda n: n % 10 == 3  # noqa: E731
+    upstream = _codes(sc, _relayed_call(sc, "loss-up@voxops", carrier_drop=every_tenth), tmp_path, {"packet-loss"})
+    assert [f.evidence["hop"] for f in upstream] == ["carrier-a -> sbc-1"]
+    downstream = _codes(sc, _relayed_call(sc, "loss-down@voxops", relay_drop=every_tenth), tmp_path, {"packet-loss"})
+    assert [f.evidence["hop"] for f in downstream] == ["sbc-1 -> agent-1"]
+    more = _codes(sc, _relayed_call(sc, "loss-both@voxops", carrier_drop=every_tenth,
+                                    relay_drop=lambda n: n % 10 == 7), tmp_path, {"packet-loss"})
+    assert [f.evidence["hop"] for f in more] == ["carrier-a -> sbc-1", "sbc-1 -> agent-1"]
+
+
+def test_a_wrong_codec_a_relay_forwards_is_the_sources_transcoding(sc, tmp_path):
+    found = _codes(sc, _relayed_call(sc, "g729-in@voxops", in_pt=18), tmp_path, {"transcoding"})
+    assert [f.evidence["stream"] for f in found] == ["127.0.9.11:30000 -> 127.0.9.1:20002"]

@@ -59,19 +59,23 @@ def relay_findings(hops: Sequence[HopMedia], policy: Policy) -> list[Finding]:
     return out
 
 
-def relayed_directions(hops: Sequence[HopMedia]) -> list[tuple[bool, bool]]:
-    """Per hop: whether its offerer->answerer audio, and its answerer->offerer audio, is
-    relayed from another hop (the sender is a relay that answered or offered there).
-    A direction missing on such a hop is the relay's fault (`relay_findings`) or its
-    source's on the hop upstream, never a second one-way finding here."""
+Feeds = tuple["list[RtpStream] | None", "list[RtpStream] | None"]
+
+
+def feeding_streams(hops: Sequence[HopMedia]) -> list[Feeds]:
+    """Per hop: the streams a relay receives on another hop and forwards as this hop's
+    offerer->answerer audio, and as its answerer->offerer audio; None where that direction
+    is not relayed (its sender is where the audio starts). A direction missing, lossy or
+    in the wrong codec on a relayed hop is judged where it starts (`relay_findings` or the
+    hop upstream), never a second time here."""
     def address(side: _Side | None) -> str | None:
         return side.address if side is not None else None
 
-    out = []
+    out: list[Feeds] = []
     for h in hops:
-        fwd = address(h.offer) is not None and any(
-            u is not h and u.offer is not None and address(u.answer) == address(h.offer) for u in hops)
-        rev = address(h.answer) is not None and any(
-            d is not h and d.answer is not None and address(d.offer) == address(h.answer) for d in hops)
+        fwd = next((u.fwd for u in hops if u is not h and u.offer is not None and address(h.offer) is not None
+                    and address(u.answer) == address(h.offer)), None)
+        rev = next((d.rev for d in hops if d is not h and d.answer is not None and address(h.answer) is not None
+                    and address(d.offer) == address(h.answer)), None)
         out.append((fwd, rev))
     return out

@@ -15,7 +15,14 @@ from tests.audio.support import MEDIA_START, RATE, correlation, g711_packets, no
 from voxops.capture.files import read_batches
 from voxops.capture.layers import decode_frame
 from voxops.capture.tunnels import MAX_DEPTH, decapsulate
-from voxops.capture.writer import PcapWriter, ether, ipv4_header, ipv6_header, udp_segment, write_rtp_call
+from voxops.capture.writer import (
+    PcapWriter,
+    ether,
+    ipv4_header,
+    ipv6_header,
+    udp_segment,
+    write_rtp_call,
+)
 
 CALL = "tunnelled@test"
 OUTER_A, OUTER_B = "192.0.2.1", "192.0.2.2"  # the tunnel's ends, never the call's

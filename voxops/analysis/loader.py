@@ -53,7 +53,6 @@ def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = 
     grows by a few hundred bytes per message, not by the whole message."""
     from voxops.analysis.dialog_summaries import DialogSummaries
     from voxops.capture import scan
-
     from voxops.capture.foreign import native_or_tshark
 
     summaries = DialogSummaries() if compact else None

@@ -60,7 +60,7 @@ def _invite(d: Dialog) -> SipPacket:
 
 def media_sides(d: Dialog) -> tuple[dict[str, set[Endpoint]], dict[int, tuple[str, int, int]], list[Interval]]:
     """Each side's SDP audio endpoints, the payload-type map, and holds (seconds from the start)."""
-    caller_addr = _invite(d).src
+    caller_tag = _invite(d).msg.from_tag
     ends: dict[str, set[Endpoint]] = {"caller": set(), "agent": set()}
     rtpmap: dict[int, tuple[str, int, int]] = {}
     holds: list[Interval] = []
@@ -69,7 +69,9 @@ def media_sides(d: Dialog) -> tuple[dict[str, set[Endpoint]], dict[int, tuple[st
         sdp = pkt.msg.sdp
         if sdp is None:
             continue
-        side = "caller" if pkt.src == caller_addr else "agent"
+        # the caller's SDP travels in its own requests (From: the caller) and in the responses
+        # to the agent's; on every hop of a proxied call, whatever address relays it
+        side = "caller" if pkt.msg.is_request == (pkt.msg.from_tag == caller_tag) else "agent"
         for m in sdp.media:
             if m.kind != "audio":
                 continue

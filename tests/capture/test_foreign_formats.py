@@ -47,3 +47,13 @@ def test_an_unknown_format_is_still_a_clear_invalid_input(cli, tmp_path: Path) -
     (tmp_path / "x.cap").write_bytes(b"NOPE" + bytes(60))
     code, _, err = cli("calls", tmp_path / "x.cap")
     assert code == 2 and "not a pcap or pcapng capture" in err
+
+
+def test_a_gzipped_netmon_capture_is_told_by_its_decompressed_bytes(cli, netmon: Path, tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "calls.cap.gz"
+    packed.write_bytes(gzip.compress(netmon.read_bytes()))
+    code, out, err = cli("stats", packed, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["calls"] == 3 and "NetMon" in err

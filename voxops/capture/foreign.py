@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from voxops.capture.files import PCAP_MAGIC, PCAPNG_MAGIC, open_capture
+from voxops.errors import CaptureError
 
 FOREIGN_MAGIC = {
     b"GMBU": "Microsoft NetMon 2",
@@ -22,9 +23,14 @@ def foreign_format(path: Path) -> str | None:
     """The name of a format tshark reads and the native reader does not; None for pcap,
     pcapng and whatever is unknown (the native reader then says what it found)."""
     try:
-        with open_capture(path) as fh:
-            head = fh.read(8)
-    except (OSError, EOFError, ValueError):
+        fh = open_capture(path)
+        try:
+            buf = bytearray(8)
+            got = fh.readinto(memoryview(buf))  # gzip: the first bytes decompressed
+            head = bytes(buf[:got])
+        finally:
+            fh.close()
+    except (OSError, EOFError, ValueError, CaptureError):
         return None  # the native reader reports it
     if head[:4] in PCAP_MAGIC or head[:4] == PCAPNG_MAGIC:
         return None

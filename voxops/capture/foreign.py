@@ -26,7 +26,7 @@ def foreign_format(path: Path) -> str | None:
         fh = open_capture(path)
         try:
             buf = bytearray(8)
-            got = fh.readinto(memoryview(buf))  # gzip: the first bytes decompressed
+            got = fh.readinto(memoryview(buf))  # type: ignore[attr-defined]  # gzip: decompressed bytes
             head = bytes(buf[:got])
         finally:
             fh.close()

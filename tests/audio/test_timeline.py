@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from voxops.audio.codecs import encode_g711
 from voxops.audio.timeline import assemble as assemble_columns
@@ -208,3 +209,19 @@ def test_g711_batch_decode_places_every_packet_as_one_at_a_time_would() -> None:
             reference[lo:hi] = samples[lo - int(at[k]): hi - int(at[k])]
     assert refused == int(sum(len(p) > codec.max_samples() for p in payloads)) > 0
     assert np.array_equal(batch, reference)
+
+
+def test_clipping_counts_full_scale_samples_of_voiced_frames_both_ways() -> None:
+    """A voiced stretch with a tenth of its samples at +32767 or -32768 (the int16 minimum
+    has no positive twin), and a loud click in silence that is not speech."""
+    from voxops.audio.voice import detect_voice
+
+    t = np.arange(8000 * 3) / 8000
+    pcm = np.zeros(len(t), np.int16)
+    talk = (t >= 1.0) & (t < 2.0)
+    pcm[talk] = (8000 * np.sin(2 * np.pi * 300 * t[talk])).astype(np.int16)
+    idx = np.flatnonzero(talk)[::10]
+    pcm[idx[::2]], pcm[idx[1::2]] = 32767, -32768
+    voice = detect_voice(pcm, 8000)
+    assert [(s.start, s.end) for s in voice.spurts] == [(1.0, 2.0)]
+    assert voice.clipped_percent == pytest.approx(10.0, abs=0.2)

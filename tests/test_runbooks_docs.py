@@ -97,6 +97,11 @@ SCENARIO_CODES = {
     "agent-pool-saturated": "486",
     "asr-drop": "480",
     "auth-failures": "403",
+    "silent-media": "200",
+    "dead-air": "200",
+    "slow-agent-response": "200",
+    "no-greeting": "200",
+    "talk-over": "200",
 }
 
 

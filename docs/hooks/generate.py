@@ -69,7 +69,8 @@ def ladder_pictures() -> dict[str, tuple[bytes, bytes]]:
             pcap = scenarios.build(rid, Path(tmp))
             svg = Path(tmp) / f"{rid}.svg"
             argv = ["ladder", str(pcap), "--call-id", scenarios.call_id(rid)]
-            code = main([*argv, "--format", "svg", "-o", str(svg), *names])
+            audio = ["--audio"] if rid in scenarios.AUDIO_SCENARIOS else []  # the energy lanes show the finding
+            code = main([*argv, "--format", "svg", "-o", str(svg), *audio, *names])
             if code != 0 or not svg.is_file():
                 log.warning("voxops %s exited %s for the %s picture", " ".join(argv), code, rid)
                 continue

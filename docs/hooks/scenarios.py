@@ -317,6 +317,22 @@ SCENARIOS: dict[str, tuple[Callable[[Call], None], str]] = {
 }
 
 
+
+def _audio_scenarios() -> dict[str, tuple[Callable[[Call], None], str]]:
+    """The conversation findings' calls (audio_scenarios.py, next to this file)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("voxops_docs_audio_scenarios", Path(__file__).with_name("audio_scenarios.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.scenarios(sys.modules[__name__])
+
+
+AUDIO_SCENARIOS = _audio_scenarios()  # drawn with `voxops ladder --audio`
+SCENARIOS.update(AUDIO_SCENARIOS)
+
 # docs/ladders.md: picture name -> (how the capture is made, caption)
 PICTURES: dict[str, tuple[Callable[[Call], None], str]] = {
     "clean-call": (clean_call, "a clean inbound call: carrier-a, sbc-1, agent-1, two seconds of PCMU"),

@@ -6,6 +6,7 @@ Call-ID on both hops), written at test time, plus variants built with the same `
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from types import ModuleType
 
@@ -144,3 +145,129 @@ def test_a_relay_that_drops_the_agents_audio_is_named(sc, tmp_path):
     clean = sc.Call("relay-ok@voxops", caller=sc.CARRIER_A)
     _anchored(sc, clean, agent_sends=True)
     assert "relay-drops-media" not in {f.code for f in diagnose(write(sc, clean, tmp_path), clean.call_id).findings}
+
+
+def _relay_forwards_nothing_to_the_carrier(sc, tmp_path, call_id: str, agent_sends: bool) -> list:
+    """carrier-a -> sbc-1 (anchoring media) -> agent-1, sbc-1 sending nothing to carrier-a:
+    the media findings of the diagnosis."""
+    call = sc.Call(call_id, caller=sc.CARRIER_A)
+    _anchored(sc, call, agent_sends=agent_sends)
+    call.packets = [p for p in call.packets if not (p.src == ("127.0.9.1", 20002) and p.dst == sc.CARRIER_MEDIA)]
+    result = diagnose(write(sc, call, tmp_path), call.call_id)
+    return [f for f in result.findings if f.code in MEDIA_CODES | {"relay-drops-media"}]
+
+
+def test_audio_a_relay_drops_is_the_relays_finding_not_a_one_way_call(sc, tmp_path):
+    """The agent's audio reaches sbc-1 and goes no further. One critical finding names
+    sbc-1; carrier-a's hop, which lacks that audio only because sbc-1 dropped it, is no
+    second one-way call."""
+    media = _relay_forwards_nothing_to_the_carrier(sc, tmp_path, "relay-drop@voxops", agent_sends=True)
+    assert [(f.code, f.evidence["node"]) for f in media] == [("relay-drops-media", "sbc-1")]
+
+
+def test_a_silent_agent_behind_a_relay_is_named_once_on_its_own_hop(sc, tmp_path):
+    """agent-1 sends nothing, so sbc-1 has nothing to forward to carrier-a: one one-way
+    finding, on the agent's hop, naming agent-1; the relay did its job."""
+    media = _relay_forwards_nothing_to_the_carrier(sc, tmp_path, "silent-agent@voxops", agent_sends=False)
+    assert [(f.code, f.evidence["node"]) for f in media] == [("one-way-audio", "agent-1")]
+    assert media[0].evidence["streams"] == ["127.0.9.1:20000 -> 127.0.9.21:40000"]
+    assert media[0].message.endswith("agent-1 sends no audio")
+
+
+def _in_dialog(sc: ModuleType, call, t: float, method: str, src, dst, body: str) -> None:
+    """A request inside the dialog (the To tag of the 200 OK): re-INVITE or UPDATE."""
+    call.request(t, method, src, dst, body, cseq=2)
+    to = f"To: <sip:+15550199@{sc.SBC[0]}>".encode()
+    call.packets[-1].payload = call.packets[-1].payload.replace(to, to + f";tag=b{call.call_id[:4]}".encode(), 1)
+
+
+def _switched(sc: ModuleType, call, method: str | None) -> None:
+    """carrier-a -> sbc-1 -> agent-1 in PCMU; at 1 s the agent moves the call to PCMA with a
+    re-INVITE or UPDATE (`method`; None: without telling anyone). RTP both ways changes
+    payload type at 1.2 s within one stream."""
+    both = sc.sdp(sc.CARRIER_MEDIA, [0, 8])
+    call.request(0.0, "INVITE", sc.CARRIER_A, sc.SBC, both)
+    call.request(0.02, "INVITE", sc.SBC, sc.AGENT, both)
+    call.response(0.3, 200, "OK", sc.AGENT, sc.SBC, body=sc.sdp(sc.AGENT_MEDIA, [0]))
+    call.response(0.31, 200, "OK", sc.SBC, sc.CARRIER_A, body=sc.sdp(sc.AGENT_MEDIA, [0]))
+    call.request(0.35, "ACK", sc.CARRIER_A, sc.SBC)
+    call.request(0.36, "ACK", sc.SBC, sc.AGENT)
+    if method is not None:
+        _in_dialog(sc, call, 1.0, method, sc.AGENT, sc.SBC, sc.sdp(sc.AGENT_MEDIA, [8]))
+        _in_dialog(sc, call, 1.01, method, sc.SBC, sc.CARRIER_A, sc.sdp(sc.AGENT_MEDIA, [8]))
+        call.response(1.1, 200, "OK", sc.CARRIER_A, sc.SBC, method=method, body=sc.sdp(sc.CARRIER_MEDIA, [8]), cseq=2)
+        call.response(1.11, 200, "OK", sc.SBC, sc.AGENT, method=method, body=sc.sdp(sc.CARRIER_MEDIA, [8]), cseq=2)
+        if method == "INVITE":
+            call.request(1.15, "ACK", sc.AGENT, sc.SBC, cseq=2)
+            call.request(1.16, "ACK", sc.SBC, sc.CARRIER_A, cseq=2)
+    for src, dst, ssrc in ((sc.CARRIER_MEDIA, sc.AGENT_MEDIA, 11), (sc.AGENT_MEDIA, sc.CARRIER_MEDIA, 22)):
+        for n in range(100):
+            pt = 0 if n < 40 else 8
+            header = struct.pack("!BBHII", 0x80, pt, n, n * 160, ssrc)
+            call.packets.append(sc.Datagram(0.4 + 0.02 * n, src, dst, header + bytes([0x55 + pt]) * 160))
+    call.request(2.5, "BYE", sc.CARRIER_A, sc.SBC, cseq=3)
+    call.request(2.51, "BYE", sc.SBC, sc.AGENT, cseq=3)
+    call.packets.sort(key=lambda p: p.time)
+
+
+@pytest.mark.parametrize("method", ["INVITE", "UPDATE"])
+def test_a_payload_type_switch_announced_later_is_no_codec_problem(sc, tmp_path, method):
+    call = sc.Call(f"switch-{method.lower()}@voxops", caller=sc.CARRIER_A)
+    _switched(sc, call, method)
+    result = diagnose(write(sc, call, tmp_path), call.call_id)
+    codes = {f.code for f in result.findings}
+    assert not codes & {"transcoding", "codec-asymmetry"}, result.findings
+
+
+def test_a_payload_type_switch_nobody_announced_is_still_transcoding(sc, tmp_path):
+    call = sc.Call("switch-silent@voxops", caller=sc.CARRIER_A)
+    _switched(sc, call, None)
+    result = diagnose(write(sc, call, tmp_path), call.call_id)
+    assert "transcoding" in {f.code for f in result.findings}
+
+
+def _relayed_call(sc: ModuleType, call_id: str, *, in_pt: int = 0, carrier_drop=None, relay_drop=None):
+    """carrier-a -> sbc-1 (anchoring media, forwarding payload and sequence numbers as they
+    come) -> agent-1, all in PCMU by SDP; the carrier sends `in_pt`, loses `carrier_drop`
+    packets on its leg, the relay's leg toward the agent loses `relay_drop` more."""
+    sbc_out, sbc_in = ("127.0.9.1", 20000), ("127.0.9.1", 20002)
+    call = sc.Call(call_id, caller=sc.CARRIER_A)
+    call.request(0.0, "INVITE", sc.CARRIER_A, sc.SBC, sc.sdp(sc.CARRIER_MEDIA, [0]))
+    call.request(0.02, "INVITE", sc.SBC, sc.AGENT, sc.sdp(sbc_out, [0]))
+    call.response(0.3, 200, "OK", sc.AGENT, sc.SBC, body=sc.sdp(sc.AGENT_MEDIA, [0]))
+    call.response(0.31, 200, "OK", sc.SBC, sc.CARRIER_A, body=sc.sdp(sbc_in, [0]))
+    call.request(0.35, "ACK", sc.CARRIER_A, sc.SBC)
+    call.request(0.36, "ACK", sc.SBC, sc.AGENT)
+    for n in range(200):
+        if carrier_drop and carrier_drop(n):
+            continue
+        header = struct.pack("!BBHII", 0x80, in_pt, n, n * 160, 0x1234)
+        call.packets.append(sc.Datagram(0.4 + 0.02 * n, sc.CARRIER_MEDIA, sbc_in, header + bytes(160)))
+        if not (relay_drop and relay_drop(n)):
+            call.packets.append(sc.Datagram(0.401 + 0.02 * n, sbc_out, sc.AGENT_MEDIA, header + bytes(160)))
+    call.rtp(0.41, sc.AGENT_MEDIA, sbc_out, 0, 4.0)
+    call.rtp(0.411, sbc_in, sc.CARRIER_MEDIA, 0, 4.0)
+    call.request(4.6, "BYE", sc.CARRIER_A, sc.SBC, cseq=2)
+    call.request(4.61, "BYE", sc.SBC, sc.AGENT, cseq=2)
+    call.packets.sort(key=lambda p: p.time)
+    return call
+
+
+def _codes(sc, call, tmp_path, codes: set[str]) -> list:
+    return [f for f in diagnose(write(sc, call, tmp_path), call.call_id).findings if f.code in codes]
+
+
+def test_loss_is_located_at_the_upstream_most_leg_where_it_appears(sc, tmp_path):
+    every_tenth = lambda n: n % 10 == 3  # noqa: E731
+    upstream = _codes(sc, _relayed_call(sc, "loss-up@voxops", carrier_drop=every_tenth), tmp_path, {"packet-loss"})
+    assert [f.evidence["hop"] for f in upstream] == ["carrier-a -> sbc-1"]
+    downstream = _codes(sc, _relayed_call(sc, "loss-down@voxops", relay_drop=every_tenth), tmp_path, {"packet-loss"})
+    assert [f.evidence["hop"] for f in downstream] == ["sbc-1 -> agent-1"]
+    more = _codes(sc, _relayed_call(sc, "loss-both@voxops", carrier_drop=every_tenth,
+                                    relay_drop=lambda n: n % 10 == 7), tmp_path, {"packet-loss"})
+    assert [f.evidence["hop"] for f in more] == ["carrier-a -> sbc-1", "sbc-1 -> agent-1"]
+
+
+def test_a_wrong_codec_a_relay_forwards_is_the_sources_transcoding(sc, tmp_path):
+    found = _codes(sc, _relayed_call(sc, "g729-in@voxops", in_pt=18), tmp_path, {"transcoding"})
+    assert [f.evidence["stream"] for f in found] == ["127.0.9.11:30000 -> 127.0.9.1:20002"]

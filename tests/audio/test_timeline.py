@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from voxops.audio.codecs import encode_g711
 from voxops.audio.timeline import assemble as assemble_columns
@@ -181,3 +182,46 @@ def test_hostile_rtp_headers_are_left_out_not_read_past() -> None:
     good = rtp_bytes(9, 9, 9, 0, b"ok")
     parsed = _parse(*hostile, good)
     assert [parsed.payload(i) for i in range(len(parsed))] == [b"ok"]
+
+
+def test_g711_batch_decode_places_every_packet_as_one_at_a_time_would() -> None:
+    """Mixed payload lengths, gaps, overlaps, steps back and packets across both ends of
+    the call: the vectorised G.711 path writes what placing each packet in order writes."""
+    from voxops.audio.codecs import decoder_for
+    from voxops.audio.timeline import _table_decode
+
+    rng = np.random.default_rng(5)
+    count = 400
+    lengths = rng.choice([80, 160, 160, 160, 240, 0, 5000], size=count)
+    at = np.cumsum(np.where(rng.random(count) < 0.8, 160, rng.integers(-400, 900, count))) - 600
+    payloads = [rng.integers(0, 256, int(n), dtype=np.uint8).tobytes() for n in lengths]
+    packets = columns([RtpPacket(T0, 1, i, 0, 0, False, p) for i, p in enumerate(payloads)])
+    codec = decoder_for("PCMU", 8000, 1)
+    size = int(at.max()) - 300
+    batch, reference = np.zeros(size, np.int16), np.zeros(size, np.int16)
+    refused = _table_decode(packets, np.arange(count), at, codec, batch)
+    for k, payload in enumerate(payloads):
+        if len(payload) > codec.max_samples():
+            continue
+        samples = codec.decode(payload)
+        lo, hi = max(int(at[k]), 0), min(int(at[k]) + len(samples), size)
+        if hi > lo:
+            reference[lo:hi] = samples[lo - int(at[k]): hi - int(at[k])]
+    assert refused == int(sum(len(p) > codec.max_samples() for p in payloads)) > 0
+    assert np.array_equal(batch, reference)
+
+
+def test_clipping_counts_full_scale_samples_of_voiced_frames_both_ways() -> None:
+    """A voiced stretch with a tenth of its samples at +32767 or -32768 (the int16 minimum
+    has no positive twin), and a loud click in silence that is not speech."""
+    from voxops.audio.voice import detect_voice
+
+    t = np.arange(8000 * 3) / 8000
+    pcm = np.zeros(len(t), np.int16)
+    talk = (t >= 1.0) & (t < 2.0)
+    pcm[talk] = (8000 * np.sin(2 * np.pi * 300 * t[talk])).astype(np.int16)
+    idx = np.flatnonzero(talk)[::10]
+    pcm[idx[::2]], pcm[idx[1::2]] = 32767, -32768
+    voice = detect_voice(pcm, 8000)
+    assert [(s.start, s.end) for s in voice.spurts] == [(1.0, 2.0)]
+    assert voice.clipped_percent == pytest.approx(10.0, abs=0.2)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voxops.analysis import faults as F
 from voxops.analysis.hops import CallPath, call_path
 from voxops.analysis.media_attribution import other_media
-from voxops.analysis.media_continuity import relay_findings
+from voxops.analysis.media_continuity import feeding_streams, relay_findings
 from voxops.analysis.negotiation import hop_negotiations
 from voxops.analysis.path_findings import busy_finding, failover_findings
 from voxops.analysis.policy import Policy
@@ -25,6 +25,7 @@ from voxops.findings import Finding, Severity, worst
 
 if TYPE_CHECKING:
     from voxops.analysis.dialogs import Dialog
+    from voxops.analysis.media_continuity import Feeds
     from voxops.capture.records import SipPacket
     from voxops.capture.sdp import Sdp, SdpMedia
 
@@ -146,6 +147,7 @@ class _HopMedia:
     a_media: SdpMedia | None = None
     fwd: list[RtpStream] = field(default_factory=list)
     rev: list[RtpStream] = field(default_factory=list)
+    renegotiated: set[int] = field(default_factory=set)  # payload types a later re-INVITE/UPDATE agreed on
 
     def endpoints(self) -> tuple[str | None, str | None]:
         return (f"{self.offer.address}:{self.offer.port}" if self.offer else None,
@@ -168,8 +170,12 @@ def _hop_media(dialogs: list[Dialog], streams: list[RtpStream]) -> list[_HopMedi
     answered = [h for h in hops if h.answer is not None]
     chosen: list[_HopMedia] = []
     for h in answered or hops[:1] or [_HopMedia()]:
-        if all(h.endpoints() != c.endpoints() for c in chosen):
+        # a re-INVITE or UPDATE from the answerer offers the same two endpoints the other way round
+        same = next((c for c in chosen if set(h.endpoints()) == set(c.endpoints())), None) if _talking(h) else None
+        if same is None:
             chosen.append(h)
+        elif h.answer is not None:  # a re-INVITE or UPDATE on the same media (or the next hop's copy)
+            same.renegotiated.update(h.answer.payload_types)
     for s in streams:
         matched = False
         for h in chosen:
@@ -184,6 +190,11 @@ def _hop_media(dialogs: list[Dialog], streams: list[RtpStream]) -> list[_HopMedi
         if not matched:
             chosen[0].fwd.append(s)
     return chosen
+
+
+def _talking(h: _HopMedia) -> bool:
+    """Offer and answer both sendrecv: a renegotiation that puts nothing on hold."""
+    return all(v is not None and v.direction == "sendrecv" for v in (h.offer, h.answer))
 
 
 def _is_private(addr: str | None) -> bool:
@@ -234,9 +245,9 @@ def diagnose_call(dialogs: list[Dialog], streams: list[RtpStream], call_id: str,
         seen_reverse=sorted({pt for s in primary.rev for pt in s.payload_types}),
     )
     findings += relay_findings(hop_media, policy)
-    for h in hop_media:
-        _sdp_findings(h.offer, h.o_media, h.answer, h.a_media, h.fwd, h.rev, findings, policy)
-        rtp_findings(main, h.fwd, h.rev, h.answer, findings, policy, fax)
+    for h, fed in zip(hop_media, feeding_streams(hop_media), strict=True):
+        _sdp_findings(h.offer, h.o_media, h.answer, h.a_media, h.fwd, h.rev, findings, policy, h.renegotiated, fed)
+        rtp_findings(main, h.fwd, h.rev, h.answer, findings, policy, fax, offer=h.offer, fed=fed)
     findings = list({(f.code, f.where, f.message): f for f in findings}.values())
     top = worst(findings)
     verdict = "no problem found" if top is None else f"{top.value}: " + "; ".join(
@@ -331,7 +342,9 @@ def _final_sender(d: Dialog) -> str | None:
 
 def _sdp_findings(o_view: SdpView | None, o_media: SdpMedia | None, a_view: SdpView | None,
                   a_media: SdpMedia | None, fwd: list[RtpStream], rev: list[RtpStream],
-                  out: list[Finding], policy: Policy) -> None:
+                  out: list[Finding], policy: Policy, renegotiated: set[int] | None = None,
+                  fed: Feeds = (None, None)) -> None:
+    """`fed`: the streams a relay forwards as this hop's audio (`feeding_streams`)."""
     for view, media, role in ((o_view, o_media, "offer"), (a_view, a_media, "answer")):
         if view is None or media is None:
             continue
@@ -360,11 +373,12 @@ def _sdp_findings(o_view: SdpView | None, o_media: SdpMedia | None, a_view: SdpV
     if a_view is None or a_media is None:
         return
     dtmf = _dtmf_pts(a_media) | _dtmf_pts(o_media)
-    allowed = set(a_view.payload_types)
-    for direction, group in (("offerer->answerer", fwd), ("answerer->offerer", rev)):
+    allowed = set(a_view.payload_types) | (renegotiated or set())  # a switch agreed later is no transcoding
+    for direction, group, source in (("offerer->answerer", fwd, fed[0]), ("answerer->offerer", rev, fed[1])):
+        upstream = {pt for u in source or [] for pt in u.payload_types}
         for s in group:
             odd = [pt for pt in s.payload_types if pt not in allowed and pt not in dtmf and pt not in NON_AUDIO_PTS]
-            if odd:
+            if odd and not set(odd) <= upstream:  # else the relay forwards what its source sent: judged there
                 out.append(F.TRANSCODING(
                     f"answer negotiated {', '.join(a_view.codecs)} but RTP {direction} carries payload type "
                     f"{odd} ({s.codec})", where=f"frame {s.first_frame}",

@@ -42,7 +42,7 @@ class Arrow:
     def kind(self) -> str:
         """request | provisional | success | redirect | failure (for colours)."""
         first = self.label.split(" ", 1)[0]
-        if not first.isdigit():
+        if not (first.isascii() and first.isdigit()):
             return "request"
         code = int(first)
         return {1: "provisional", 2: "success", 3: "redirect"}.get(code // 100, "failure")
@@ -139,7 +139,7 @@ def _window_end(dialogs: Sequence[Dialog]) -> float:
     return max((until for *_, until in call_media_windows(dialogs)), default=0.0)
 
 
-def _spans(dialogs: Sequence[Dialog], udp: UdpTable, add_column: Callable[[str], int]) -> list[Span]:
+def _spans(dialogs: Sequence[Dialog], udp: UdpTable, add_column: Callable[..., int]) -> list[Span]:
     rows = media_rows(dialogs, udp, rtcp=False)
     if not rows.size:
         return []
@@ -170,7 +170,8 @@ def _spans(dialogs: Sequence[Dialog], udp: UdpTable, add_column: Callable[[str],
                                (head_k[:, 4:8].astype(np.int64) << np.array([24, 16, 8, 0])).sum(axis=1),
                                pt, codec)
         spans.append(Span(
-            src=add_column(src_ip), dst=add_column(dst_ip), start=float(ts.min()),
+            src=add_column(src_ip, int(k[1]), media=True), dst=add_column(dst_ip, int(k[3]), media=True),
+            start=float(ts.min()),
             end=float(ts.max()), packets=int(sel.sum()), payload_type=pt,
             codec=codec, ssrc=int(k[4]),
             src_addr=f"{src_ip}:{int(k[1])}", dst_addr=f"{dst_ip}:{int(k[3])}",
@@ -181,23 +182,54 @@ def _spans(dialogs: Sequence[Dialog], udp: UdpTable, add_column: Callable[[str],
     return spans
 
 
+def shared_hosts(dialogs: Sequence[Dialog]) -> set[str]:
+    """IPs that send SIP to themselves on another port: two hops (an SBC and an agent on one
+    host, every peer on 127.0.0.1) that only their ports tell apart."""
+    return {pkt.src for d in dialogs for pkt in d.messages if pkt.src == pkt.dst and pkt.sport != pkt.dport}
+
+
+def _media_owners(dialogs: Sequence[Dialog], shared: set[str]) -> dict[tuple[str, int], int]:
+    """(IP, media port) of a shared host -> the SIP port of the hop whose SDP announced it."""
+    owners: dict[tuple[str, int], int] = {}
+    for d in dialogs:
+        for pkt in d.messages:
+            sdp = pkt.msg.sdp
+            if sdp is None or pkt.src not in shared:
+                continue
+            for m in sdp.media:
+                if m.port and (m.connection or pkt.src) == pkt.src:
+                    owners.setdefault((pkt.src, m.port), pkt.sport)
+    return owners
+
+
 def build_ladder(
     dialogs: Sequence[Dialog],
     *,
     udp: UdpTable | None = None,
     names: Mapping[str, str] | None = None,
 ) -> Ladder:
-    """One ladder for the given dialogs (e.g. both legs of a B2BUA call)."""
+    """One ladder for the given dialogs (e.g. both legs of a B2BUA call). A column per host
+    IP; a host that sends SIP to itself gets a column per SIP port (`shared_hosts`)."""
     names = names or {}
     ladder = Ladder(columns=[], addresses=[], call_ids=[d.call_id for d in dialogs])
-    column: dict[str, int] = {}
+    column: dict[tuple[str, int | None], int] = {}
+    shared = shared_hosts(dialogs)
+    owners = _media_owners(dialogs, shared)
 
-    def add_column(addr: str) -> int:
-        if addr not in column:
-            column[addr] = len(ladder.addresses)
-            ladder.addresses.append(addr)
-            ladder.columns.append(names.get(addr, addr))
-        return column[addr]
+    def add_column(addr: str, port: int | None = None, *, media: bool = False) -> int:
+        """The column of a SIP (or, `media`, an RTP) endpoint; created on first sight."""
+        name = names.get(addr, addr)
+        if addr in shared and port is not None and media:
+            port = owners.get((addr, port))
+            if port is None:  # media of a shared host that no SDP names: the host's first column
+                port = next((p for a, p in column if a == addr and p is not None), None)
+        key = (addr, port if addr in shared else None)
+        if key not in column:
+            column[key] = len(ladder.addresses)
+            shown = key[1] is not None
+            ladder.addresses.append(_hostport(addr, port) if shown and port is not None else addr)
+            ladder.columns.append(f"{name}:{port}" if shown else name)
+        return column[key]
 
     items = []
     for leg, d in enumerate(dialogs):
@@ -209,7 +241,7 @@ def build_ladder(
         sdp = pkt.msg.sdp
         ladder.arrows.append(Arrow(
             index=i, frame=frame, ts=ts, delta_ms=0.0 if prev is None else (ts - prev) * 1000.0,
-            src=add_column(pkt.src), dst=add_column(pkt.dst), label=pkt.msg.summary,
+            src=add_column(pkt.src, pkt.sport), dst=add_column(pkt.dst, pkt.dport), label=pkt.msg.summary,
             call_id=dialogs[leg].call_id, leg=leg, retransmission=rtx,
             sdp=sdp.summary() if sdp is not None else None, transport=pkt.transport,
             src_addr=_hostport(pkt.src, pkt.sport), dst_addr=_hostport(pkt.dst, pkt.dport),

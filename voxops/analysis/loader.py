@@ -59,11 +59,12 @@ def analyse_capture(path: Path, *, heuristic: bool = False, keep_jitter: bool = 
     from voxops.analysis.call_store import CallStore
     from voxops.analysis.dialog_summaries import DialogSummaries
     from voxops.capture import scan
+    from voxops.capture.foreign import native_or_tshark
 
     store = CallStore(DEFAULT_CORRELATION) if stored else None
     summaries = DialogSummaries(store=store) if compact or stored else None
     try:
-        if tls_keylog is not None:  # SIP over TLS: Wireshark decrypts it
+        if tls_keylog is not None or native_or_tshark(_check(path), warn):  # TLS: Wireshark decrypts it
             from voxops.capture.engines import Engine, load_capture
 
             result = load_capture(_check(path), engine=Engine.tshark, tls_keylog=tls_keylog, warn=warn,

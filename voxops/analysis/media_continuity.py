@@ -57,3 +57,25 @@ def relay_findings(hops: Sequence[HopMedia], policy: Policy) -> list[Finding]:
                         where=f"frame {came[0].first_frame}", node=name, hop=f"{name} -> {sink}",
                         received=packets, source=source))
     return out
+
+
+Feeds = tuple["list[RtpStream] | None", "list[RtpStream] | None"]
+
+
+def feeding_streams(hops: Sequence[HopMedia]) -> list[Feeds]:
+    """Per hop: the streams a relay receives on another hop and forwards as this hop's
+    offerer->answerer audio, and as its answerer->offerer audio; None where that direction
+    is not relayed (its sender is where the audio starts). A direction missing, lossy or
+    in the wrong codec on a relayed hop is judged where it starts (`relay_findings` or the
+    hop upstream), never a second time here."""
+    def address(side: _Side | None) -> str | None:
+        return side.address if side is not None else None
+
+    out: list[Feeds] = []
+    for h in hops:
+        fwd = next((u.fwd for u in hops if u is not h and u.offer is not None and address(h.offer) is not None
+                    and address(u.answer) == address(h.offer)), None)
+        rev = next((d.rev for d in hops if d is not h and d.answer is not None and address(h.answer) is not None
+                    and address(d.offer) == address(h.answer)), None)
+        out.append((fwd, rev))
+    return out

@@ -33,12 +33,12 @@ def _has_audio(pkt: SipPacket) -> bool:
 
 
 def hop_negotiations(dialogs: list[Dialog]) -> list[HopNegotiation]:
-    """Every INVITE transaction of the dialogs with its offer and answer, in frame order."""
+    """Every INVITE (and UPDATE) transaction of the dialogs with its offer and answer, in frame order."""
     out: list[HopNegotiation] = []
     for d in dialogs:
         for tx in d.transactions:
             req = tx.request
-            if tx.method != "INVITE" or req is None:
+            if tx.method not in ("INVITE", "UPDATE") or req is None:  # UPDATE: RFC 3311 offer/answer
                 continue
             back = [r for r in tx.responses if r.src == req.dst]  # the same branch seen on another hop is not this hop
             if _has_audio(req):

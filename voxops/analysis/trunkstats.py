@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voxops.analysis import faults as F
 from voxops.analysis import kpi
 from voxops.analysis.policy import Policy
+from voxops.audio.stats_model import AudioStats
 from voxops.findings import Finding
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class StatsReport(BaseModel):
     slo_breaches: list[kpi.Window]
     call_list: list[CallLine]
     findings: list[Finding]
+    audio: AudioStats | None = Field(
+        default=None, description="with --audio: response latency and dead-air share per trunk and per agent")
 
 
 def _clock(ts: float) -> str:

@@ -60,7 +60,7 @@ def _invite(d: Dialog) -> SipPacket:
 
 def media_sides(d: Dialog) -> tuple[dict[str, set[Endpoint]], dict[int, tuple[str, int, int]], list[Interval]]:
     """Each side's SDP audio endpoints, the payload-type map, and holds (seconds from the start)."""
-    caller_addr = _invite(d).src
+    caller_tag = _invite(d).msg.from_tag
     ends: dict[str, set[Endpoint]] = {"caller": set(), "agent": set()}
     rtpmap: dict[int, tuple[str, int, int]] = {}
     holds: list[Interval] = []
@@ -69,7 +69,9 @@ def media_sides(d: Dialog) -> tuple[dict[str, set[Endpoint]], dict[int, tuple[st
         sdp = pkt.msg.sdp
         if sdp is None:
             continue
-        side = "caller" if pkt.src == caller_addr else "agent"
+        # the caller's SDP travels in its own requests (From: the caller) and in the responses
+        # to the agent's; on every hop of a proxied call, whatever address relays it
+        side = "caller" if pkt.msg.is_request == (pkt.msg.from_tag == caller_tag) else "agent"
         for m in sdp.media:
             if m.kind != "audio":
                 continue
@@ -106,20 +108,34 @@ def decode_call(pcap: Path, call_id: str, correlate: Sequence[str], *, limits: T
     from voxops.views.ladder import load_call
 
     dialogs, udp = load_call(pcap, [call_id], correlate, engine=Engine.native, tls_keylog=None, warn=warn)
+    return decode_loaded(pcap, dialogs, udp, call_id, limits=limits, warn=warn)
+
+
+def decode_loaded(pcap: Path, dialogs: Sequence[Dialog], udp: UdpTable, call_id: str, *, limits: Thresholds,
+                  warn: Callable[[str], None]) -> CallAudio:
+    """`decode_call` once the call's dialogs and UDP rows are loaded (`voxops ladder --audio`)."""
     d = main_dialog(dialogs, call_id)
-    ends, rtpmap, holds = media_sides(d)
+    ends, _, _ = media_sides(d)
     rows = split_directions(udp, ends)
     if not any(len(r) for r in rows.values()):
         raise InvalidInput(f"{pcap}: call {d.call_id} carried no RTP to its SDP addresses: no audio to decode",
                            hint="`voxops rtp CAPTURE` lists the streams the capture holds")
-    frames = {side: udp.frame[r] for side, r in rows.items()}
-    rtp = read_rtp(pcap, np.concatenate(list(frames.values())), warn)
+    rtp = read_rtp(pcap, np.concatenate([udp.frame[r] for r in rows.values()]), warn)
+    return decode_dialog(d, udp, rows, rtp, limits=limits)
+
+
+def decode_dialog(d: Dialog, udp: UdpTable, rows: dict[str, np.ndarray], rtp: RtpPackets, *,
+                  limits: Thresholds) -> CallAudio:
+    """One call's audio from the RTP read back for it (`rtp` may hold other calls' packets:
+    each side keeps the frames of its `rows` of `udp`)."""
+    _, rtpmap, holds = media_sides(d)
     rtcp = (rtp.pt >= 72) & (rtp.pt <= 76)  # RTCP's packet types 200-204 seen through an RTP header
     packets: dict[str, RtpPackets] = {}
     for side in SIDES:  # read back together: split again by the frames each side sent
-        packets[side] = rtp.select(np.isin(rtp.frame, frames[side]) & ~rtcp)
+        packets[side] = rtp.select(np.isin(rtp.frame, udp.frame[rows[side]]) & ~rtcp)
+    arrivals = [float(packets[s].arrival.max()) for s in SIDES if len(packets[s])]
     # the audio ends with the last packet: a BYE days later (or never) asks for no more memory
-    end = (float(rtp.arrival.max()) if len(rtp) else d.end) + 0.02
+    end = (max(arrivals) if arrivals else d.end) + 0.02
     sides = {}
     for side in SIDES:
         audio = assemble(packets[side], rtpmap, d.start, end)

@@ -128,22 +128,41 @@ class _Decoders:
         return self.codecs[pt]
 
 
+TABLE_CHUNK = 4096  # packets looked up per step: bounds the index array (~5 MB at 160 bytes)
+
+
 def _table_decode(packets: RtpPackets, rows: np.ndarray, at: np.ndarray, codec: Codec, pcm: np.ndarray) -> int:
-    """G.711 for many packets at once: the payload bytes looked up in one go, then copied to
-    their places. Returns how many payloads were refused (too long)."""
+    """G.711 for many packets at once: the payload bytes of a chunk of packets looked up in the
+    table in one step, then written in packet order, packets that follow each other on the
+    clock as one slice (samples outside the call are dropped). Returns how many payloads were
+    refused (too long)."""
     assert codec.table is not None
     start, end = packets.start[rows], packets.end[rows]
     fits = end - start <= codec.max_samples()
-    lo, hi = int(start.min(initial=0)), int(end.max(initial=0))
-    decoded = codec.table[packets.data[lo:hi]]
-    size = len(pcm)
-    for a, s, e in zip(at[fits].tolist(), (start[fits] - lo).tolist(), (end[fits] - lo).tolist(), strict=True):
-        if a >= 0 and a + e - s <= size:
-            pcm[a: a + e - s] = decoded[s:e]
-        elif a < size and a + e - s > 0:  # a packet across either end of the call
-            first = max(0, -a)
-            pcm[a + first: min(size, a + e - s)] = decoded[s + first: s + first + min(size, a + e - s) - (a + first)]
+    start, at = start[fits], at[fits]
+    lengths = end[fits] - start
+    for lo in range(0, len(start), TABLE_CHUNK):
+        size = lengths[lo: lo + TABLE_CHUNK]
+        offset = np.cumsum(size) - size  # where each packet's samples begin in the chunk's
+        source = np.repeat(start[lo: lo + TABLE_CHUNK] - offset, size) + np.arange(int(size.sum()))
+        _write_runs(pcm, at[lo: lo + TABLE_CHUNK], size, offset, codec.table[packets.data[source]])
     return int((~fits).sum())
+
+
+def _write_runs(pcm: np.ndarray, at: np.ndarray, size: np.ndarray, offset: np.ndarray, samples: np.ndarray) -> None:
+    """Packet k's samples (`samples[offset[k]:][:size[k]]`) written at `pcm[at[k]:]` in packet
+    order: a run of packets that follow each other on the clock as one slice."""
+    if not len(at):
+        return
+    breaks = np.flatnonzero(at[1:] != at[:-1] + size[:-1]) + 1
+    firsts = np.concatenate([[0], breaks]).tolist()
+    stops = [*breaks.tolist(), len(at)]
+    for first, stop in zip(firsts, stops, strict=True):
+        begin, count = int(at[first]), int(offset[stop - 1] + size[stop - 1] - offset[first])
+        lo, hi = max(begin, 0), min(begin + count, len(pcm))
+        if hi > lo:
+            base = int(offset[first]) - begin
+            pcm[lo:hi] = samples[base + lo: base + hi]
 
 
 def _place_one(packets: RtpPackets, i: int, at: int, codec: Codec, rate: int, out: DirectionAudio,

@@ -51,9 +51,15 @@ def frame_levels(pcm: np.ndarray, rate: int) -> np.ndarray:
     """RMS level of each 10 ms frame in dBFS (a trailing partial frame is padded with zeros)."""
     size = max(1, round(rate * FRAME_S))
     frames = -(-len(pcm) // size)
-    padded = np.zeros(frames * size, np.float32)
-    padded[: len(pcm)] = pcm
-    power = np.mean(np.square(padded.reshape(frames, size) / 32768.0), axis=1)
+    whole = len(pcm) // size
+    power = np.zeros(frames, np.float64)
+    body = pcm[: whole * size].reshape(whole, size)
+    # each product cast as einsum goes (buffered): no float copy of the whole call
+    power[:whole] = np.einsum("ij,ij->i", body, body, dtype=np.float64, casting="unsafe")
+    if frames > whole:
+        tail = pcm[whole * size:].astype(np.float32)
+        power[whole] = float(np.dot(tail, tail))
+    power /= size * 32768.0 * 32768.0
     with np.errstate(divide="ignore"):
         return np.maximum(10.0 * np.log10(power), SILENT_LEVEL_DBFS).astype(np.float32)
 
@@ -91,6 +97,18 @@ def _smooth(raw: np.ndarray) -> np.ndarray:
     return voiced
 
 
+def _clipped_percent(pcm: np.ndarray, rate: int, voiced: np.ndarray) -> float:
+    """Share of the samples of voiced frames at full scale (a trailing partial frame left out)."""
+    size = max(1, round(rate * FRAME_S))
+    whole = min(len(pcm) // size, len(voiced))
+    frames = np.flatnonzero(voiced[:whole])
+    if not len(frames):
+        return 0.0
+    body = pcm[: whole * size].reshape(whole, size)[frames]
+    hits = np.count_nonzero(body >= CLIP_LEVEL) + np.count_nonzero(body <= -CLIP_LEVEL)
+    return 100.0 * hits / body.size
+
+
 def detect_voice(pcm: np.ndarray, rate: int, flowing: np.ndarray | None = None) -> Voice:
     """Voiced frames and talk spurts; `flowing` (packets present per frame) sets the noise floor."""
     level = frame_levels(pcm, rate)
@@ -104,9 +122,6 @@ def detect_voice(pcm: np.ndarray, rate: int, flowing: np.ndarray | None = None) 
     weak = level > max(SILENCE_DBFS + 6.0, floor + WEAK_MARGIN_DB)
     voiced = _smooth(_extend(level > threshold, weak))
     spurts = [Spurt(round(a * FRAME_S, 3), round(b * FRAME_S, 3)) for a, b in runs(voiced)]
-    size = max(1, round(rate * FRAME_S))
-    in_voice = np.repeat(voiced, size)[: len(pcm)]
-    spoken = pcm[in_voice[: len(pcm)]] if len(in_voice) == len(pcm) else pcm[:0]
-    clipped = 100.0 * float(np.mean(np.abs(spoken.astype(np.int32)) >= CLIP_LEVEL)) if len(spoken) else 0.0
+    clipped = _clipped_percent(pcm, rate, voiced)
     return Voice(level_dbfs=level, voiced=voiced, silent=level <= SILENCE_DBFS, spurts=spurts,
                  noise_floor_dbfs=round(floor, 1), clipped_percent=round(clipped, 3))

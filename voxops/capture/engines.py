@@ -40,6 +40,10 @@ def load_capture(
     path = check_capture_path(Path(path))
     if tls_keylog is not None and engine is not Engine.tshark:
         raise InvalidInput("--tls-keylog needs --engine tshark (TLS is decrypted by Wireshark)")
+    if engine is Engine.native:
+        from voxops.capture.foreign import native_or_tshark
+
+        engine = Engine.tshark if native_or_tshark(path, warn) else engine
     if engine is Engine.tshark:
         from voxops.capture.tshark import scan_tshark
 

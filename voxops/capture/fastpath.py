@@ -14,7 +14,7 @@ Classification of one frame (`classify`):
   KIND_UDP6  the same over IPv6 without extension headers (addresses read by the
              caller from the IP header offset);
   KIND_SLOW  everything else (fragments, extension headers, TCP, PPPoE, possible
-             SIP, RTCP): decoded by `layers.py` in Python.
+             SIP, RTCP, GRE, IP-in-IP and GTP-U tunnels): decoded by `layers.py` in Python.
 """
 
 from __future__ import annotations
@@ -264,11 +264,14 @@ def classify(buf, off, caplen, link, kind, src, dst, sport, dport, plen, head, i
                 kind[i] = KIND_DROP  # a bare ACK: nothing for the stream reassembly
             continue
         if proto != 17:
-            kind[i] = KIND_DROP
+            if proto != 47 and proto != 4 and proto != 41:  # GRE, IP-in-IP, 6in4: tunnels.py
+                kind[i] = KIND_DROP
             continue
         if t + 8 > ip_end:
             kind[i] = KIND_DROP
             continue
+        if _u16be(buf, t) == 2152 or _u16be(buf, t + 2) == 2152:
+            continue  # GTP-U: the user's packet inside (tunnels.py)
         ulen = _u16be(buf, t + 4)
         d = t + 8
         d_end = t + ulen if ulen >= 8 and t + ulen <= ip_end else ip_end

@@ -196,10 +196,14 @@ def decode_ip(data: bytes, off: int, version: int) -> IpPacket | None:
 
 
 def decode_frame(linktype: int, data: bytes) -> IpPacket | None:
+    """The frame's IP packet; inside a GRE, IP-in-IP or GTP-U tunnel, the tunnelled one."""
+    from voxops.capture.tunnels import decapsulate
+
     found = link_payload(linktype, data)
     if found is None:
         return None
-    return decode_ip(data, found[1], found[0])
+    pkt = decode_ip(data, found[1], found[0])
+    return None if pkt is None else decapsulate(pkt)
 
 
 def udp_header(payload: bytes) -> tuple[int, int, bytes] | None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from voxops.capture.files import Batch, read_batches
 from voxops.capture.layers import LINK_ETHERNET, PROTO_UDP, decode_frame, udp_header
+from voxops.capture.tunnels import GTPU_PORT
 
 
 @dataclass
@@ -81,6 +82,7 @@ def _fast_udp(batch: Batch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
              & ((buf[off + 14] >> 4) == 4) & (ihl >= 20) & (buf[off + 23] == PROTO_UDP)
              & ((_be(buf, off + 20, 2) & 0x3FFF) == 0) & (caplen >= 14 + ihl + 8))
     udp = off + 14 + ihl
+    plain &= (_be(buf, udp, 2) != GTPU_PORT) & (_be(buf, udp + 2, 2) != GTPU_PORT)  # tunnels: decode_frame
     stop = np.minimum(udp + _be(buf, udp + 4, 2), off + caplen)
     return plain, (udp + 8)[plain], np.maximum(stop, udp + 8)[plain]
 

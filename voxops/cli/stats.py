@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from voxops.cli.common import FULL_OPTION, WIDTH_OPTION, warn
+from voxops.cli.common import FULL_OPTION, WIDTH_OPTION, emit_json, warn
 from voxops.cli.rtp import HEURISTIC_OPTION
 from voxops.errors import ExitCode, InvalidInput
 from voxops.severity import Severity, fails
@@ -37,6 +37,7 @@ def stats(
     output: Path = typer.Option(Path("voxops-stats.png"), "--output", "-o", help="Where --format png writes ('-': standard output)."),
     ner_487: bool = typer.Option(False, "--ner-487", help="Count 487 (caller cancelled) as effective in NER."),
     heuristic: bool = HEURISTIC_OPTION,
+    audio: bool = typer.Option(False, "--audio", help="Decode answered calls: response latency and dead air per trunk and agent."),
     fail_on: Severity = typer.Option(Severity.critical, "--fail-on", help="Exit 1 on findings at or above this."),
     width: int | None = WIDTH_OPTION,
     full: bool = FULL_OPTION,
@@ -58,10 +59,17 @@ def stats(
                                stored=True)
     assert analysis.calls is not None
     with analysis.calls as store:
-        # the call list is held for the PNG only; JSON streams it from the store afterwards
+        # the call list is held for the PNG and the audio only; JSON streams it from the store afterwards
         report = stats_of_calls(str(pcap), store.groups(), analysis.streams, policy,
-                                keep_call_list=fmt is StatsFormat.png)
-        if fmt is StatsFormat.json:
+                                keep_call_list=fmt is StatsFormat.png or audio)
+        if audio:
+            from voxops.audio.call_stats import audio_stats
+
+            answered = [c.call_id for c in report.call_list if c.final_status is not None and 200 <= c.final_status < 300]
+            report.audio = audio_stats(pcap, answered, policy, warn=warn)
+        if fmt is StatsFormat.json and audio:
+            emit_json(report)  # its call list is already held
+        elif fmt is StatsFormat.json:
             from voxops.analysis.trunkstats import call_lines
             from voxops.views.output import emit_json_with_rows
 

@@ -8,6 +8,7 @@ from voxops.text.safe_text import visible
 
 if TYPE_CHECKING:
     from voxops.audio.report import AudioReport
+    from voxops.audio.stats_model import AudioKpi, AudioStats
 
 
 def audio_text(r: AudioReport) -> str:
@@ -41,3 +42,21 @@ def audio_text(r: AudioReport) -> str:
     if not c.findings:
         lines.append("  no conversation finding")
     return "\n".join(lines) + "\n"
+
+
+def _kpi_line(name: str, k: AudioKpi) -> str:
+    p50 = "-" if k.response_latency_p50_ms is None else f"{k.response_latency_p50_ms:.0f}"
+    p95 = "-" if k.response_latency_p95_ms is None else f"{k.response_latency_p95_ms:.0f}"
+    share = "-" if k.dead_air_share is None else f"{100 * k.dead_air_share:.1f}"
+    return (f"    {visible(name)}: {k.calls} call(s), {k.turns} turn(s), response latency p50 {p50} ms "
+            f"p95 {p95} ms, dead air {share}% of {k.up_s:.0f} s up")
+
+
+def audio_stats_lines(a: AudioStats) -> list[str]:
+    """`voxops stats --audio`: the conversation figures overall, per trunk and per agent."""
+    out = ["  conversation (decoded audio):", _kpi_line("all calls", a.all)]
+    for title, groups in (("trunk", a.trunks), ("agent", a.agents)):
+        out += [_kpi_line(f"{title} {name}", k) for name, k in groups.items()]
+    if a.undecoded:
+        out.append(f"    {len(a.undecoded)} answered call(s) without decodable audio")
+    return out

@@ -183,6 +183,10 @@ def stats_text(r: StatsReport, *, width: int = PIPED_WIDTH, full: bool = False) 
                    f"PDD p95 {_num(w.pdd_ms.p95, '.0f'):>6} ms{flag}")
     for s in r.spikes_503:
         out.append(f"  503 spike: {s.trunk} {s.count_503}/{s.finals} at {_clock(s.start)}")
+    if r.audio is not None:
+        from voxops.views.audio import audio_stats_lines
+
+        out += audio_stats_lines(r.audio)
     for f in r.findings:
         out.append("  " + format_finding(f))
     return "\n".join(fit_lines(out, width, full=full))

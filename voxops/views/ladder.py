@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the CLI imports this module for LadderFormat: keep numpy ou
     from voxops.analysis.ladder import Ladder
     from voxops.capture.engines import Engine
     from voxops.capture.records import SipPacket, UdpTable
+    from voxops.views.ladder_audio import AudioTrack
 
 
 class LadderFormat(StrEnum):
@@ -27,8 +28,8 @@ class LadderFormat(StrEnum):
 
 
 def render_ladder(ladder: Ladder, fmt: LadderFormat, *, colour: bool = False,
-                  text: dict[str, Any] | None = None) -> str | bytes:
-    """`text`: the text view's layout (width, full, time)."""
+                  text: dict[str, Any] | None = None, audio: AudioTrack | None = None) -> str | bytes:
+    """`text`: the text view's layout (width, full, time); `audio`: energy lanes (svg, png, html)."""
     if not ladder.arrows:
         raise InvalidInput("nothing to draw: the selected dialogs have no messages")
     if fmt is LadderFormat.text:
@@ -38,16 +39,32 @@ def render_ladder(ladder: Ladder, fmt: LadderFormat, *, colour: bool = False,
     if fmt is LadderFormat.svg or fmt is LadderFormat.png:
         from voxops.views.ladder_plot import render_plot
 
-        return render_plot(ladder, fmt.value)
+        return render_plot(ladder, fmt.value, audio=audio)
     if fmt is LadderFormat.html:
         from voxops.views.ladder_html import render_html
 
-        return render_html(ladder)
+        return render_html(ladder, audio=audio)
     if fmt is LadderFormat.mermaid:
         from voxops.views.ladder_mermaid import render_mermaid
 
         return render_mermaid(ladder)
     assert_never(fmt)
+
+
+AUDIO_FORMATS = (LadderFormat.svg, LadderFormat.png, LadderFormat.html)
+
+
+def call_audio_track(pcap: Path, dialogs: Sequence[Dialog], udp: UdpTable, ladder: Ladder, call_ids: Sequence[str],
+                     *, spec: Path | None, warn: Callable[[str], None]) -> AudioTrack:
+    """`voxops ladder --audio`: the chosen call's decoded audio as energy lanes."""
+    from voxops.analysis.loader import policy_for
+    from voxops.audio.call import decode_loaded
+    from voxops.audio.conversation import thresholds_of
+    from voxops.views.ladder_audio import audio_track
+
+    limits = thresholds_of(policy_for(spec))
+    call = decode_loaded(pcap, dialogs, udp, call_ids[0] if call_ids else dialogs[0].call_id, limits=limits, warn=warn)
+    return audio_track(call, ladder, limits.response_latency_ms)
 
 
 def host_names(spec: Path | None) -> dict[str, str]:

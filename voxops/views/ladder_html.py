@@ -8,6 +8,7 @@ below the ladder, folds away, and j/k (or the arrow keys) step through the messa
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from voxops.analysis.ladder import Ladder
 from voxops.text.safe_text import html_text as escape
@@ -16,13 +17,17 @@ from voxops.views.ladder import visible_ladder
 from voxops.views.ladder_layout import Lane, Message, Picture, layout
 from voxops.views.ladder_plot import COLOURS, FAILED_HOP, lane_colour
 
+if TYPE_CHECKING:
+    from voxops.views.ladder_audio import AudioTrack
+
 FIT_WIDTH = 1280  # every host column fits a window this wide
 MAX_COL_W = 240
 MIN_COL_W = 120
 ROW_H = 28
 LEFT = 118  # the time gutter
 TOP = 74
-GUTTER_W = 8  # per media lane, right of the last host
+GUTTER_W = 8
+AUDIO_MIN_W = 960  # the energy lanes are at least this wide, whatever the number of hosts  # per media lane, right of the last host
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -51,7 +56,7 @@ body {{ font-family: sans-serif; display: flex; flex-direction: column; }}
 <body><div id="ladder"><svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">
 <defs>{markers}</defs>
 {body}
-</svg></div>
+</svg>{audio}</div>
 <div id="pane" class="folded"><button id="fold" type="button"><span id="fold-mark">&#9656;</span> message (click an arrow; j/k or &#8593;/&#8595; step, d folds this pane)</button>
 <pre id="detail">Click an arrow to see the whole message.</pre></div>
 <script type="application/json" id="messages">{messages}</script>
@@ -117,10 +122,18 @@ def _fit(text: str, width: int, px_per_char: float = 7.0) -> str:
     return text if len(text) <= room else text[: room - 1] + "\u2026"
 
 
-def render_html(ladder: Ladder) -> str:
+def render_html(ladder: Ladder, audio: AudioTrack | None = None) -> str:
     ladder = visible_ladder(ladder)
     pic = layout(ladder)
     grid = _Grid(pic)
+    lanes = ""
+    if audio is not None:
+        from voxops.views.ladder_audio import energy_svg, players_html
+
+        lanes_w = max(grid.width, AUDIO_MIN_W)
+        drawn, used = energy_svg(audio, lanes_w, 0, LEFT)
+        lanes = (f'<div><svg xmlns="http://www.w3.org/2000/svg" class="energy-lanes" width="{lanes_w}" '
+                 f'height="{used + 8}">{drawn}</svg></div>' + players_html(audio))
     parts: list[str] = []
     failed = {f.failed for f in pic.failovers}
     for f in pic.failovers:
@@ -158,7 +171,7 @@ def render_html(ladder: Ladder) -> str:
     return _PAGE.format(
         title=escape(", ".join(ladder.call_ids)), width=grid.width, height=grid.height,
         failure=COLOURS["failure"], markers="".join(markers), body="\n".join(parts),
-        messages=script_json(messages),
+        messages=script_json(messages), audio=lanes,
     )
 
 

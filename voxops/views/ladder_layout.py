@@ -130,7 +130,7 @@ def cseq(arrow: Arrow) -> tuple[int, str] | None:
 
 def _status(arrow: Arrow) -> int | None:
     first = arrow.label.split(" ", 1)[0]
-    return int(first) if first.isdigit() else None
+    return int(first) if first.isascii() and first.isdigit() else None
 
 
 def failovers_from_arrows(ladder: Ladder) -> list[Failover]:

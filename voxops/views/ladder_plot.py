@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from voxops.views.ladder_audio import AudioTrack
+
 COLOURS = {
     "request": "#1f5fa8",
     "provisional": "#b07d00",
@@ -42,8 +44,12 @@ def lane_colour(lane: Lane) -> str:
     return LANE_TROUBLE if lane.trouble else LANE_OK
 
 
-def ladder_figure(ladder: Ladder) -> Figure:
-    """The ladder as a matplotlib figure; artists carry gids (sip-label, rtp-lane, ...)."""
+AUDIO_LANE_INCHES = 1.1
+
+
+def ladder_figure(ladder: Ladder, audio: AudioTrack | None = None) -> Figure:
+    """The ladder as a matplotlib figure; artists carry gids (sip-label, rtp-lane, ...);
+    with `audio`, an energy lane per direction under the message arrows."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -54,9 +60,13 @@ def ladder_figure(ladder: Ladder) -> Figure:
     n_cols = max(len(pic.columns), 2)
     gutter = GUTTER_INCHES * len(pic.lanes) + (0.2 if pic.lanes else 0.0)
     width = LEFT_INCHES + COLUMN_INCHES * n_cols + gutter
-    height = ROW_INCHES * (pic.rows + HEADER_ROWS + 1.5)
+    ladder_height = ROW_INCHES * (pic.rows + HEADER_ROWS + 1.5)
+    lanes_height = AUDIO_LANE_INCHES * len(audio.lanes) + 0.5 if audio is not None else 0.0
+    height = ladder_height + lanes_height
     fig = Figure(figsize=(width, height))
-    ax = fig.add_axes((0, 0, 1, 1))
+    ax = fig.add_axes((0, lanes_height / height, 1, ladder_height / height))
+    if audio is not None:
+        _energy_lanes(fig, audio, width, height)
     left = -0.5 - LEFT_INCHES / COLUMN_INCHES
     ax.set_xlim(left, n_cols - 0.5 + gutter / COLUMN_INCHES)
     ax.set_ylim(pic.rows + 1.0, -HEADER_ROWS)
@@ -89,14 +99,26 @@ def ladder_figure(ladder: Ladder) -> Figure:
     return fig
 
 
-def render_plot(ladder: Ladder, fmt: str) -> str | bytes:
+def _energy_lanes(fig: Figure, audio: AudioTrack, width: float, height: float) -> None:
+    from voxops.views.ladder_audio import draw_energy
+
+    lane_h = AUDIO_LANE_INCHES / height
+    for i, lane in enumerate(audio.lanes):
+        bottom = (AUDIO_LANE_INCHES * (len(audio.lanes) - 1 - i) + 0.4) / height
+        ax = fig.add_axes((LEFT_INCHES / width, bottom, 1 - (LEFT_INCHES + 0.3) / width, lane_h * 0.62))
+        draw_energy(ax, audio, lane, show_gaps=lane.role == "agent")
+        if i == len(audio.lanes) - 1:
+            ax.set_xlabel("t+ s (the ladder's time)", fontsize=7)
+
+
+def render_plot(ladder: Ladder, fmt: str, audio: AudioTrack | None = None) -> str | bytes:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     with plt.rc_context({"svg.fonttype": "none"}):  # keep labels as searchable text
-        fig = ladder_figure(ladder)
+        fig = ladder_figure(ladder, audio)
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, dpi=100)
     data = buf.getvalue()

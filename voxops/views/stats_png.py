@@ -95,8 +95,9 @@ def stats_figure(report: StatsReport, jitter: tuple[str, np.ndarray] | None, pol
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(13, 8.5))
-    axes = fig.subplots(2, 2)
+    rows = 2 if report.audio is None else 3
+    fig = Figure(figsize=(13, 4.25 * rows))
+    axes = fig.subplots(rows, 2)
     window = f"{report.window_s // 60} min" if report.window_s % 60 == 0 else f"{report.window_s} s"
     n_windows = len(report.windows)
 
@@ -126,6 +127,12 @@ def stats_figure(report: StatsReport, jitter: tuple[str, np.ndarray] | None, pol
     broken = [f"ASR in {_count(asr_red, 'window')}" if asr_red else "",
               f"PDD p95 in {_count(pdd_red, 'window')}" if pdd_red else "",
               f"MOS in {_count(mos_red, 'call')}" if mos_red else ""]
+    if report.audio is not None:
+        from voxops.views.stats_audio_png import dead_air_panel, latency_panel
+
+        slow = latency_panel(axes[2][0], report.audio, policy)
+        dead_air_panel(axes[2][1], report.audio, policy)
+        broken.append(f"response latency p95 in {_count(slow, 'group')}" if slow else "")
     summary = "; ".join(b for b in broken if b) or "none"
     fig.suptitle(f"{visible(report.capture)}: {report.calls} calls. SLO breaches: {summary}", **PLOT_TEXT)
     fig.tight_layout()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from voxops.agent.config import AgentConfig
+from voxops.agent.metrics import AgentMetrics
 from voxops.errors import EnvironmentProblem, InvalidInput
 
 
@@ -34,8 +35,9 @@ class CallContext:
     remote_uri: str
     clock_rate: int
     samples_per_frame: int
-    hangup: Callable[[], None] = field(repr=False)
+    hangup: Callable[..., None] = field(repr=False)  # hangup(reason: str = "")
     report_latency: Callable[[float], None] = field(repr=False)
+    to_ivr: Callable[[str], None] | None = field(default=None, repr=False)  # hand over, with why
 
     @property
     def frame_bytes(self) -> int:
@@ -210,14 +212,24 @@ class PromptPipeline:
         pass
 
 
-BUILTIN: dict[str, Callable[[AgentConfig], Pipeline]] = {"echo": EchoPipeline, "prompt": PromptPipeline}
+def _websocket(config: AgentConfig, metrics: AgentMetrics | None) -> Pipeline:
+    from voxops.agent.wsbridge import WebsocketPipeline
+
+    return WebsocketPipeline(config, metrics)
 
 
-def load_pipeline(config: AgentConfig) -> Pipeline:
+BUILTIN: dict[str, Callable[[AgentConfig, AgentMetrics | None], Pipeline]] = {
+    "echo": lambda config, _: EchoPipeline(config),
+    "prompt": lambda config, _: PromptPipeline(config),
+    "websocket": _websocket,
+}
+
+
+def load_pipeline(config: AgentConfig, metrics: AgentMetrics | None = None) -> Pipeline:
     """The pipeline named in the config: a built-in, or `module:Class` called with the config."""
     spec = config.pipeline
     if spec in BUILTIN:
-        return BUILTIN[spec](config)
+        return BUILTIN[spec](config, metrics)
     module_name, _, class_name = spec.partition(":")
     try:
         module = importlib.import_module(module_name)

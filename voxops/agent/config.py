@@ -176,11 +176,14 @@ class AgentConfig(_Model):
 
 
 def agent_config_for(topology: Topology, instance_name: str) -> AgentConfig:
-    """The config of one agent instance of the topology's pool."""
+    """The config of one agent process of the topology's pool (an instance or one of its workers)."""
+    from voxops.spec.capacity import all_workers
+
     pool = topology.agents
-    instance = next((i for i in pool.instances if i.name == instance_name), None)
+    workers = all_workers(topology)
+    instance = next((w for w in workers if w.name == instance_name), None)
     if instance is None:
-        known = ", ".join(i.name for i in pool.instances)
+        known = ", ".join(w.name for w in workers)
         raise InvalidInput(f"no agent instance {instance_name!r} in the spec (known: {known})")
     policy = topology.sbc.codec_policy
     return AgentConfig(

@@ -254,7 +254,11 @@ class WebsocketSession:
             done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
                 task.cancel()
-            return next(iter(done)).result()  # type: ignore[no-any-return]
+            outcome: Outcome = next(iter(done)).result()
+            if outcome.kind in ("silent", "protocol_errors"):  # the bot is told the stream ends
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(ws.send(ms.stop(self._ids)), timeout=1.0)
+            return outcome
 
     async def _send_loop(self, ws: Any) -> Outcome:
         from websockets.exceptions import ConnectionClosed
@@ -278,9 +282,13 @@ class WebsocketSession:
         except ConnectionClosed:
             return self._closed()
 
-    def _closed(self) -> Outcome:
+    def _closed(self, exc: Exception | None = None) -> Outcome:
         if self._closing:
             return Outcome("stop", "call ended")
+        sent = getattr(exc, "sent", None)
+        if sent is not None and sent.code == 1009:  # we closed it: a message over max_message_bytes
+            return Outcome("protocol_errors", "bot sent a message over max_message_bytes",
+                           self._bot.on_failure == "ivr")
         return Outcome("closed", "bot closed the stream", self._bot.on_close == "ivr")
 
     async def _receive_loop(self, ws: Any) -> Outcome:
@@ -292,8 +300,8 @@ class WebsocketSession:
                 raw = await asyncio.wait_for(ws.recv(), timeout=self._bot.silence_timeout_s)
             except TimeoutError:
                 return Outcome("silent", f"bot sent nothing for {self._bot.silence_timeout_s:g}s", failure)
-            except ConnectionClosed:
-                return self._closed()
+            except ConnectionClosed as exc:
+                return self._closed(exc)
             try:
                 self._handle(raw)
             except ms.BadMessage as exc:

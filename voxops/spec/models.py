@@ -232,6 +232,12 @@ class AgentInstance(Model):
         description="Agent processes on this host, worker k on sip_port + k and health_port + k.",
     )
 
+    @model_validator(mode="after")
+    def _worker_ports(self) -> AgentInstance:
+        if max(self.sip_port, self.health_port) + self.workers - 1 > 65535:
+            raise ValueError(f"{self.workers} workers need ports up to sip_port/health_port + {self.workers - 1} (<= 65535)")
+        return self
+
 
 class HealthThresholds(Model):
     max_cpu_percent: Percent = 90.0

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from voxops.errors import InvalidInput, SpecError
 from voxops.findings import Finding, Severity, fails
+from voxops.spec.capacity import Capacity, capacity
 from voxops.spec.lint import lint
 from voxops.spec.loader import load_topology
 
@@ -21,12 +22,14 @@ class Located(BaseModel):
 
 class ValidationReport(BaseModel):
     """JSON output of `voxops validate`: `errors` (strings, file:line:col: path: message),
-    `findings` (lint findings with `where`), and `valid` (no errors)."""
+    `findings` (lint findings with `where`), `valid` (no errors) and `capacity` (calls the
+    agent hosts serve, 4 x workers each at most, against the SBC's admission limit)."""
 
     spec: str
     valid: bool
     errors: list[str]
     findings: list[Located]
+    capacity: Capacity | None = None
 
     def failed(self, strict: bool) -> bool:
         threshold = Severity.warning if strict else Severity.error
@@ -41,4 +44,4 @@ def validate_spec(path: str | Path, *, check_files: bool = False) -> ValidationR
     except InvalidInput as exc:
         return ValidationReport(spec=str(path), valid=False, errors=[str(exc)], findings=[])
     found = [Located(where=located.where(loc), finding=f) for loc, f in lint(topology)]
-    return ValidationReport(spec=str(path), valid=True, errors=[], findings=found)
+    return ValidationReport(spec=str(path), valid=True, errors=[], findings=found, capacity=capacity(topology))

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,26 +106,37 @@ def call_records(agent: AgentProc) -> list[dict[str, Any]]:
     return json.loads(agent.get("/calls")[1])["calls"]  # type: ignore[no-any-return]
 
 
-def finish(agent: AgentProc, run: Any, timeout: float = 40.0) -> str:
-    messages = run.wait(timeout)
-    agent.wait_for(lambda: call_records(agent), what="the call record")
-    return messages  # type: ignore[no-any-return]
+def place_call(tmp_path: Path, agent: AgentProc, media: Callable[[RtpPeer], None], hold_ms: int | None = None) -> tuple[str, RtpPeer]:
+    """One SIPp call to the agent while `media` plays the caller's side; the caller hangs up
+    after `hold_ms`, or waits for the agent's BYE when it is None. Returns SIPp's messages
+    once the agent has the call's record."""
+    peer = RtpPeer(CALLER_IP, free_port(CALLER_IP))
+    try:
+        if hold_ms is None:
+            run = sipp(tmp_path, ivr_caller(tmp_path / "ivr.xml"), agent, CALLER_IP, keys={"rtpport": str(peer.port)})
+        else:
+            run = sipp(tmp_path, caller(tmp_path / "c.xml"), agent, CALLER_IP, hold_ms=hold_ms,
+                       keys={"rtpport": str(peer.port)})
+        peer.wait_remote()
+        media(peer)
+        messages = run.wait(40)
+        agent.wait_for(lambda: call_records(agent), what="the call record")
+        return messages, peer
+    finally:
+        peer.close()
 
 
 def test_echo_bot_gets_callers_audio_dtmf_and_stop_and_caller_hears_it(tmp_path: Path, bot: Bot) -> None:
-    agent = bot_agent(tmp_path, bot, "/echo")
-    peer = RtpPeer(CALLER_IP, free_port(CALLER_IP))
-    try:
-        run = sipp(tmp_path, caller(tmp_path / "c.xml"), agent, CALLER_IP, hold_ms=4000,
-                   keys={"rtpport": str(peer.port)})
-        peer.wait_remote()
+    def media(peer: RtpPeer) -> None:
         peer.send_audio(tone(1.5))
         peer.send_digits("7")
         peer.send_audio(SILENCE * 50)
-        finish(agent, run)
+
+    agent = bot_agent(tmp_path, bot, "/echo")
+    try:
+        _, peer = place_call(tmp_path, agent, media, hold_ms=4000)
         agent.wait_for(lambda: bot.events("stop_in"), what="stop at the bot")
     finally:
-        peer.close()
         agent.stop()
     start = bot.events("start_in")[0]["message"]["start"]
     assert start["mediaFormat"] == {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
@@ -140,21 +151,18 @@ def test_echo_bot_gets_callers_audio_dtmf_and_stop_and_caller_hears_it(tmp_path:
 
 
 def test_speak_bot_reply_mark_and_clear(tmp_path: Path, bot: Bot) -> None:
-    agent = bot_agent(tmp_path, bot, "/speak/300")
-    peer = RtpPeer(CALLER_IP, free_port(CALLER_IP))
-    try:
-        run = sipp(tmp_path, caller(tmp_path / "c.xml"), agent, CALLER_IP, hold_ms=11000,
-                   keys={"rtpport": str(peer.port)})
-        peer.wait_remote()
+    def media(peer: RtpPeer) -> None:
         peer.send_audio(tone(1.0))
         peer.send_audio(SILENCE * 220)  # the whole first reply plays (3.4 s)
         peer.send_audio(tone(0.6))
         peer.send_audio(SILENCE * 50)  # 0.3 s to the reply, then 0.7 s of it
         peer.send_digits("5")  # the bot interrupts itself: `clear`
         peer.send_audio(SILENCE * 60)
-        finish(agent, run)
+
+    agent = bot_agent(tmp_path, bot, "/speak/300")
+    try:
+        _, peer = place_call(tmp_path, agent, media, hold_ms=11000)
     finally:
-        peer.close()
         agent.stop()
     first, second = bot.events("reply_out")[:2]
     marks = {e["name"]: e["t"] for e in bot.events("mark_in")}
@@ -174,18 +182,15 @@ def test_speak_bot_reply_mark_and_clear(tmp_path: Path, bot: Bot) -> None:
 
 @pytest.mark.parametrize("delay_ms", [300, 1200])
 def test_response_latency_matches_the_delay_the_bot_imposes(tmp_path: Path, bot: Bot, delay_ms: int) -> None:
-    agent = bot_agent(tmp_path, bot, f"/speak/{delay_ms}")
-    peer = RtpPeer(CALLER_IP, free_port(CALLER_IP))
-    try:
-        run = sipp(tmp_path, caller(tmp_path / "c.xml"), agent, CALLER_IP, hold_ms=3500 + delay_ms,
-                   keys={"rtpport": str(peer.port)})
-        peer.wait_remote()
+    def media(peer: RtpPeer) -> None:
         peer.send_audio(SILENCE * 10)
         peer.send_audio(tone(1.0))
         peer.send_audio(SILENCE * round((delay_ms + 1500) / 20))
-        finish(agent, run)
+
+    agent = bot_agent(tmp_path, bot, f"/speak/{delay_ms}")
+    try:
+        place_call(tmp_path, agent, media, hold_ms=3500 + delay_ms)
     finally:
-        peer.close()
         agent.stop()
     [reply] = bot.events("reply_out")[:1]
     assert reply["delay_s"] == delay_ms / 1000
@@ -197,14 +202,8 @@ def test_response_latency_matches_the_delay_the_bot_imposes(tmp_path: Path, bot:
 
 
 def ivr_call(tmp_path: Path, agent: AgentProc, seconds: float) -> tuple[str, RtpPeer]:
-    peer = RtpPeer(CALLER_IP, free_port(CALLER_IP))
-    try:
-        run = sipp(tmp_path, ivr_caller(tmp_path / "ivr.xml"), agent, CALLER_IP, keys={"rtpport": str(peer.port)})
-        peer.wait_remote()
-        peer.send_audio(SILENCE * round(seconds * 50))
-        return finish(agent, run), peer
-    finally:
-        peer.close()
+    """A call the agent ends (the caller waits for its BYE), `seconds` of silence sent."""
+    return place_call(tmp_path, agent, lambda peer: peer.send_audio(SILENCE * round(seconds * 50)))
 
 
 def test_silent_bot_hands_the_call_to_the_ivr(tmp_path: Path, bot: Bot) -> None:

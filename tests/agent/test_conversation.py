@@ -26,10 +26,12 @@ def test_response_latency_is_end_of_caller_speech_to_first_bot_voice() -> None:
     metrics = AgentMetrics()
     meter = ConversationMeter(metrics, dead_air_s=5.0, now=100.0)
     end = run(meter, [(1.0, TONE, None), (0.7, QUIET, None), (1.0, QUIET, TONE), (0.5, QUIET, None),
-                      (0.8, TONE, None), (1.2, QUIET, QUIET), (0.6, QUIET, TONE), (0.5, QUIET, None)])
+                      (0.8, TONE, None), (1.2, QUIET, QUIET), (0.6, QUIET, TONE), (0.5, QUIET, None),
+                      # a fast answer: before the caller's spurt is known to have ended
+                      (0.6, TONE, None), (0.14, QUIET, None), (0.5, QUIET, TONE), (0.5, QUIET, None)])
     record = meter.close(end)
-    assert record["response_latency_ms"] == [700, 1200]
-    assert record["turns"] == 2 and metrics.response_latency.count == 2
+    assert record["response_latency_ms"] == [140, 700, 1200]
+    assert record["turns"] == 3 and metrics.response_latency.count == 3
     assert record["bot_underruns"] == 0 and record["dead_air_episodes"] == 0
 
 

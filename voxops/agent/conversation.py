@@ -111,7 +111,7 @@ class ConversationMeter:
         self.bot = LiveVoice()
         self.summary = CallSummary()
         self._lock = threading.Lock()
-        self._turn_end: float | None = None  # caller's end of speech still waiting for an answer
+        self._turn_open = False  # the caller spoke since the bot last started to answer
         self._barge_at: float | None = None
         self._bot_gap_from: float | None = None  # the bot's first frame without audio in a spurt
         self._last_activity = time.monotonic() if now is None else now
@@ -121,12 +121,10 @@ class ConversationMeter:
         with self._lock:
             event = self.caller.feed(pcm, now)
             if event == "onset":
-                self._turn_end = None
+                self._turn_open = True
                 if self.bot.speaking:
                     self._barge_at = now
                     self.summary.barge_ins += 1
-            elif event == "offset" and not self.bot.speaking:
-                self._turn_end = self.caller.last_voiced_end
             self._check_dead_air(now)
 
     def on_bot(self, pcm: bytes | None, now: float) -> None:
@@ -147,10 +145,14 @@ class ConversationMeter:
             self._resolve_barge_in(now)
 
     def _answer(self, onset: float) -> None:
-        if self._turn_end is None or self.caller.speaking:
+        """The bot started a spurt at `onset`: an answer when the caller had spoken and was
+        silent by then (the caller's spurt may not have ended yet: its end is only known
+        BRIDGE_S later, and a fast bot answers sooner)."""
+        end = self.caller.last_voiced_end
+        if not self._turn_open or end > onset + 1e-9:  # nothing to answer, or talking over
             return
-        latency = max(0.0, onset - self._turn_end)
-        self._turn_end = None
+        self._turn_open = False
+        latency = onset - end
         self.summary.turns += 1
         self.summary.response_latency_ms.append(round(latency * 1000))
         self._metrics.response_latency.observe(latency)

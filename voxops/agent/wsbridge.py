@@ -30,7 +30,7 @@ from voxops.agent import mediastream as ms
 from voxops.agent.config import AgentConfig
 from voxops.agent.log import log
 from voxops.agent.metrics import AgentMetrics
-from voxops.agent.pipeline import CallContext
+from voxops.agent.session import CallContext
 from voxops.errors import EnvironmentProblem, InvalidInput
 from voxops.spec.models import BotAuth, WebsocketBot
 

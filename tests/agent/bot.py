@@ -45,6 +45,7 @@ from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPI
 
 RATE = 8000
 LOUD_DBFS = -35.0
+SPEECH_DBFS = -30.0
 PHRASE = "Thank you for calling. This is the voxops test bot speaking."
 
 
@@ -64,9 +65,11 @@ def espeak_phrase(text: str) -> bytes:
         with wave.open(str(wav_path), "rb") as w:
             rate = w.getframerate()
             samples = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float64)
-    resampled = np.interp(np.arange(0, len(samples), rate / RATE), np.arange(len(samples)), samples)
-    loud = np.flatnonzero(np.abs(resampled) > 32768 * 10 ** (LOUD_DBFS / 20))
-    return resampled[loud[0] : loud[-1] + 1].astype("<i2").tobytes()
+    pcm = np.interp(np.arange(0, len(samples), rate / RATE), np.arange(len(samples)), samples).astype("<i2").tobytes()
+    # from the first to the last 20 ms that is plainly speech: the reply is heard from its first frame
+    frames = [pcm[i : i + 320] for i in range(0, len(pcm), 320)]
+    loud = [i for i, frame in enumerate(frames) if level_dbfs(frame) > SPEECH_DBFS]
+    return b"".join(frames[loud[0] : loud[-1] + 1])
 
 
 def level_dbfs(pcm: bytes) -> float:
@@ -81,6 +84,16 @@ class LoggingSerializer(TwilioFrameSerializer):
     def __init__(self, stream_sid: str, events: Events) -> None:
         super().__init__(stream_sid, params=TwilioFrameSerializer.InputParams(auto_hang_up=False))
         self._events = events
+        self._last_media_out = 0.0
+
+    async def serialize(self, frame: Frame) -> str | bytes | None:
+        data = await super().serialize(frame)
+        if isinstance(data, str) and data.startswith('{"event": "media"'):
+            now = time.monotonic()
+            if now - self._last_media_out > 0.2:  # the first audio of an utterance, as it goes out
+                self._events.add("speech_out")
+            self._last_media_out = now
+        return data
 
     async def deserialize(self, data: str | bytes) -> Frame | None:
         message = json.loads(data)
@@ -132,9 +145,7 @@ class Speaker(FrameProcessor):
         self._replies += 1
         self._events.add("reply_out", last_loud=last_loud, delay_s=self._delay,
                          audio_s=len(self._phrase) / 2 / RATE, n=self._replies)
-        step = RATE * 2 // 50
-        for i in range(0, len(self._phrase), step):
-            await self.push_frame(OutputAudioRawFrame(self._phrase[i : i + step], RATE, 1))
+        await self.push_frame(OutputAudioRawFrame(self._phrase, RATE, 1))  # the transport cuts it up
         mark = {"event": "mark", "streamSid": self._sid, "mark": {"name": f"reply-{self._replies}"}}
         await self.push_frame(OutputTransportMessageFrame(message=mark))
         self._events.add("mark_out", name=f"reply-{self._replies}")

@@ -136,6 +136,8 @@ def test_echo_bot_gets_callers_audio_dtmf_and_stop_and_caller_hears_it(tmp_path:
     try:
         _, peer = place_call(tmp_path, agent, media, hold_ms=4000)
         agent.wait_for(lambda: bot.events("stop_in"), what="stop at the bot")
+        [record] = call_records(agent)
+        stopped = agent.metric('voxops_agent_bot_outcomes_total{outcome="stop"}')
     finally:
         agent.stop()
     start = bot.events("start_in")[0]["message"]["start"]
@@ -145,9 +147,8 @@ def test_echo_bot_gets_callers_audio_dtmf_and_stop_and_caller_hears_it(tmp_path:
     assert [e["digit"] for e in bot.events("dtmf_in")] == ["7"]
     heard = loud_arrivals(peer)
     assert len(heard) >= 50, f"caller heard {len(heard)} loud packets of the echo"
-    [record] = call_records(agent)
     assert record["mode"] == "pipeline"
-    assert agent.metric('voxops_agent_bot_outcomes_total{outcome="stop"}') == 1
+    assert stopped == 1
 
 
 def test_speak_bot_reply_mark_and_clear(tmp_path: Path, bot: Bot) -> None:
@@ -190,6 +191,8 @@ def test_response_latency_matches_the_delay_the_bot_imposes(tmp_path: Path, bot:
     agent = bot_agent(tmp_path, bot, f"/speak/{delay_ms}")
     try:
         place_call(tmp_path, agent, media, hold_ms=3500 + delay_ms)
+        [record] = call_records(agent)
+        turns = agent.metric("voxops_agent_response_latency_seconds_count")
     finally:
         agent.stop()
     [reply] = bot.events("reply_out")[:1]
@@ -198,12 +201,11 @@ def test_response_latency_matches_the_delay_the_bot_imposes(tmp_path: Path, bot:
     wire = next(e["t"] for e in bot.events("speech_out") if e["t"] >= reply["t"])
     imposed_ms = (wire - reply["last_loud"]) * 1000
     assert delay_ms <= imposed_ms <= delay_ms + 100, imposed_ms  # Pipecat's own path adds a little
-    [record] = call_records(agent)
     measured = record["conversation"]["response_latency_ms"]
     assert len(measured) == 1, record
     print(f"delay {delay_ms} ms: bot imposed {imposed_ms:.0f} ms, agent measured {measured[0]} ms")
     assert abs(measured[0] - imposed_ms) <= 40, f"agent measured {measured[0]} ms, bot imposed {imposed_ms:.0f} ms"
-    assert agent.metric("voxops_agent_response_latency_seconds_count") == 1
+    assert turns == 1
 
 
 def ivr_call(tmp_path: Path, agent: AgentProc, seconds: float) -> tuple[str, RtpPeer]:

@@ -75,7 +75,10 @@ class WebsocketPipeline:
             raise InvalidInput("pipeline websocket needs a websocket section (url)")
         if config.clock_rate != ms.RATE:
             raise InvalidInput("pipeline websocket: clock_rate must be 8000 (Media Streams is 8 kHz)")
-        import websockets  # noqa: F401 - fail at start-up, not on the first call
+        try:
+            import websockets  # noqa: F401 - fail at start-up, not on the first call
+        except ImportError:
+            raise EnvironmentProblem("pipeline websocket needs the websockets package (voxops[agent])") from None
 
         self.bot: WebsocketBot = config.websocket
         self.headers = read_auth(self.bot.auth)

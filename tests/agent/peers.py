@@ -197,6 +197,7 @@ class RtpPeer:
     sock: socket.socket = field(init=False)
     remote: tuple[str, int] | None = None
     received: list[tuple[int, bytes]] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each in `received`
     seq: int = 1000
     ts: int = 0
     ssrc: int = 0x1234ABCD
@@ -222,6 +223,7 @@ class RtpPeer:
                 if len(data) >= 12 and data[0] >> 6 == 2:
                     self.remote = self.remote or addr
                     self.received.append((data[1] & 0x7F, data[12:]))
+                    self.arrivals.append(time.monotonic())
         except (TimeoutError, BlockingIOError):
             pass
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need_module
+from voxops.agent.admission import decide
 from voxops.agent.config import AgentConfig, IvrConfig
 from voxops.agent.ivr import CallbackStore, IvrAudio, IvrSession, IvrState
 from voxops.agent.metrics import AgentMetrics
 from voxops.agent.pipeline import CallContext, EchoSession, load_pipeline
-from voxops.agent.service import decide
 from voxops.errors import EnvironmentProblem, InvalidInput
 
 

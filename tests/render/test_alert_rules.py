@@ -15,7 +15,8 @@ RULES = "shared/prometheus/voxops-alerts.yml"
 
 # Metric names the rendered SBC config declares, plus what the agent service exports.
 AGENT_METRICS = {"voxops_agent_calls_active", "voxops_agent_calls_total", "voxops_agent_rejected_total",
-                 "voxops_agent_rtcp_loss_ratio", "voxops_agent_mos"}
+                 "voxops_agent_rtcp_loss_ratio", "voxops_agent_mos", "voxops_agent_dead_air_total",
+                 "voxops_agent_response_latency_seconds_bucket"}
 
 
 def _rules(tmp_path: Path) -> Path:
@@ -27,7 +28,7 @@ def test_rules_pass_promtool_check(tmp_path: Path) -> None:
     promtool = need_tool("promtool")
     cp = subprocess.run([promtool, "check", "rules", str(_rules(tmp_path))], capture_output=True, text=True, timeout=60)
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    assert "SUCCESS: 7 rules found" in cp.stdout
+    assert "SUCCESS: 9 rules found" in cp.stdout
 
 
 def test_rules_use_only_exported_metrics(tmp_path: Path) -> None:
@@ -128,6 +129,48 @@ tests:
             exp_annotations:
               summary: "RTCP packet loss on agent-2 above 1.0 %"
               runbook: packet-loss-low-mos
+  - interval: 1m
+    input_series:
+      # agent-3: 10 turns a minute, 9 of them answered after 2-3 s; agent-4: all within 0.5 s
+      - series: 'voxops_agent_response_latency_seconds_bucket{{instance="agent-3",le="0.5"}}'
+        values: '0+1x10'
+      - series: 'voxops_agent_response_latency_seconds_bucket{{instance="agent-3",le="1.5"}}'
+        values: '0+1x10'
+      - series: 'voxops_agent_response_latency_seconds_bucket{{instance="agent-3",le="3"}}'
+        values: '0+10x10'
+      - series: 'voxops_agent_response_latency_seconds_bucket{{instance="agent-3",le="+Inf"}}'
+        values: '0+10x10'
+      - series: 'voxops_agent_response_latency_seconds_bucket{{instance="agent-4",le="0.5"}}'
+        values: '0+10x10'
+      - series: 'voxops_agent_response_latency_seconds_bucket{{instance="agent-4",le="1.5"}}'
+        values: '0+10x10'
+      - series: 'voxops_agent_response_latency_seconds_bucket{{instance="agent-4",le="3"}}'
+        values: '0+10x10'
+      - series: 'voxops_agent_response_latency_seconds_bucket{{instance="agent-4",le="+Inf"}}'
+        values: '0+10x10'
+      # one dead-air episode on agent-4 at minute 3, none on agent-3
+      - series: 'voxops_agent_dead_air_total{{instance="agent-4"}}'
+        values: '0 0 0 1 1 1 1 1 1 1 1'
+      - series: 'voxops_agent_dead_air_total{{instance="agent-3"}}'
+        values: '0x10'
+    alert_rule_test:
+      - eval_time: 6m
+        alertname: VoxopsAgentResponseSlow
+        exp_alerts:
+          - exp_labels: {{severity: warning, instance: agent-3}}
+            exp_annotations:
+              summary: "95th percentile response latency on agent-3 above 1500 ms"
+              runbook: slow-agent-response
+      - eval_time: 5m
+        alertname: VoxopsAgentDeadAir
+        exp_alerts:
+          - exp_labels: {{severity: warning, instance: agent-4}}
+            exp_annotations:
+              summary: "dead air (both sides silent over 5.0 s) on agent-4"
+              runbook: dead-air
+      - eval_time: 10m
+        alertname: VoxopsAgentDeadAir
+        exp_alerts: []
 """
 
 

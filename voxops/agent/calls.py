@@ -15,15 +15,24 @@ import functools
 import time
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pjsua2 as pj
 
+from voxops.agent.conversation import ConversationMeter
 from voxops.agent.log import log, log_exception
 from voxops.agent.pipeline import Session
 
-if TYPE_CHECKING:
-    from voxops.agent.service import Agent
+
+class CallOwner(Protocol):
+    """What calls need of the agent that owns them (the SIP thread's side of it)."""
+
+    ports: PortPool
+
+    def on_incoming(self, account: Any, call_id: int) -> None: ...
+    def on_confirmed(self, call: AgentCall) -> None: ...
+    def on_disconnected(self, call: AgentCall, code: int) -> None: ...
+    def on_dtmf(self, call: AgentCall, digit: str, method: str) -> None: ...
 
 
 def guarded(method: Callable[..., None]) -> Callable[..., None]:
@@ -48,17 +57,21 @@ class CallMode(StrEnum):
 class FramePort(pj.AudioMediaPort):  # type: ignore[misc]
     """The bridge port of one call: caller frames in, session frames out."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, meter: ConversationMeter | None = None) -> None:
         super().__init__()
         self.session: Session | None = session
+        self.meter = meter
         self.errors = 0
 
     def onFrameReceived(self, frame: Any) -> None:  # noqa: N802 - pjsua2 API
         session = self.session
         if session is None or frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO or not frame.size:
             return
+        pcm = bytes(frame.buf)
         try:
-            session.on_audio(bytes(frame.buf))
+            session.on_audio(pcm)
+            if self.meter is not None:
+                self.meter.on_caller(pcm, time.monotonic())
         except Exception as exc:  # noqa: BLE001 - an exception must not unwind into C++
             self._report(exc)
 
@@ -70,6 +83,12 @@ class FramePort(pj.AudioMediaPort):  # type: ignore[misc]
                 data = session.next_audio()
             except Exception as exc:  # noqa: BLE001
                 self._report(exc)
+            meter = self.meter
+            if meter is not None:
+                try:
+                    meter.on_bot(data or None, time.monotonic())
+                except Exception as exc:  # noqa: BLE001
+                    self._report(exc)
         if data:
             frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
             frame.buf = pj.ByteVector(data)
@@ -100,12 +119,12 @@ class PortPool:
         self._free: collections.deque[tuple[float, FramePort]] = collections.deque()
         self.ports: list[FramePort] = []
 
-    def take(self, session: Session) -> FramePort:
+    def take(self, session: Session, meter: ConversationMeter | None = None) -> FramePort:
         if self._free and time.monotonic() - self._free[0][0] >= self.COOLDOWN_S:
             port = self._free.popleft()[1]
-            port.session = session
+            port.session, port.meter = session, meter
             return port
-        port = FramePort(session)
+        port = FramePort(session, meter)
         fmt = pj.MediaFormatAudio()
         fmt.init(pj.PJMEDIA_FORMAT_PCM, self._clock_rate, 1, 20000, 16)
         port.createPort(f"voxops-{len(self.ports)}", fmt)
@@ -114,22 +133,26 @@ class PortPool:
 
     def give(self, port: FramePort) -> None:
         port.session = None
+        port.meter = None
         self._free.append((time.monotonic(), port))
 
     def close(self) -> None:
         """Before libDestroy, once no call is connected to any port."""
         for port in self.ports:
             port.session = None
+            port.meter = None
         self._free.clear()
         self.ports.clear()
 
 
 class AgentCall(pj.Call):  # type: ignore[misc]
-    def __init__(self, agent: Agent, account: pj.Account, call_id: int) -> None:
+    def __init__(self, agent: CallOwner, account: pj.Account, call_id: int) -> None:
         super().__init__(account, call_id)
         self.agent = agent
         self.mode = CallMode.rejected
         self.session: Session | None = None
+        self.meter: ConversationMeter | None = None
+        self.context: Any = None
         self.port: FramePort | None = None
         self.sip_call_id = ""
         self.remote_uri = ""
@@ -166,7 +189,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
                 continue
             audio = self.getAudioMedia(index)
             if self.port is None:
-                self.port = self.agent.ports.take(self.session)
+                self.port = self.agent.ports.take(self.session, self.meter)
             # re-INVITEs (hold, resume, codec change) may give a new stream: (re)connect
             audio.startTransmit(self.port)
             self.port.startTransmit(audio)
@@ -199,12 +222,19 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         else:
             self.answer(op)
 
-    def end(self) -> None:
-        """Hang up (BYE when confirmed, a final response otherwise)."""
+    def end(self, reason: str = "") -> None:
+        """Hang up (BYE when confirmed, a final response otherwise), with a Reason header
+        (RFC 3326) when there is one to give."""
         if self.ended:
             return
+        op = pj.CallOpParam()
+        if reason:
+            header = pj.SipHeader()
+            text = "".join(ch for ch in reason if ch.isprintable() and ch not in '"\\')[:120]
+            header.hName, header.hValue = "Reason", f'Q.850;cause=16;text="{text}"'
+            op.txOption.headers.append(header)
         with contextlib.suppress(pj.Error):
-            self.hangup(pj.CallOpParam())
+            self.hangup(op)
 
     def release(self, pool: PortPool) -> None:
         """Close the session and hand the port back to the pool (on the SIP thread)."""
@@ -239,7 +269,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
 class AgentAccount(pj.Account):  # type: ignore[misc]
     """The local account every incoming INVITE arrives on (no registration)."""
 
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, agent: CallOwner) -> None:
         super().__init__()
         self.agent = agent
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from voxops.errors import InvalidInput
 from voxops.spec.loader import _clean_loc, dotted
-from voxops.spec.models import DependencyKind, Topology
+from voxops.spec.models import DependencyKind, Topology, WebsocketBot
 from voxops.spec.types import Codec, FilePath, IPAddress, Name, Percent, Port, Transport, Url
 from voxops.spec.yamlpos import load_file
 
@@ -23,7 +23,7 @@ from voxops.spec.yamlpos import load_file
 # Anything else in `allow` is ignored at start-up with a warning.
 SUPPORTED_CODECS = ("PCMU", "PCMA", "G722", "SPEEX", "ILBC", "GSM", "L16")
 
-PIPELINE_PATTERN = r"^(echo|prompt|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$"
+PIPELINE_PATTERN = r"^(echo|prompt|websocket|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$"
 
 
 class _Model(BaseModel):
@@ -128,6 +128,9 @@ class AgentConfig(_Model):
     max_calls: Annotated[int, Field(ge=1, le=1000)] = 4
     codecs: CodecConfig = Field(default_factory=CodecConfig)
     pipeline: Annotated[str, Field(pattern=PIPELINE_PATTERN)] = "echo"
+    websocket: WebsocketBot | None = Field(
+        default=None, description="The bot the websocket pipeline bridges calls to."
+    )
     ring_ms: Annotated[int, Field(ge=0, le=60_000)] = Field(
         default=0, description="Time between 180 Ringing and 200 OK (0 answers at once)."
     )
@@ -151,20 +154,36 @@ class AgentConfig(_Model):
     ivr: IvrConfig = Field(default_factory=IvrConfig)
     drain_timeout_s: Annotated[int, Field(ge=0, le=3600)] = 30
     log_level: Annotated[int, Field(ge=0, le=6)] = 1
+    dead_air_s: Annotated[float, Field(gt=0, le=600)] = Field(
+        default=5.0, description="Both sides silent this long while the call is up counts as dead air."
+    )
 
     @model_validator(mode="after")
     def _ports(self) -> AgentConfig:
         if self.sip.address == self.health.address and self.sip.port == self.health.port:
             raise ValueError("sip and health cannot share one address and port")
+        if self.pipeline == "websocket" and self.websocket is None:
+            raise ValueError("pipeline websocket needs a websocket section (url)")
         return self
+
+    def all_dependencies(self) -> list[DependencyConfig]:
+        """The configured dependencies and, for the websocket pipeline, the bot endpoint."""
+        if self.pipeline != "websocket" or self.websocket is None:
+            return list(self.dependencies)
+        bot = DependencyConfig(name="bot", kind=DependencyKind.other, url=self.websocket.url,
+                               timeout_s=min(self.websocket.connect_timeout_s, 60.0))
+        return [*self.dependencies, bot]
 
 
 def agent_config_for(topology: Topology, instance_name: str) -> AgentConfig:
-    """The config of one agent instance of the topology's pool."""
+    """The config of one agent process of the topology's pool (an instance or one of its workers)."""
+    from voxops.spec.capacity import all_workers
+
     pool = topology.agents
-    instance = next((i for i in pool.instances if i.name == instance_name), None)
+    workers = all_workers(topology)
+    instance = next((w for w in workers if w.name == instance_name), None)
     if instance is None:
-        known = ", ".join(i.name for i in pool.instances)
+        known = ", ".join(w.name for w in workers)
         raise InvalidInput(f"no agent instance {instance_name!r} in the spec (known: {known})")
     policy = topology.sbc.codec_policy
     return AgentConfig(
@@ -180,6 +199,8 @@ def agent_config_for(topology: Topology, instance_name: str) -> AgentConfig:
         # deny is implied: only allowed codecs are ever enabled
         codecs=CodecConfig(allow=list(policy.allow), prefer=list(policy.prefer)),
         pipeline=pool.pipeline,
+        websocket=pool.websocket,
+        dead_air_s=topology.slo.dead_air_s,
         dependencies=[
             DependencyConfig(name=d.name, kind=d.kind, url=d.url, timeout_s=d.timeout_s)
             for d in pool.dependencies

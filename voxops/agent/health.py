@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from voxops.agent.config import AgentConfig, DependencyConfig
 from voxops.agent.metrics import AgentMetrics
+from voxops.agent.records import CallRecords
 from voxops.errors import EnvironmentProblem
 
 
@@ -54,7 +55,7 @@ class DependencyWatcher(threading.Thread):
 
     def __init__(self, config: AgentConfig, metrics: AgentMetrics) -> None:
         super().__init__(name="voxops-deps", daemon=True)
-        self._deps = config.dependencies
+        self._deps = config.all_dependencies()
         self._interval = config.dependency_check_interval_s
         self._metrics = metrics
         self._down: dict[str, str] = {}
@@ -156,9 +157,11 @@ class Readiness:
 
 
 class HealthServer:
-    """/livez, /readyz (JSON, 200 or 503) and /metrics on the health address and port."""
+    """/livez, /readyz (JSON, 200 or 503), /calls (recent call records) and /metrics on the health address and port."""
 
-    def __init__(self, config: AgentConfig, readiness: Readiness, metrics: AgentMetrics) -> None:
+    def __init__(
+        self, config: AgentConfig, readiness: Readiness, metrics: AgentMetrics, records: CallRecords | None = None
+    ) -> None:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -170,6 +173,8 @@ class HealthServer:
                     snap = readiness.snapshot()
                     metrics.ready.set(1 if snap["ready"] else 0)
                     outer._send(self, 200 if snap["ready"] else 503, "application/json", snap)
+                elif path == "/calls" and records is not None:
+                    outer._send(self, 200, "application/json", {"agent": config.name, "calls": records.snapshot()})
                 elif path == "/metrics":
                     body = metrics.render().encode()
                     outer._reply(self, 200, "text/plain; version=0.0.4; charset=utf-8", body)

@@ -182,6 +182,38 @@ class AgentMetrics:
             "From INVITE received to 200 OK sent.",
             (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
         )
+        self.response_latency = Histogram(
+            "voxops_agent_response_latency_seconds",
+            "Per turn: the caller's end of speech to the first voiced audio the agent plays back.",
+            (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0),
+        )
+        self.bot_underruns_total = Counter(
+            "voxops_agent_bot_underruns_total", "Gaps inside the bot's speech where no audio was there to play."
+        )
+        self.dead_air_total = Counter(
+            "voxops_agent_dead_air_total", "Episodes of both sides silent longer than dead_air_s."
+        )
+        self.dead_air_seconds_total = Counter(
+            "voxops_agent_dead_air_seconds_total", "Seconds of dead air (counted when each episode ends)."
+        )
+        self.barge_ins_total = Counter(
+            "voxops_agent_barge_ins_total",
+            "Caller speech starting while the bot plays, by whether the bot stopped within 1 s.",
+            ["bot_stopped"],
+        )
+        self.bot_outcomes_total = Counter(
+            "voxops_agent_bot_outcomes_total",
+            "How websocket bot sessions ended: stop (caller hung up), closed (bot closed), "
+            "connect_failed, silent, protocol_errors.",
+            ["outcome"],
+        )
+        self.bot_bad_messages_total = Counter(
+            "voxops_agent_bot_bad_messages_total", "Messages from the bot that broke the protocol (ignored)."
+        )
+        self.bot_dropped_audio_seconds_total = Counter(
+            "voxops_agent_bot_dropped_audio_seconds_total", "Bot audio dropped because the jitter buffer was full."
+        )
+        self.bot_marks_total = Counter("voxops_agent_bot_marks_total", "Marks echoed back to the bot.")
         self.all: list[_Metric] = [v for v in vars(self).values() if isinstance(v, _Metric)]
 
     def render(self) -> str:

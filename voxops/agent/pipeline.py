@@ -18,55 +18,14 @@ import threading
 import time
 import wave
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from voxops.agent.config import AgentConfig
+from voxops.agent.metrics import AgentMetrics
+from voxops.agent.session import CallContext, Pipeline, Session
 from voxops.errors import EnvironmentProblem, InvalidInput
 
-
-@dataclass
-class CallContext:
-    """What a pipeline session knows about its call, and what it may ask of the agent."""
-
-    call_id: str
-    remote_uri: str
-    clock_rate: int
-    samples_per_frame: int
-    hangup: Callable[[], None] = field(repr=False)
-    report_latency: Callable[[float], None] = field(repr=False)
-
-    @property
-    def frame_bytes(self) -> int:
-        return self.samples_per_frame * 2
-
-
-@runtime_checkable
-class Session(Protocol):
-    def on_audio(self, pcm: bytes) -> None:
-        """One frame of caller audio."""
-
-    def next_audio(self) -> bytes | None:
-        """One frame to play to the caller (exactly `frame_bytes`), or None for silence."""
-
-    def on_dtmf(self, digit: str) -> None:
-        """A DTMF digit ("0"-"9", "*", "#", "A"-"D") by RFC 2833 or SIP INFO."""
-
-    def close(self) -> None:
-        """The call ended: release what the session holds."""
-
-
-@runtime_checkable
-class Pipeline(Protocol):
-    def open(self, call: CallContext) -> Session:
-        """A new session for an answered call."""
-
-    def overloaded(self) -> bool:
-        """True while new calls should go to the IVR instead."""
-
-    def close(self) -> None:
-        """The agent is shutting down."""
+__all__ = ["BUILTIN", "CallContext", "Pipeline", "Session", "load_pipeline"]
 
 
 class EchoSession:
@@ -210,14 +169,24 @@ class PromptPipeline:
         pass
 
 
-BUILTIN: dict[str, Callable[[AgentConfig], Pipeline]] = {"echo": EchoPipeline, "prompt": PromptPipeline}
+def _websocket(config: AgentConfig, metrics: AgentMetrics | None) -> Pipeline:
+    from voxops.agent.wsbridge import WebsocketPipeline
+
+    return WebsocketPipeline(config, metrics)
 
 
-def load_pipeline(config: AgentConfig) -> Pipeline:
+BUILTIN: dict[str, Callable[[AgentConfig, AgentMetrics | None], Pipeline]] = {
+    "echo": lambda config, _: EchoPipeline(config),
+    "prompt": lambda config, _: PromptPipeline(config),
+    "websocket": _websocket,
+}
+
+
+def load_pipeline(config: AgentConfig, metrics: AgentMetrics | None = None) -> Pipeline:
     """The pipeline named in the config: a built-in, or `module:Class` called with the config."""
     spec = config.pipeline
     if spec in BUILTIN:
-        return BUILTIN[spec](config)
+        return BUILTIN[spec](config, metrics)
     module_name, _, class_name = spec.partition(":")
     try:
         module = importlib.import_module(module_name)

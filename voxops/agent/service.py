@@ -14,12 +14,13 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from voxops.agent.admission import decide
 from voxops.agent.config import AgentConfig
+from voxops.agent.conversation import ConversationMeter
 from voxops.agent.health import (
     AgentState,
     DependencyWatcher,
@@ -31,6 +32,7 @@ from voxops.agent.ivr import CallbackStore, IvrAudio, IvrSession
 from voxops.agent.log import log
 from voxops.agent.metrics import AgentMetrics
 from voxops.agent.pipeline import CallContext, Session, load_pipeline
+from voxops.agent.records import CallRecords
 from voxops.analysis.emodel import codec_impairment, estimate_mos
 
 POLL_MS = 10
@@ -45,26 +47,6 @@ SETUP_WINDOW_S = 0.6
 SETUP_BUDGET = 20
 
 
-@dataclass(frozen=True)
-class Admission:
-    mode: str  # "pipeline" | "ivr" | "reject"
-    code: int = 200
-    reason: str = ""
-
-
-def decide(config: AgentConfig, *, active: int, draining: bool, degraded: list[str]) -> Admission:
-    """What to do with a new INVITE. Pure, so the policy is testable without SIP."""
-    if draining:
-        return Admission("reject", 503, "Draining")
-    if active >= config.max_calls:
-        return Admission("reject", 486, "Busy Here")
-    if degraded:
-        if config.ivr.enabled:
-            return Admission("ivr", reason="; ".join(degraded))
-        return Admission("reject", 503, "Service Unavailable")
-    return Admission("pipeline")
-
-
 class Agent:
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
@@ -75,15 +57,17 @@ class Agent:
         for result in ("answered", "rejected", "failed", "ivr"):
             self.metrics.calls_total.inc(0, result=result)
         self.state = AgentState()
-        self.pipeline = load_pipeline(config)
+        self.pipeline = load_pipeline(config, self.metrics)
         self.ivr_audio = IvrAudio(config.ivr, config.clock_rate) if config.ivr.enabled else None
         self.store = CallbackStore(Path(config.ivr.db)) if config.ivr.enabled else None
         self.deps = DependencyWatcher(config, self.metrics)
         self.resources = ResourceSampler()
         self.readiness = Readiness(config, self.state, self.deps, self.resources, self.overloaded)
-        self.health = HealthServer(config, self.readiness, self.metrics)
+        self.records = CallRecords()
+        self.health = HealthServer(config, self.readiness, self.metrics, self.records)
         self.calls: dict[int, Any] = {}
-        self._requests: collections.deque[tuple[str, str]] = collections.deque()
+        # (kind, SIP Call-ID, reason) from other threads: "hangup" or "ivr"
+        self._requests: collections.deque[tuple[str, str, str]] = collections.deque(maxlen=10_000)
         self._by_sip_id: dict[str, Any] = {}
         self._to_answer: list[tuple[float, Any]] = []
         self._to_shed: list[tuple[float, Any]] = []
@@ -142,21 +126,14 @@ class Agent:
             remote_uri=call.remote_uri,
             clock_rate=self.config.clock_rate,
             samples_per_frame=self.config.clock_rate // 50,
-            hangup=functools.partial(self._requests.append, ("hangup", call.sip_call_id)),
+            hangup=functools.partial(self._request, "hangup", call.sip_call_id),
             report_latency=self._report_latency,
+            to_ivr=functools.partial(self._request, "ivr", call.sip_call_id),
         )
+        call.context = context
         session: Session
         if verdict.mode == "ivr":
-            assert self.store is not None and self.ivr_audio is not None
-            session = IvrSession(
-                context,
-                self.config.ivr,
-                self.ivr_audio,
-                self.store,
-                agent=self.config.name,
-                reason=verdict.reason,
-                on_stored=self.metrics.ivr_callbacks_total.inc,
-            )
+            session = self._ivr_session(context, verdict.reason)
             call.mode = CallMode.ivr
         else:
             try:
@@ -168,6 +145,7 @@ class Agent:
                 return
             call.mode = CallMode.pipeline
         call.session = session
+        call.meter = ConversationMeter(self.metrics, self.config.dead_air_s)
         self._by_sip_id[call.sip_call_id] = call
         self._set_active(self.state.active_calls + 1)
         call.respond(180)
@@ -175,6 +153,37 @@ class Agent:
             self._to_answer.append((time.monotonic() + self.config.ring_ms / 1000, call))
         else:
             self._answer(call)
+
+    def _ivr_session(self, context: CallContext, reason: str) -> Session:
+        assert self.store is not None and self.ivr_audio is not None
+        return IvrSession(
+            context,
+            self.config.ivr,
+            self.ivr_audio,
+            self.store,
+            agent=self.config.name,
+            reason=reason,
+            on_stored=self.metrics.ivr_callbacks_total.inc,
+        )
+
+    def _request(self, kind: str, sip_id: str, reason: str = "") -> None:
+        """From any thread: ask the SIP thread to hang a call up or hand it to the IVR."""
+        self._requests.append((kind, sip_id, reason))
+
+    def _divert(self, call: Any, reason: str) -> None:
+        """The pipeline gave up on a call: the IVR takes it over (or it is hung up)."""
+        if self.store is None or call.mode != "pipeline" or call.context is None:
+            call.end(reason)
+            return
+        from voxops.agent.calls import CallMode
+
+        old, call.session = call.session, self._ivr_session(call.context, reason)
+        call.mode = CallMode.ivr
+        if call.port is not None:
+            call.port.session = call.session
+        log(f"call {call.sip_call_id}: handed to the IVR: {reason}")
+        if old is not None:
+            self._guard(old.close, call)
 
     def _setup_flood(self, now: float) -> bool:
         """Whether this set-up is one too many for the sockets pjlib can still open."""
@@ -206,6 +215,8 @@ class Agent:
         self.metrics.calls_total.inc(result="ivr" if call.mode == "ivr" else "answered")
 
     def on_disconnected(self, call: Any, code: int) -> None:
+        if call.meter is not None:
+            self.records.add(call, code, call.meter.close(time.monotonic()))
         if call.mode != "rejected":
             self._set_active(self.state.active_calls - 1)
             if not call.confirmed:
@@ -289,10 +300,14 @@ class Agent:
 
     def _run_requests(self, now: float) -> None:
         while self._requests:
-            kind, sip_id = self._requests.popleft()
+            kind, sip_id, reason = self._requests.popleft()
             call = self._by_sip_id.get(sip_id)
-            if kind == "hangup" and call is not None:
-                call.end()
+            if call is None or call.ended:
+                continue
+            if kind == "ivr":
+                self._guard(functools.partial(self._divert, call, reason), call)
+            else:
+                call.end(reason)
         for call in list(self._by_sip_id.values()):
             tick = getattr(call.session, "tick", None)
             if tick is not None and call.confirmed and not call.ended:

@@ -9,6 +9,7 @@ from voxops.deploy.runner import DeployReport, Inventory, read_inventory, run_si
 from voxops.errors import InvalidInput
 from voxops.render.engine import RenderJob, plan, resolve_secrets
 from voxops.resources import data_dir
+from voxops.spec.capacity import workers_of
 from voxops.spec.loader import load_topology
 from voxops.spec.models import Topology
 
@@ -28,6 +29,12 @@ def host_plans(topo: Topology, jobs: list[RenderJob]) -> dict[str, dict[str, Any
     for agent in topo.agents.instances:
         plans[agent.name]["gate"] = {"url": f"http://{agent.host}:{agent.health_port}/readyz"}
         plans[agent.name]["drain_timeout_s"] = topo.agents.drain_timeout_s
+        # every worker process: its config, pid file, log and readiness gate (worker 0 first)
+        plans[agent.name]["workers"] = [
+            {"config": f"etc/agent{w.suffix}.yaml", "pid": f"run/agent{w.suffix}.pid",
+             "log": f"log/agent{w.suffix}.log", "gate": f"http://{w.host}:{w.health_port}/readyz"}
+            for w in workers_of(agent)
+        ]
     return plans
 
 

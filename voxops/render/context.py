@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from voxops.errors import SpecError
+from voxops.spec.capacity import all_workers
 from voxops.spec.models import Carrier, SbcNode, Topology, Trunk
 from voxops.spec.types import Transport
 
@@ -144,6 +145,8 @@ def topology_context(topo: Topology) -> dict[str, Any]:
         "agents": [
             {
                 "name": a.name,
+                "instance": a.instance,
+                "suffix": a.suffix,
                 "host": a.host,
                 "sip_port": a.sip_port,
                 "health_port": a.health_port,
@@ -151,7 +154,7 @@ def topology_context(topo: Topology) -> dict[str, Any]:
                 "uri": f"sip:{_hostport(a.host, a.sip_port)}",
                 "rweight": min(100, a.max_calls),
             }
-            for a in topo.agents.instances
+            for a in all_workers(topo)
         ],
         "agent_pool": {
             "pipeline": topo.agents.pipeline,
@@ -159,6 +162,7 @@ def topology_context(topo: Topology) -> dict[str, Any]:
             "max_cpu_percent": topo.agents.health.max_cpu_percent,
             "max_memory_percent": topo.agents.health.max_memory_percent,
             "dependencies": [d.model_dump(mode="json") for d in topo.agents.dependencies],
+            "websocket": topo.agents.websocket.model_dump(mode="json") if topo.agents.websocket else None,
         },
         "slo": {
             "asr_alert_ratio": slo.asr.alert_below_percent / 100,
@@ -169,6 +173,9 @@ def topology_context(topo: Topology) -> dict[str, Any]:
             "spike_window": f"{slo.spike_503.window_s}s",
             "spike_min_count": slo.spike_503.min_count,
             "spike_min_ratio": slo.spike_503.min_percent / 100,
+            "response_latency_ms": slo.response_latency_ms,
+            "response_latency_s": slo.response_latency_ms / 1000,
+            "dead_air_s": slo.dead_air_s,
         },
         "nodes": [n.name for n in sbc.nodes],
         "media": _media(topo),

@@ -139,12 +139,12 @@ def plan(topo: Topology, prefix: str, secrets: Mapping[str, str] | None = None) 
                 host=host, template="kamailio/credentials.cfg.j2", dest=f"{host}/etc/credentials.cfg",
                 mode=SECRET_MODE, secret=True, vars={**v, "secrets": dict(secrets or {})},
             ))
-    for agent in t["agents"]:
-        host = agent["name"]
+    for agent in t["agents"]:  # one per worker; a host (inventory name) runs its instance's workers
+        host, suffix = agent["instance"], agent["suffix"]
         v = {"topo": t, "agent": {**agent, "paths": node_paths(prefix, host)}}
-        jobs.append(RenderJob(host=host, template="agent/agent.yaml.j2", dest=f"{host}/etc/agent.yaml", vars=v))
+        jobs.append(RenderJob(host=host, template="agent/agent.yaml.j2", dest=f"{host}/etc/agent{suffix}.yaml", vars=v))
         jobs.append(RenderJob(host=host, template="agent/voxops-agent.service.j2",
-                              dest=f"{host}/etc/voxops-agent-{host}.service", vars=v))
+                              dest=f"{host}/etc/voxops-agent-{agent['name']}.service", vars=v))
     for trunk in t["trunks"]:
         jobs.append(RenderJob(host="monitoring", template="trunks/trunk.md.j2",
                               dest=f"shared/trunks/{trunk['carrier']}-{trunk['name']}.md",

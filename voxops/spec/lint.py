@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Callable, Iterator
 
 from voxops.findings import Finding, FindingCode, Severity
+from voxops.spec.capacity import capacity
 from voxops.spec.media import PORTS_PER_CALL
 from voxops.spec.models import Slo, Topology, Transport
 from voxops.spec.yamlpos import Loc
@@ -90,7 +91,7 @@ def _admission(t: Topology) -> Iterator[Lint]:
     if adm is None or not adm.enabled:
         yield ("sbc", "admission"), NO_ADMISSION_CONTROL("no admission control: over capacity the SBC still sends calls to full agents")
         return
-    pool = sum(a.max_calls for a in t.agents.instances)
+    pool = capacity(t).total_calls
     if adm.max_concurrent_calls > pool and t.sbc.ivr_fallback is None:
         yield ("sbc", "admission", "max_concurrent_calls"), CAPACITY_MISMATCH(
             f"admission allows {adm.max_concurrent_calls} calls but the agents serve {pool} and there is no IVR fallback"

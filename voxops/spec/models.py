@@ -241,6 +241,16 @@ class AgentInstance(Model):
     sip_port: Port = 5070
     health_port: Port = 8080
     max_calls: Annotated[int, Field(ge=1, le=1000)] = 4
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1,
+        description="Agent processes on this host, worker k on sip_port + k and health_port + k.",
+    )
+
+    @model_validator(mode="after")
+    def _worker_ports(self) -> AgentInstance:
+        if max(self.sip_port, self.health_port) + self.workers - 1 > 65535:
+            raise ValueError(f"{self.workers} workers need ports up to sip_port/health_port + {self.workers - 1} (<= 65535)")
+        return self
 
 
 class HealthThresholds(Model):
@@ -262,12 +272,60 @@ class Dependency(Model):
     timeout_s: Annotated[PlainFloat, Field(gt=0, le=60)] = 2.0
 
 
+BotParamName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+BotParamValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9 _.,:/@+=-]{0,256}$")]
+
+
+class BotAuth(Model):
+    """A header sent with the WebSocket upgrade; its value is a secret (env or file)."""
+
+    header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] = "Authorization"
+    value: SecretRef
+
+
+class WebsocketBot(Model):
+    """The bot the `websocket` pipeline bridges each call to (Media Streams protocol)."""
+
+    url: Url = Field(description="ws:// or wss:// URL the agent connects to per answered call.")
+    parameters: Annotated[dict[BotParamName, BotParamValue], Field(max_length=32)] = Field(
+        default_factory=dict, description="Sent as start.customParameters."
+    )
+    auth: BotAuth | None = None
+    connect_timeout_s: Annotated[PlainFloat, Field(gt=0, le=30)] = 3.0
+    silence_timeout_s: Annotated[PlainFloat, Field(gt=0, le=600)] = Field(
+        default=30.0, description="A bot that sends nothing for this long is given up on."
+    )
+    max_message_bytes: Annotated[int, Field(ge=1024, le=1_048_576)] = 65536
+    buffer_ms: Annotated[int, Field(ge=200, le=120_000)] = Field(
+        default=10_000, description="Bot audio queued ahead of playback at most; the excess is dropped."
+    )
+    prebuffer_ms: Annotated[int, Field(ge=0, le=500)] = 20
+    max_bad_messages: Annotated[int, Field(ge=1, le=10_000)] = 20
+    on_failure: Literal["ivr", "hangup"] = Field(
+        default="ivr", description="Connection failure, silent bot, protocol errors: IVR or hang up."
+    )
+    on_close: Literal["hangup", "ivr"] = "hangup"
+
+    @model_validator(mode="after")
+    def _scheme(self) -> WebsocketBot:
+        if not self.url.startswith(("ws://", "wss://")):
+            raise ValueError("url must be ws:// or wss://")
+        return self
+
+
 class AgentPool(Model):
     instances: Annotated[list[AgentInstance], Field(min_length=1)]
     health: HealthThresholds = Field(default_factory=HealthThresholds)
     dependencies: list[Dependency] = Field(default_factory=list)
     pipeline: Pipeline = "echo"
+    websocket: WebsocketBot | None = None
     drain_timeout_s: Annotated[int, Field(ge=0, le=3600)] = 30
+
+    @model_validator(mode="after")
+    def _bot(self) -> AgentPool:
+        if self.pipeline == "websocket" and self.websocket is None:
+            raise ValueError("pipeline websocket needs a websocket section (url)")
+        return self
 
 
 # --- monitoring SLOs -----------------------------------------------------------------

@@ -120,8 +120,9 @@ def check_references(
             sockets.append((("sbc", "nodes", ni, "metrics_port"), f"{node.address}:{node.metrics_port}/tcp"))
     for ai, agent in enumerate(t.agents.instances):
         loc: Loc = ("agents", "instances", ai)
-        sockets.append(((*loc, "sip_port"), f"{agent.host}:{agent.sip_port}/udp"))
-        sockets.append(((*loc, "health_port"), f"{agent.host}:{agent.health_port}/tcp"))
+        for k in range(agent.workers):  # worker k listens on both ports + k
+            sockets.append(((*loc, "sip_port"), f"{agent.host}:{agent.sip_port + k}/udp"))
+            sockets.append(((*loc, "health_port"), f"{agent.host}:{agent.health_port + k}/tcp"))
     sockets += _media_sockets(t)
     add(_unique(sockets, "listening socket"))
     problems.extend(_media_references(t))

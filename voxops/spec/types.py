@@ -37,7 +37,7 @@ _URL_RE = re.compile(
 )
 _ENV_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 _CODEC_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,31}")
-_PIPELINE_RE = re.compile(r"echo|prompt|[A-Za-z_][A-Za-z0-9_.]{0,199}:[A-Za-z_][A-Za-z0-9_]{0,99}")
+_PIPELINE_RE = re.compile(r"echo|prompt|websocket|[A-Za-z_][A-Za-z0-9_.]{0,199}:[A-Za-z_][A-Za-z0-9_]{0,99}")
 # Expected DNS answers never reach a rendered file, but NAPTR answers hold quotes:
 # printable ASCII on one line.
 _ANSWER_RE = re.compile(r"[\x20-\x7e]{1,512}")
@@ -146,7 +146,7 @@ Url = Annotated[str, AfterValidator(_url)]
 EnvVar = Annotated[str, AfterValidator(_check(_ENV_RE, "environment variable name"))]
 Codec = Annotated[str, AfterValidator(_codec)]
 Pipeline = Annotated[
-    str, AfterValidator(_check(_PIPELINE_RE, "pipeline ('echo', 'prompt' or 'package.module:Class', ASCII)"))
+    str, AfterValidator(_check(_PIPELINE_RE, "pipeline ('echo', 'prompt', 'websocket' or 'package.module:Class', ASCII)"))
 ]
 DnsAnswer = Annotated[str, AfterValidator(_check(_ANSWER_RE, "DNS answer (printable ASCII on one line)"))]
 PlainFloat = Annotated[float, AfterValidator(_plain_decimal)]

@@ -30,6 +30,11 @@ def print_validation(report: ValidationReport) -> None:
         for item in report.findings:
             counts[item.finding.severity.value] = counts.get(item.finding.severity.value, 0) + 1
         summary = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items())) or "no findings"
+        if report.capacity is not None:
+            cap = report.capacity
+            hosts = ", ".join(f"{h.name} {h.calls} ({h.calls_per_worker} x {h.workers} worker(s))" for h in cap.hosts)
+            limit = "no admission limit" if cap.admission_limit is None else f"SBC admits {cap.admission_limit}"
+            print(f"capacity: {cap.total_calls} concurrent calls: {hosts}; {limit}", file=sys.stderr)
         print(f"{report.spec}: valid ({summary})", file=sys.stderr)
     else:
         print(f"{report.spec}: invalid ({len(report.errors)} error(s))", file=sys.stderr)

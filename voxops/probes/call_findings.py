@@ -18,7 +18,7 @@ from voxops.analysis.faults import (
 )
 from voxops.findings import Finding
 from voxops.output_file import write_atomic
-from voxops.probes.call_check import CallResult
+from voxops.probes.call_report import CallResult
 from voxops.probes.monitor import MEDIA_RELAY_DOWN
 from voxops.spec.models import Slo
 

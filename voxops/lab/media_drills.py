@@ -44,7 +44,8 @@ def media_relay_down(ctx: DrillContext) -> None:
     victim, survivor = nodes[victim_index], nodes[0]
     relay = relay_of(ctx.topology, victim_index)
     ctx.fault = f"the media relay of {victim.name} (ng {relay[0]}:{relay[1]}) stops; {survivor.name} keeps its relay"
-    load = ctx.calls(inbound=True, count=max(4, int(ctx.load.rate * 4)), node=0)
+    # a light load: with the test calls it stays within the agents' capacity (not an overload drill)
+    load = ctx.calls(inbound=True, count=4, node=0)
     load.wait_answered()  # the fault lands while calls flow
     ctx.restore.append(lambda: _relay_back(ctx, victim_index))
     ctx.lab.stop_process(relay_name(victim.name))
@@ -58,7 +59,7 @@ def media_relay_down(ctx: DrillContext) -> None:
         # a carrier whose call is refused tries the next SBC node of the SRV set
         taken.append(ctx.test_call(inbound=True, node=0, seconds=1.0) if first.status != 200 else first)
     ctx.figures["fault_at"] = t_fault
-    ctx.figures["refusals_from_fault_s"] = round(time.time() - t_fault, 3)
+    ctx.figures["failover_calls_s"] = round(time.time() - t_fault, 3)
     ctx.check(
         f"{victim.name} refuses calls with 503", len(refused) == FAILOVER_CALLS,
         f"{len(refused)} of {FAILOVER_CALLS} ({', '.join(sorted({f'{c.status} {c.reason}' for c in refused})) or 'none'})",

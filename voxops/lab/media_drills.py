@@ -96,8 +96,8 @@ def media_blackhole(ctx: DrillContext) -> None:
         return
     node = ctx.topology.sbc.nodes[0]
     relay = relay_of(ctx.topology, 0)
-    ctx.fault = f"the media relay of {node.name} (ng {relay[0]}:{relay[1]}) drops the answering side's audio"
-    hole = Blackhole(relay)
+    ctx.fault = f"the media relay of {node.name} (ng {relay[0]}:{relay[1]}) drops the agents' audio"
+    hole = Blackhole(relay, {a.host for a in ctx.topology.agents.instances})
     ctx.restore.append(hole.stop)
     hole.start()
     call = ctx.test_call(inbound=True, node=0, seconds=3.0)

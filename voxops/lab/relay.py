@@ -7,13 +7,13 @@ import threading
 from dataclasses import dataclass, field
 
 from voxops.probes import rtpengine_ng as ng
+from voxops.probes.call_check import bencoded_list
+from voxops.probes.call_check import relay_of as node_relay
 from voxops.spec.models import Topology
 
 
 def relay_of(topology: Topology, index: int) -> tuple[str, int]:
     """(host, port) of node `index`'s relay control socket."""
-    from voxops.probes.call_check import relay_of as node_relay
-
     relay = node_relay(topology, topology.sbc.nodes[index])
     assert relay is not None, "the spec has no media relay"
     return relay
@@ -26,22 +26,31 @@ def calls_held(relay: tuple[str, int], *, timeout: float = 1.0) -> set[str]:
     return {c.decode("utf-8", "replace") for c in calls if isinstance(c, bytes)} if isinstance(calls, list) else set()
 
 
-def answering_tags(relay: tuple[str, int], call_id: str, *, timeout: float = 1.0) -> list[str]:
-    """Tags of the call's answering side (the to-tags), once the relay saw the answer."""
+def tags_sending_from(relay: tuple[str, int], call_id: str, addresses: set[str], *, timeout: float = 1.0) -> list[str]:
+    """Tags of the call's participants whose RTP comes from one of `addresses` (as the relay
+    learned them from the SDP), once the relay knows both sides."""
     reply = ng.command(relay[0], relay[1], {"command": "query", "call-id": call_id}, timeout=timeout)
-    from_tag = reply.get(b"from-tag")
     tags = reply.get(b"tags")
     if not isinstance(tags, dict) or len(tags) < 2:
         return []
-    return [t.decode("utf-8", "replace") for t in tags if isinstance(t, bytes) and t != from_tag]
+    found = []
+    for tag, info in tags.items():
+        for media in bencoded_list(info, b"medias"):
+            for stream in bencoded_list(media, b"streams"):
+                endpoint = stream.get(b"endpoint") if isinstance(stream, dict) else None
+                address = endpoint.get(b"address") if isinstance(endpoint, dict) else None
+                if isinstance(tag, bytes) and isinstance(address, bytes) and address.decode() in addresses:
+                    found.append(tag.decode("utf-8", "replace"))
+    return sorted(set(found))
 
 
 @dataclass
 class Blackhole:
-    """Blocks the media the answering side sends, on every call the relay takes while it
-    runs: the caller hears nothing, SIP stays healthy."""
+    """Blocks the media sent from `drop_from` (addresses: the agents), on every call the
+    relay takes while it runs: the caller hears nothing, SIP stays healthy."""
 
     relay: tuple[str, int]
+    drop_from: set[str]
     blocked: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -56,7 +65,7 @@ class Blackhole:
         while not self._stop.wait(0.01):
             try:
                 for call_id in calls_held(self.relay) - self.blocked:
-                    for tag in answering_tags(self.relay, call_id):
+                    for tag in tags_sending_from(self.relay, call_id, self.drop_from):
                         ng.command(self.relay[0], self.relay[1],
                                    {"command": "block media", "call-id": call_id, "from-tag": tag}, timeout=1.0)
                         self.blocked.add(call_id)

@@ -42,8 +42,8 @@ def query_relay(relay: tuple[str, int], call_id: str, from_tag: str, timeout: fl
     tags = reply.get(b"tags")
     for tag, info in (tags.items() if isinstance(tags, dict) else []):
         mine = tag == from_tag.encode()
-        for media in _list(info, b"medias"):
-            for stream in _list(media, b"streams"):
+        for media in bencoded_list(info, b"medias"):
+            for stream in bencoded_list(media, b"streams"):
                 stats = stream.get(b"stats") if isinstance(stream, dict) else None
                 packets = stats.get(b"packets") if isinstance(stats, dict) else None
                 if isinstance(packets, int):
@@ -51,7 +51,8 @@ def query_relay(relay: tuple[str, int], call_id: str, from_tag: str, timeout: fl
     return view.model_copy(update={"from_caller": counts[True], "from_callee": counts[False]})
 
 
-def _list(node: object, key: bytes) -> list:
+def bencoded_list(node: object, key: bytes) -> list:
+    """node[key] of an ng reply when it is a list, else [] (replies are untrusted)."""
     value = node.get(key) if isinstance(node, dict) else None
     return value if isinstance(value, list) else []
 

@@ -94,3 +94,13 @@ def test_a_check_that_could_not_run_fails_the_verdict() -> None:
     assert verdict([ran]) is True
     assert verdict([ran, not_run]) is False
     assert verdict([]) is False
+
+
+def test_a_check_that_must_name_the_node_fails_on_another_nodes_finding(tmp_path) -> None:
+    relay = Finding(code="relay-drops-media", severity=Severity.critical, message="sbc-2 receives audio ...",
+                    runbook="one-way-audio", evidence={"node": "sbc-2"})
+    ctx = _context(tmp_path)
+    names_fault(ctx, "names the relay", ([relay], None), {"relay-drops-media"}, "one-way-audio", node="sbc-1")
+    names_fault(ctx, "names the relay", ([relay], None), {"relay-drops-media"}, "one-way-audio", node="sbc-2")
+    assert [c.passed for c in ctx.checks] == [False, True]
+    assert ctx.checks[0].promise.endswith("naming sbc-1")

@@ -23,9 +23,11 @@ def calls_check(ctx: DrillContext, batch_failed: int, placed: int, what: str) ->
     )  # fmt: skip
 
 
-def names_fault(ctx: DrillContext, name: str, answer: Consulted, codes: set[str], runbook: str) -> None:
-    """Pass when the consulted check reported one of `codes` pointing at `runbook`; a check
-    that gave no answer (it raised) fails, with why."""
+def names_fault(ctx: DrillContext, name: str, answer: Consulted, codes: set[str], runbook: str, *,
+                node: str | None = None) -> None:
+    """Pass when the consulted check reported one of `codes` pointing at `runbook` (with
+    `node`: a finding of one of `codes` that names that SBC node); a check that gave no
+    answer (it raised) fails, with why."""
     found, why = answer
     ctx.runbook = runbook
     if why is not None:
@@ -35,7 +37,11 @@ def names_fault(ctx: DrillContext, name: str, answer: Consulted, codes: set[str]
     ctx.findings.extend(hits or found)
     ok = any(f.runbook == runbook for f in hits)
     measured = ", ".join(f"{f.code} -> {f.runbook}" for f in hits) or "no such finding"
-    ctx.check(name, ok, measured, f"{'/'.join(sorted(codes))} -> runbook {runbook}")
+    promise = f"{'/'.join(sorted(codes))} -> runbook {runbook}"
+    if node is not None:
+        ok = any(f.code in codes and node in (str(f.evidence.get("node", "")), f.message) for f in hits)
+        promise += f", naming {node}"
+    ctx.check(name, ok, measured, promise)
 
 
 def last(ids: list[str]) -> str | None:

@@ -76,9 +76,9 @@ def media_relay_down(ctx: DrillContext) -> None:
     calls_check(ctx, batch.failed, batch.placed, f"{survivor.name} and its relay carry them")
     ctx.call_id = refused[0].call_id if refused else None
     names_fault(ctx, "voxops probe names the relay", consult.probe(ctx.promise_spec, victim.name),
-                {"media-relay-down"}, MEDIA_RUNBOOK)
+                {"media-relay-down"}, MEDIA_RUNBOOK, node=victim.name)
     names_fault(ctx, "voxops probe --call names the relay", consult.call(ctx.promise_spec, victim.name),
-                {"media-relay-down"}, MEDIA_RUNBOOK)
+                {"media-relay-down"}, MEDIA_RUNBOOK, node=victim.name)
 
 
 def _relay_back(ctx: DrillContext, index: int) -> None:
@@ -105,23 +105,14 @@ def media_blackhole(ctx: DrillContext) -> None:
     ctx.figures.update(call_id=call.call_id, status=call.status, rtp_sent=call.rtp_sent,
                        rtp_received=call.rtp_received, relay=call.relay.model_dump() if call.relay else None)
     names_fault(ctx, "voxops probe --call names the relay", consult.call(ctx.promise_spec, node.name),
-                {"relay-drops-media", "one-way-audio", "no-media"}, MEDIA_RUNBOOK)
-    _names_node(ctx, node.name)
+                {"relay-drops-media", "one-way-audio", "no-media"}, MEDIA_RUNBOOK, node=node.name)
     hole.stop()
     ctx.figures["calls_blocked"] = len(hole.blocked)
     _leak_check(ctx)
     ctx.after_capture.append(
         lambda: names_fault(ctx, "voxops diagnose names the relay", consult.diagnose(call.call_id, ctx.capture,
-                            ctx.promise_spec), {"relay-drops-media"}, MEDIA_RUNBOOK)
+                            ctx.promise_spec), {"relay-drops-media"}, MEDIA_RUNBOOK, node=node.name)
     )
-
-
-def _names_node(ctx: DrillContext, node: str) -> None:
-    """The last check passed only if one of its findings says which node's relay it is."""
-    last = ctx.checks[-1]
-    named = any(f.evidence.get("node") == node for f in ctx.findings)
-    if last.passed and not named:
-        ctx.checks[-1] = last.model_copy(update={"passed": False, "note": f"no finding names {node}"})
 
 
 def _leak_check(ctx: DrillContext) -> None:

@@ -18,6 +18,7 @@ class CallPeer:
     echo_ms: int = 40
     echo: bool = True
     drop_every: int = 0  # echo all but every n-th packet (0: none dropped)
+    echo_only: int = 0  # echo only the first n packets (0: all)
     final: str = "200 OK"
     sdp: bool = True
     spoof_first: bool = False  # a 200 OK for another Call-ID before the real answers
@@ -93,7 +94,8 @@ class CallPeer:
                 data, source = self.rtp.recvfrom(2048)
                 self.rtp_in += 1
                 seq += 1
-                if self.echo and not (self.drop_every and seq % self.drop_every == 0):
+                dropped = (self.drop_every and seq % self.drop_every == 0) or (self.echo_only and seq > self.echo_only)
+                if self.echo and not dropped:
                     pending.append((time.monotonic() + self.echo_ms / 1000, data, source))
             except (TimeoutError, OSError):
                 pass

@@ -55,6 +55,13 @@ def test_audio_that_never_comes_back_is_one_way(tmp_path, cli) -> None:
     assert nagios == 2 and out.startswith("SIP_TEST_CALL CRITICAL")
 
 
+def test_audio_that_dies_after_the_first_packet_is_one_way_not_loss(tmp_path, cli) -> None:
+    with CallPeer(NODE, echo_only=1) as peer:
+        code, report = _call(cli, _spec(tmp_path, peer))
+    assert code == 1 and [f["code"] for f in report["findings"]] == ["one-way-audio"]
+    assert "only 1 of 60 RTP packets came back" in report["findings"][0]["message"]
+
+
 def test_lost_audio_and_its_mos_are_reported(tmp_path, cli) -> None:
     with CallPeer(NODE, drop_every=5) as peer:
         code, report = _call(cli, _spec(tmp_path, peer))

@@ -23,6 +23,9 @@ from voxops.probes.monitor import MEDIA_RELAY_DOWN
 from voxops.spec.models import Slo
 
 RELAY_UNAVAILABLE = 503
+# Less than 1/20 of the audio sent coming back is no audio: a path that dies a moment after
+# the answer lets a packet or two through.
+DEAD_SHARE = 20
 
 
 def judge_call(c: CallResult, slo: Slo) -> list[Finding]:
@@ -57,11 +60,12 @@ def _media(c: CallResult, where: str, common: dict[str, Any]) -> Finding | None:
     """A one-way or dead media path, and which hop the relay's own counters point at."""
     if c.rtp_remote is None:
         return NO_MEDIA(f"test call through {where}: the 200 OK carried no audio address", where=where, **common)
-    if c.rtp_received > 0:
+    back = "no RTP came back" if not c.rtp_received else f"only {c.rtp_received} of {c.rtp_sent} RTP packets came back"
+    if c.rtp_received * DEAD_SHARE >= c.rtp_sent:
         return None
     view = c.relay
     if view is None or view.from_caller is None:
-        return ONE_WAY_AUDIO(f"test call through {where}: {c.rtp_sent} RTP packets sent, none came back",
+        return ONE_WAY_AUDIO(f"test call through {where}: {c.rtp_sent} RTP packets sent, {back}",
                              where=where, rtp_sent=c.rtp_sent, **common)
     relay = f"the media relay of {c.node} ({view.relay})"
     if view.from_callee:
@@ -73,7 +77,7 @@ def _media(c: CallResult, where: str, common: dict[str, Any]) -> Finding | None:
     else:
         why = f"{relay} received none of the {c.rtp_sent} packets sent to it"
     code = RELAY_DROPS_MEDIA if view.from_callee else ONE_WAY_AUDIO if view.from_caller else NO_MEDIA
-    return code(f"test call through {where}: no RTP came back; {why}", where=f"{c.node} relay {view.relay}",
+    return code(f"test call through {where}: {back}; {why}", where=f"{c.node} relay {view.relay}",
                 rtp_sent=c.rtp_sent, relay_from_caller=view.from_caller, relay_from_callee=view.from_callee,
                 **common)
 

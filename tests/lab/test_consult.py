@@ -102,5 +102,9 @@ def test_a_check_that_must_name_the_node_fails_on_another_nodes_finding(tmp_path
     ctx = _context(tmp_path)
     names_fault(ctx, "names the relay", ([relay], None), {"relay-drops-media"}, "one-way-audio", node="sbc-1")
     names_fault(ctx, "names the relay", ([relay], None), {"relay-drops-media"}, "one-way-audio", node="sbc-2")
-    assert [c.passed for c in ctx.checks] == [False, True]
+    # a finding that names the node in its message only (the probe's media-relay-down)
+    down = Finding(code="media-relay-down", severity=Severity.critical, runbook="one-way-audio",
+                   message="the media relay of sbc-2 (ng 127.0.9.2:2223) is down", evidence={"target": "sbc-2"})
+    names_fault(ctx, "names the relay", ([down], None), {"media-relay-down"}, "one-way-audio", node="sbc-2")
+    assert [c.passed for c in ctx.checks] == [False, True, True]
     assert ctx.checks[0].promise.endswith("naming sbc-1")

@@ -39,7 +39,7 @@ def names_fault(ctx: DrillContext, name: str, answer: Consulted, codes: set[str]
     measured = ", ".join(f"{f.code} -> {f.runbook}" for f in hits) or "no such finding"
     promise = f"{'/'.join(sorted(codes))} -> runbook {runbook}"
     if node is not None:
-        ok = any(f.code in codes and node in (str(f.evidence.get("node", "")), f.message) for f in hits)
+        ok = any(f.code in codes and (f.evidence.get("node") == node or node in f.message) for f in hits)
         promise += f", naming {node}"
     ctx.check(name, ok, measured, promise)
 

@@ -21,6 +21,8 @@ from voxops.probes.call_report import CallReport, CallResult, RelayView
 from voxops.probes.sip_call import SipCall, acknowledge, hang_up, place_invite
 from voxops.spec.models import SbcNode, Topology
 
+PCMU = 0
+
 
 def relay_of(topology: Topology, node: SbcNode) -> tuple[str, int] | None:
     media = topology.sbc.media
@@ -83,7 +85,8 @@ def place_call(topology: Topology, node: SbcNode, *, source: str, service: str, 
         relay = relay_of(topology, node)
         if media is not None:
             update.update(rtp_remote=f"{media[0]}:{media[1]}", payload_type=media[2])
-            audio = exchange_audio(rtp, (media[0], media[1]), media[2], seconds)
+            # the probe offered PCMU only and speaks nothing else, whatever the answer names
+            audio = exchange_audio(rtp, (media[0], media[1]), PCMU, seconds)
             update.update(_audio_figures(audio, topology))
         if relay is not None:
             update["relay"] = query_relay(relay, call.call_id, call.from_tag, min(timeout, 2.0))

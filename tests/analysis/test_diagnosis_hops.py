@@ -142,6 +142,13 @@ def test_a_relay_that_drops_the_agents_audio_is_named(sc, tmp_path):
     (drop,) = [f for f in result.findings if f.code == "relay-drops-media"]
     assert drop.message == "sbc-1 receives agent-1's audio (50 packets) but forwards nothing to carrier-a"
     assert (drop.evidence["node"], drop.evidence["hop"]) == ("sbc-1", "sbc-1 -> carrier-a")
+    # a relay that starts dropping just after the answer lets the first packet through
+    late = sc.Call("relay-late-drop@voxops", caller=sc.CARRIER_A)
+    _anchored(sc, late, agent_sends=True)
+    to_carrier = [p for p in late.packets if p.src == ("127.0.9.1", 20002) and p.dst == sc.CARRIER_MEDIA]
+    late.packets = [p for p in late.packets if p not in to_carrier[1:]]
+    (drop,) = [f for f in diagnose(write(sc, late, tmp_path), late.call_id).findings if f.code == "relay-drops-media"]
+    assert drop.message == "sbc-1 receives agent-1's audio (50 packets) but forwards only 1 packet to carrier-a"
     clean = sc.Call("relay-ok@voxops", caller=sc.CARRIER_A)
     _anchored(sc, clean, agent_sends=True)
     assert "relay-drops-media" not in {f.code for f in diagnose(write(sc, clean, tmp_path), clean.call_id).findings}

@@ -45,7 +45,8 @@ def test_host_plans_carry_each_hosts_gate() -> None:
     plans = host_plans(topo, plan(topo, "/srv/voxops"))
     assert plans["sbc-2"]["gate"] == {"address": "127.0.9.2", "port": 5060}
     assert plans["agent-1"]["gate"] == {"url": "http://127.0.9.21:8081/readyz"}
-    assert [j["dest"] for j in plans["sbc-1"]["jobs"]] == ["sbc-1/etc/kamailio.cfg", "sbc-1/etc/dispatcher.list"]
+    assert [j["dest"] for j in plans["sbc-1"]["jobs"]] == ["sbc-1/etc/kamailio.cfg", "sbc-1/etc/dispatcher.list",
+                                                          "sbc-1/etc/rtpengine.conf"]
     assert {j["host"] for j in plans["monitoring"]["jobs"]} == {"monitoring"}
 
 

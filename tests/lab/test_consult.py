@@ -1,29 +1,24 @@
-"""A drill that consults another voxops command (probe, certs, dns, diagnose) fails when
-that command crashes, exits with an unexpected code or prints no JSON report: no lab needed,
-the consulted command is replaced by a small program that misbehaves on purpose."""
+"""A drill that consults another voxops check (probe, certs, dns, diagnose) fails when that
+check raises or hands back no findings: no lab needed, the check is replaced by a function
+that misbehaves on purpose. The real commands' JSON agrees with what a drill reads
+in-process (one subprocess smoke test per family)."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from voxops.errors import EnvironmentProblem
+from voxops.findings import Finding, Severity
 from voxops.lab import consult
-from voxops.lab.drill import DrillContext, Load
-from voxops.lab.drills import probe_names
+from voxops.lab.checks import names_fault
+from voxops.lab.context import DrillContext, Load
 from voxops.lab.report import Check, DrillReport, render_text, verdict
 from voxops.text.safe_text import visible
 
-FINDING = {"code": "cert-expiry", "severity": "critical", "message": "expires in 2 days", "runbook": "cert-expiry"}
-
-
-def _fake_voxops(monkeypatch, tmp_path: Path, body: str) -> None:
-    """`voxops ...` as consulted by a drill becomes this Python program."""
-    script = tmp_path / "fake_voxops.py"
-    script.write_text("import json, sys\n" + body + "\n")
-    monkeypatch.setattr(consult, "VOXOPS", [sys.executable, str(script)])
+FINDING = Finding(code="cert-expiry", severity=Severity.critical, message="expires in 2 days", runbook="cert-expiry")
 
 
 def _context(tmp_path: Path) -> DrillContext:
@@ -34,75 +29,63 @@ def _context(tmp_path: Path) -> DrillContext:
     )  # fmt: skip
 
 
-def _cert_check(ctx: DrillContext) -> Check:
-    probe_names(ctx, ["certs"], {"cert-expiry"}, "cert-expiry")
+def _cert_check(ctx: DrillContext, build) -> Check:
+    names_fault(ctx, "voxops certs names the fault", consult.consulted("voxops certs", build), {"cert-expiry"},
+                "cert-expiry")
     (check,) = ctx.checks
     return check
 
 
+def _raise(exc: BaseException):
+    def build():
+        raise exc
+
+    return build
+
+
 MISBEHAVING = {
-    "a traceback and no output": "raise RuntimeError('probe blew up')",
-    "internal error with a report": f"print(json.dumps({{'findings': [{FINDING!r}]}})); sys.exit(4)",
-    "environment error": "print('voxops: error: openssl missing', file=sys.stderr); sys.exit(3)",
-    "killed": "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
-    "text instead of JSON": "print('all good')",
-    "JSON null": "print('null')",
-    "cut-off JSON": "print('{\"findings\": [')",
+    "a bug": (_raise(RuntimeError("probe blew up")), "voxops certs raised RuntimeError: probe blew up"),
+    "an environment error": (_raise(EnvironmentProblem("openssl missing")), "voxops certs failed: openssl missing"),
+    "a report without findings": (lambda: {"endpoints": []}, "voxops certs gave a report without a list of findings"),
+    "findings that are not findings": (lambda: SimpleNamespace(findings=[{"code": "cert-expiry"}]),
+                                       "voxops certs gave a report without a list of findings"),
 }
 
 
-@pytest.mark.parametrize("body", list(MISBEHAVING.values()), ids=list(MISBEHAVING))
-def test_a_probe_that_gives_no_report_fails_the_drill(monkeypatch, tmp_path, body) -> None:
-    _fake_voxops(monkeypatch, tmp_path, body)
+@pytest.mark.parametrize(("build", "why"), list(MISBEHAVING.values()), ids=list(MISBEHAVING))
+def test_a_check_that_gives_no_report_fails_the_drill(tmp_path, build, why) -> None:
     ctx = _context(tmp_path)
-    check = _cert_check(ctx)
-    assert check.passed is False and check.measured == "no report"
-    assert check.note and "voxops certs" in check.note
+    check = _cert_check(ctx, build)
+    assert check.passed is False and check.measured == "no report" and check.note == why
     assert verdict(ctx.checks) is False
     report = DrillReport(drill="cert-expiry", passed=verdict(ctx.checks), spec="s", fault="f", started=0,
                          duration_s=1, checks=ctx.checks)
     text = render_text(report)
-    assert "FAILED" in text and "[FAIL] voxops certs names the fault" in text and visible(check.note) in text  # the probe's stderr, made inert
+    assert "FAILED" in text and "[FAIL] voxops certs names the fault" in text and visible(why) in text
 
 
-def test_the_reason_names_the_exit_code_and_stderr(monkeypatch, tmp_path) -> None:
-    _fake_voxops(monkeypatch, tmp_path, MISBEHAVING["environment error"])
-    check = _cert_check(_context(tmp_path))
-    assert check.note == "voxops certs exited 3 (expected 0 or 1): voxops: error: openssl missing"
+def test_ctrl_c_inside_a_consulted_check_stops_the_drill(tmp_path) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        _cert_check(_context(tmp_path), _raise(KeyboardInterrupt()))
 
 
-def test_a_probe_that_hangs_fails_the_drill_instead_of_stopping_it(monkeypatch, tmp_path) -> None:
-    _fake_voxops(monkeypatch, tmp_path, "import time; time.sleep(30)")
-    monkeypatch.setattr(consult, "run", _with_timeout(consult.run, 1.0))
-    check = _cert_check(_context(tmp_path))
-    assert check.passed is False and "timed out" in (check.note or "")
-
-
-def _with_timeout(run, seconds: float):
-    return lambda argv, **kw: run(argv, **{**kw, "timeout": seconds})
-
-
-@pytest.mark.parametrize("code", [0, 1])
-def test_a_probe_that_reports_the_fault_passes_the_check(monkeypatch, tmp_path, code) -> None:
-    # the same path with a well-behaved probe: findings and exit 0 or 1 (findings at --fail-on)
-    _fake_voxops(monkeypatch, tmp_path, f"print(json.dumps({{'endpoints': [{{'findings': [{FINDING!r}]}}]}})); sys.exit({code})")
+def test_a_check_that_reports_the_fault_passes(tmp_path) -> None:
     ctx = _context(tmp_path)
-    check = _cert_check(ctx)
+    check = _cert_check(ctx, lambda: SimpleNamespace(findings=[FINDING]))
     assert check.passed is True and check.measured == "cert-expiry -> cert-expiry"
     assert [f.code for f in ctx.findings] == ["cert-expiry"] and verdict(ctx.checks) is True
 
 
-def test_a_report_without_the_fault_fails_the_check(monkeypatch, tmp_path) -> None:
-    _fake_voxops(monkeypatch, tmp_path, "print(json.dumps({'endpoints': []}))")
-    check = _cert_check(_context(tmp_path))
+def test_a_report_without_the_fault_fails_the_check(tmp_path) -> None:
+    check = _cert_check(_context(tmp_path), lambda: SimpleNamespace(findings=[]))
     assert check.passed is False and check.measured == "no such finding"
 
 
-def test_diagnose_that_crashes_gives_no_findings_and_the_reason(monkeypatch, tmp_path) -> None:
-    _fake_voxops(monkeypatch, tmp_path, MISBEHAVING["a traceback and no output"])
-    found, why = consult.diagnose("call-1", tmp_path / "c.pcap", tmp_path / "spec")
-    assert found == [] and why and why.startswith("voxops diagnose exited 1 without a JSON report")
-    assert "RuntimeError: probe blew up" in why
+def test_diagnose_of_an_unreadable_capture_gives_no_findings_and_the_reason(tmp_path) -> None:
+    pcap = tmp_path / "c.pcap"
+    pcap.write_bytes(b"not a capture at all" * 10)
+    found, why = consult.diagnose("call-1", pcap, tmp_path / "spec")
+    assert found == [] and why and why.startswith("voxops diagnose failed:")
 
 
 def test_a_check_that_could_not_run_fails_the_verdict() -> None:
@@ -113,6 +96,15 @@ def test_a_check_that_could_not_run_fails_the_verdict() -> None:
     assert verdict([]) is False
 
 
-def test_the_consulted_command_is_this_voxops() -> None:
-    data, why = consult.voxops_json(["runbook", "--list", "--format", "json"])
-    assert why is None and json.dumps(data)
+def test_a_check_that_must_name_the_node_fails_on_another_nodes_finding(tmp_path) -> None:
+    relay = Finding(code="relay-drops-media", severity=Severity.critical, message="sbc-2 receives audio ...",
+                    runbook="one-way-audio", evidence={"node": "sbc-2"})
+    ctx = _context(tmp_path)
+    names_fault(ctx, "names the relay", ([relay], None), {"relay-drops-media"}, "one-way-audio", node="sbc-1")
+    names_fault(ctx, "names the relay", ([relay], None), {"relay-drops-media"}, "one-way-audio", node="sbc-2")
+    # a finding that names the node in its message only (the probe's media-relay-down)
+    down = Finding(code="media-relay-down", severity=Severity.critical, runbook="one-way-audio",
+                   message="the media relay of sbc-2 (ng 127.0.9.2:2223) is down", evidence={"target": "sbc-2"})
+    names_fault(ctx, "names the relay", ([down], None), {"media-relay-down"}, "one-way-audio", node="sbc-2")
+    assert [c.passed for c in ctx.checks] == [False, True, True]
+    assert ctx.checks[0].promise.endswith("naming sbc-1")

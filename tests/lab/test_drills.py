@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ def test_status_shows_every_process_running(cli, lab_dir):
     status = json.loads(out)
     assert code == 0 and status["up"]
     roles = sorted(p["role"] for p in status["processes"])
-    assert roles == ["agent", "agent", "capture", "carrier", "carrier", "sbc", "sbc"]
+    assert roles == ["agent", "agent", "capture", "carrier", "carrier", "relay", "relay", "sbc", "sbc"]
     assert all(p["running"] for p in status["processes"])
 
 
@@ -69,8 +68,60 @@ def test_overload_answers_486_beyond_capacity(cli, lab_dir):
 def test_fault_drills_run_and_restore(cli, lab_dir, name):
     code, report = _drill(cli, lab_dir, name)
     assert report["passed"] and code == 0, report
+    if name in ("transcode", "one-way-audio"):
+        # the call's media went through the node's relay, from a port of its own
+        assert report["figures"]["rtp_remote"].startswith("127.0.9.1:30")
     code, out, _ = cli("lab", "status", "--dir", str(lab_dir), "--format", "json")
     assert code == 0, "a drill left a lab process stopped"
+
+
+def test_media_relay_down_moves_calls_to_the_other_node_and_the_probes_name_the_relay(cli, lab_dir):
+    code, report = _drill(cli, lab_dir, "media-relay-down")
+    assert report["passed"] and code == 0, report
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["sbc-2 refuses calls with 503"]["value"] == 4
+    assert checks["calls taken by sbc-1"]["value"] == 4
+    relay = [f for f in report["findings"] if f["code"] == "media-relay-down"]
+    assert relay and all("sbc-2" in f["message"] for f in relay)
+    code, _, _ = cli("lab", "status", "--dir", str(lab_dir), "--format", "json")
+    assert code == 0, "the drill left the relay stopped"
+
+
+def test_media_blackhole_is_named_by_probe_call_and_diagnose(cli, lab_dir):
+    code, report = _drill(cli, lab_dir, "media-blackhole")
+    assert report["passed"] and code == 0, report
+    codes = {f["code"] for f in report["findings"]}
+    assert "relay-drops-media" in codes
+    assert report["figures"]["rtp_received"] < report["figures"]["rtp_sent"] // 10
+    assert report["figures"]["failed_calls"]["sessions_left"] == 0
+
+
+def test_a_config_without_the_failure_route_delete_leaks_and_the_drill_says_so(cli, lab_dir):
+    import subprocess
+
+    from voxops.lab.stack import Lab
+
+    lab = Lab(lab_dir)
+    node = lab.state().processes["sbc-1"]
+    cfg = lab_dir / "deploy" / "sbc-1" / "etc" / "kamailio.cfg"
+    text = cfg.read_text()
+    body = "route[MEDIA_FAILED] {\n\tif (!t_is_canceled()) {\n\t\trtpengine_delete();\n\t}\n}"
+    assert body in text
+    try:
+        lab.stop_process("sbc-1")
+        cfg.write_text(text.replace(body, "route[MEDIA_FAILED] {\n\treturn;\n}"))
+        run = lab_dir / "deploy" / "sbc-1" / "run"
+        subprocess.run(["kamailio", "-f", str(cfg), "-P", node.pidfile, "-w", str(run)], check=True, timeout=30,
+                       capture_output=True)
+        lab.wait_dispatchers_active(lab.topology())
+        code, report = _drill(cli, lab_dir, "media-blackhole")
+    finally:
+        lab.stop_process("sbc-1")
+        lab.restart("sbc-1")  # deploys the rendered config again
+    leak = next(c for c in report["checks"] if c["name"] == "relay sessions left by failed calls")
+    assert leak["passed"] is False and leak["value"] == 2
+    assert report["passed"] is False and code == 1
+    assert "rtpengine_delete();" in cfg.read_text().split("route[MEDIA_FAILED]")[1][:80]
 
 
 def test_a_promise_faster_than_the_config_is_reported_as_a_breach(cli, lab_dir, tmp_path):
@@ -101,18 +152,19 @@ def test_a_spec_whose_own_config_cannot_keep_its_promise_fails_the_drill(cli, la
     assert lab_processes(tmp_path) == []
 
 
-def test_a_drill_whose_probe_crashes_fails(cli, lab_dir, tmp_path, monkeypatch):
-    # the lab and the fault are real; only `voxops certs`, which should name the fault, crashes
-    from voxops.lab import consult
+def test_a_drill_whose_probe_crashes_fails(cli, lab_dir, monkeypatch):
+    # the lab and the fault are real; only the certificate check, which should name the fault, crashes
+    import voxops.probes.tls_check
 
-    crash = tmp_path / "crashing_voxops.py"
-    crash.write_text("raise RuntimeError('certs crashed before printing its report')\n")
-    monkeypatch.setattr(consult, "VOXOPS", [sys.executable, str(crash)])
+    def crash(*args, **kwargs):
+        raise RuntimeError("certs crashed before building its report")
+
+    monkeypatch.setattr(voxops.probes.tls_check, "check_certs_spec", crash)
     code, report = _drill(cli, lab_dir, "cert-expiry")
     checks = {c["name"]: c for c in report["checks"]}
     named = checks["voxops certs names the fault"]
     assert named["passed"] is False and named["measured"] == "no report"
-    assert "without a JSON report" in named["note"] and "certs crashed" in named["note"]
+    assert named["note"] == "voxops certs raised RuntimeError: certs crashed before building its report"
     assert checks["calls failed during the fault"]["passed"] is True  # only the probe failed
     assert report["passed"] is False and code == 1
     status_code, _, _ = cli("lab", "status", "--dir", str(lab_dir), "--format", "json")

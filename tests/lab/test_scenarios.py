@@ -19,8 +19,9 @@ def test_carrier_scenarios_parse(tmp_path, mode):
     root = _parse(carrier_scenario(mode, audio=audio, g729=g729))
     sends = [s.text or "" for s in root.iter("send")]
     streams = [e.get("rtp_stream") for e in root.iter("exec")]
-    if mode is CarrierMode.reject:
-        assert any("503 Service Unavailable" in s for s in sends)
+    if mode in (CarrierMode.reject, CarrierMode.busy):
+        status = "503 Service Unavailable" if mode is CarrierMode.reject else "486 Busy Here"
+        assert any(status in s for s in sends) and not any("200 OK" in s for s in sends)
         assert not streams
     elif mode is CarrierMode.transcode:
         answer = next(s for s in sends if "200 OK" in s and "m=audio" in s)

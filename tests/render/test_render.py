@@ -57,7 +57,7 @@ def test_every_rendered_kamailio_config_passes_kamailio_check(tmp_path: Path, mo
         for c in report.checks:
             assert c.ok, f"{name}: {c.detail}"
             checked += 1
-    assert checked == 16  # two nodes in each of seven specs, and the production example's two relays
+    assert checked == 18  # two nodes in each of seven specs, and the two relays of the production and local examples
 
 
 def test_variants_say_what_the_spec_says(tmp_path: Path, monkeypatch) -> None:

@@ -35,8 +35,12 @@ class HopMedia(Protocol):
     def rev(self) -> list[RtpStream]: ...
 
 
+# A relay forwarding less than 1/20 of what it receives on a leg drops that leg's audio.
+DROPPED_SHARE = 20
+
+
 def relay_findings(hops: Sequence[HopMedia], policy: Policy) -> list[Finding]:
-    """A finding per direction a relay receives audio in and forwards none of."""
+    """A finding per direction a relay receives audio in and forwards (almost) none of."""
     out = []
     for up in hops:
         for down in hops:
@@ -51,11 +55,14 @@ def relay_findings(hops: Sequence[HopMedia], policy: Policy) -> list[Finding]:
             for came, went, source, sink in ((down.rev, up.rev, downstream, upstream),
                                              (up.fwd, down.fwd, upstream, downstream)):
                 packets = sum(s.packets for s in came)
-                if packets and not went:
+                forwarded = sum(s.packets for s in went)
+                # a relay that starts dropping a moment after the answer lets a packet or two through
+                if packets and forwarded * DROPPED_SHARE < packets:
+                    what = "nothing" if not forwarded else f"only {forwarded} packet{'s' if forwarded > 1 else ''}"
                     out.append(F.RELAY_DROPS_MEDIA(
-                        f"{name} receives {source}'s audio ({packets} packets) but forwards nothing to {sink}",
+                        f"{name} receives {source}'s audio ({packets} packets) but forwards {what} to {sink}",
                         where=f"frame {came[0].first_frame}", node=name, hop=f"{name} -> {sink}",
-                        received=packets, source=source))
+                        received=packets, forwarded=forwarded, source=source))
     return out
 
 

@@ -1,86 +1,90 @@
-"""The other voxops commands a drill consults: diagnose, probe, dns, certs, ladder.
+"""The other voxops checks a drill consults: probe (and probe --call), certs, dns, diagnose.
 
-They run as `python -m voxops ...` subprocesses through their public CLI and JSON, so
-a drill sees exactly what an on-call engineer would.
+They run in this process, through the same functions their commands call, and hand back
+the findings of the report they built. A check that raises (a bug, a missing tool, an
+unreadable capture) gives no answer: the drill records why and fails, it never reads a
+crash as "no finding". Only the ladder picture is drawn by the real `voxops ladder`.
 """
 
 from __future__ import annotations
 
-import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from voxops.errors import ExitCode, VoxopsError
+from voxops.errors import VoxopsError
 from voxops.findings import Finding
 from voxops.proc import run
 
-# How a drill runs voxops: this interpreter, the installed package.
-VOXOPS = [sys.executable, "-m", "voxops"]
-# Exit codes of a command that ran to the end: no findings, or findings at --fail-on.
-REPORTED = {ExitCode.OK, ExitCode.FINDINGS}
+Consulted = tuple[list[Finding], str | None]
 
 
-def voxops_json(args: list[str], *, timeout: float = 60) -> tuple[Any, str | None]:
-    """(parsed JSON stdout of `voxops ARGS`, None), or (None, why there is no answer):
-    it could not start or timed out, exited with neither 0 nor 1, or printed no JSON."""
-    shown = f"voxops {' '.join(args[:1])}"
+def consulted(what: str, build: Callable[[], object]) -> Consulted:
+    """(the findings of build()'s report, None), or ([], why there is no answer)."""
     try:
-        cp = run([*VOXOPS, *args], timeout=timeout, check=False)
+        report = build()
     except VoxopsError as exc:
-        return None, f"{shown} did not run: {exc}"
-    err = cp.stderr.decode(errors="replace").strip()
-    tail = f": {err[-200:]}" if err else ""
-    if cp.returncode not in REPORTED:
-        return None, f"{shown} exited {cp.returncode} (expected 0 or 1){tail}"
-    try:
-        data = json.loads(cp.stdout.decode(errors="replace"))
-    except ValueError:
-        data = None
-    if not isinstance(data, dict | list):
-        return None, f"{shown} exited {cp.returncode} without a JSON report on stdout{tail}"
-    return data, None
+        return [], f"{what} failed: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a crashing check fails the drill, whatever it raised
+        return [], f"{what} raised {type(exc).__name__}: {exc}"
+    findings = getattr(report, "findings", None)
+    if not isinstance(findings, list) or not all(isinstance(f, Finding) for f in findings):
+        return [], f"{what} gave a report without a list of findings"
+    return list(findings), None
 
 
-def findings_in(data: Any) -> list[Finding]:
-    """Every finding anywhere in a command's JSON (objects with code, severity, message)."""
-    found: list[Finding] = []
+def probe(spec: Path, target: str | None) -> Consulted:
+    """`voxops probe SPEC --once --target TARGET`."""
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if {"code", "severity", "message"} <= node.keys():
-                try:
-                    found.append(Finding.model_validate({k: node[k] for k in Finding.model_fields if k in node}))
-                    return
-                except ValueError:
-                    pass
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
+    def build() -> object:
+        from voxops.probes.probe_run import ProbeRun
 
-    walk(data)
-    return found
+        session = ProbeRun(spec, target=target, timeout=2.0, prometheus=None)
+        session.monitor.settle()
+        return session.report()
+
+    return consulted("voxops probe", build)
 
 
-def diagnose(call_id: str, pcap: Path, spec: Path) -> tuple[list[Finding], str | None]:
-    """Findings of `voxops diagnose`, or (no findings, why it gave no answer)."""
-    data, why = voxops_json(["diagnose", call_id, "--pcap", str(pcap), "--spec", str(spec), "--format", "json"])
-    return ([], why) if why is not None else (findings_in(data), None)
+def call(spec: Path, target: str | None, source: str | None = None) -> Consulted:
+    """`voxops probe SPEC --call --target TARGET`."""
+    from voxops.probes.call_check import check_calls
+
+    return consulted("voxops probe --call", lambda: check_calls(spec, only=target, source=source, seconds=2.0))
 
 
-def probe_findings(command: list[str], spec: Path, extra: list[str] | None = None) -> tuple[list[Finding], str | None]:
-    """Findings of a probe command (`probe`, `dns`, `certs`) run against spec, or
-    (no findings, why it gave no answer)."""
-    data, why = voxops_json([*command, str(spec), *(extra or []), "--format", "json"])
-    return ([], why) if why is not None else (findings_in(data), None)
+def certs(spec: Path) -> Consulted:
+    from voxops.probes.tls_check import check_certs_spec
+
+    return consulted("voxops certs", lambda: check_certs_spec(spec))
+
+
+def dns(spec: Path) -> Consulted:
+    from voxops.probes.dns_check import check_dns_spec
+
+    return consulted("voxops dns", lambda: check_dns_spec(spec))
+
+
+def diagnose(call_id: str, pcap: Path, spec: Path) -> Consulted:
+    """`voxops diagnose CALL_ID --pcap PCAP --spec SPEC`."""
+
+    def build() -> object:
+        from voxops.analysis.diagnosis import diagnose_call
+        from voxops.analysis.loader import load_chosen_call, policy_for
+        from voxops.audio.diagnosis import with_audio_findings
+
+        policy = policy_for(spec)
+        dialogs, streams, chosen = load_chosen_call(pcap, call_id, use_index=True)
+        return with_audio_findings(diagnose_call(dialogs, streams, chosen, policy), pcap, policy)
+
+    return consulted("voxops diagnose", build)
 
 
 def ladder_png(pcap: Path, call_id: str, out: Path, spec: Path) -> str | None:
     """Draw the call's SIP ladder as PNG with `voxops ladder`; the path, or None."""
     cp = run(
-        [*VOXOPS, "ladder", str(pcap), "--call-id", call_id, "--format", "png", "--output", str(out), "--spec", str(spec)],
+        [sys.executable, "-m", "voxops", "ladder", str(pcap), "--call-id", call_id, "--format", "png",
+         "--output", str(out), "--spec", str(spec)],
         timeout=120,
         check=False,
     )

@@ -1,27 +1,28 @@
-"""The SBC nodes and agents as the local inventory deploys them from the rendered configs.
+"""The SBC nodes, their media relays and the agents' configs, as `voxops deploy` puts them.
 
-`voxops deploy SPEC -i voxops/data/inventories/local --prefix RUN/deploy` renders every file under the
-prefix and starts each SBC node the way its playbook does (`kamailio -f etc/kamailio.cfg
--P run/kamailio.pid -w run`); the lab keeps that exact command to start a node again
-after a drill stopped it. Agents run `voxops agent run --config etc/agent.yaml` under the
-lab's supervisor (an agent the deploy started is stopped and taken over).
+The lab runs the deploy code itself, in this process (`voxops.deploy.runner.deploy`), on an
+inventory of its own: the local inventory's hosts with the prefix under the run directory
+and `voxops_run_agents: false`. The playbook starts every SBC node and its relay under a
+pid file and gates them; a node or relay a drill stopped is started again by deploying
+again (the playbook restarts whatever is down and leaves the rest alone). The agents run
+under the lab's supervisor (so a drill can crash one), from the agent config the deploy
+rendered.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import yaml
 
 from voxops.errors import CommandFailed
-from voxops.lab.state import ProcessInfo
+from voxops.lab.state import ProcessInfo, RunDir
 from voxops.lab.supervisor import pid_alive, terminate
-from voxops.proc import run, which
 from voxops.resources import data_dir
 from voxops.spec.models import Topology
 
-if TYPE_CHECKING:
-    from voxops.lab.stack import Lab
+RELAY = "relay"
 
 
 def pid_of(pidfile: str | Path) -> int | None:
@@ -31,54 +32,49 @@ def pid_of(pidfile: str | Path) -> int | None:
         return None
 
 
-def deploy_stack(lab: Lab, topology: Topology, spec: Path) -> list[ProcessInfo]:
-    prefix = lab.dir.sub("deploy")
-    voxops = [sys.executable, "-m", "voxops"]
-    argv = [*voxops, "deploy", str(spec), "-i", str(data_dir("inventories") / "local"), "--prefix", str(prefix)]
-    cp = run(argv, timeout=600, check=False)
-    (lab.dir.logs / "deploy.log").write_bytes(cp.stdout + cp.stderr)
-    if cp.returncode != 0:
-        tail = (cp.stdout + cp.stderr).decode(errors="replace").strip().splitlines()[-3:]
-        raise CommandFailed(f"`voxops deploy` exited {cp.returncode}: {' | '.join(tail)} (log: {lab.dir.logs / 'deploy.log'})")
+def lab_inventory(run: RunDir) -> Path:
+    """The local inventory's hosts, deploying under RUN/deploy, agents left to the lab."""
+    local = yaml.safe_load((data_dir("inventories") / "local" / "hosts.yml").read_text(encoding="utf-8"))
+    local["all"]["vars"].update({"voxops_prefix": str(run.sub("deploy")), "voxops_run_agents": False})
+    path = run.sub("inventory") / "hosts.yml"
+    path.write_text(yaml.safe_dump(local, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def deploy_lab(run: RunDir, spec: Path) -> None:
+    """Deploy spec into the run directory; a failed host fails the lab, naming the log."""
+    from voxops.deploy.runner import deploy
+
+    log = run.logs / "deploy.log"
+    with log.open("a", encoding="utf-8") as progress:
+        report = deploy(spec, lab_inventory(run), progress=progress)
+    if report.rc != 0 or report.failed:
+        failed = ", ".join(report.failed) or f"rc {report.rc}"
+        raise CommandFailed(f"deploy failed on {failed} (log: {log})")
+
+
+def deployed_processes(run: RunDir, topology: Topology) -> list[ProcessInfo]:
+    """What the deploy started (SBC nodes, relays: pid files) and the agents the lab starts."""
+    prefix = run.sub("deploy")
     infos = []
+    media = topology.sbc.media
     for node in topology.sbc.nodes:
-        base = prefix / node.name
-        for sub in ("run", "log"):
-            (base / sub).mkdir(parents=True, exist_ok=True)
+        base = prefix / node.name / "run"
         _, address, port = node.sockets()[0]
-        pidfile = base / "run" / "kamailio.pid"
-        start = [which("kamailio"), "-f", str(base / "etc" / "kamailio.cfg"), "-P", str(pidfile), "-w", str(base / "run")]
-        infos.append(
-            ProcessInfo(
-                name=node.name, role="sbc", address=address, port=port, argv=start,
-                ctl=str(base / "run" / "kamailio_ctl"), pidfile=str(pidfile),
-            )  # fmt: skip
-        )
+        infos.append(ProcessInfo(name=node.name, role="sbc", address=address, port=port, argv=[],
+                                 ctl=str(base / "kamailio_ctl"), pidfile=str(base / "kamailio.pid")))
+        if media is not None:
+            infos.append(ProcessInfo(name=relay_name(node.name), role=RELAY, address=media.control_address(node.address),
+                                     port=media.ng_port, argv=[], pidfile=str(base / "rtpengine.pid")))
     for agent in topology.agents.instances:
-        base = prefix / agent.name
-        (base / "run").mkdir(parents=True, exist_ok=True)
-        pidfile = base / "run" / "agent.pid"
-        pid = pid_of(pidfile)
-        if pid is not None and pid_alive(pid):
-            # the lab supervises the agents itself (its own pid files, process groups) so a
-            # drill can crash one and start it again the same way: take over from the deploy
-            terminate(pid, None)
-        pidfile.unlink(missing_ok=True)
-        start = [*voxops, "agent", "run", "--config", str(base / "etc" / "agent.yaml")]
-        infos.append(
-            ProcessInfo(name=agent.name, role="agent", address=agent.host, port=agent.sip_port, argv=start)
-        )
+        config = prefix / agent.name / "etc" / "agent.yaml"
+        argv = [sys.executable, "-m", "voxops", "agent", "run", "--config", str(config)]
+        infos.append(ProcessInfo(name=agent.name, role="agent", address=agent.host, port=agent.sip_port, argv=argv))
     return infos
 
 
-def start_daemon(info: ProcessInfo) -> None:
-    """Start a self-daemonizing process (unless its pid file says it runs)."""
-    assert info.pidfile is not None
-    pid = pid_of(info.pidfile)
-    if pid is not None and pid_alive(pid):
-        return
-    Path(info.pidfile).unlink(missing_ok=True)
-    run(info.argv, timeout=30)
+def relay_name(node: str) -> str:
+    return f"{node}-relay"
 
 
 def stop_daemon(info: ProcessInfo) -> bool:

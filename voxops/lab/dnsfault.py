@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
+from voxops.lab import consult
+from voxops.lab.checks import calls_check, names_fault
+from voxops.lab.context import DrillContext
 from voxops.lab.specfile import derived_spec
 
 DECOMMISSIONED = "127.0.9.99"
 
 
-def _records(ctx, stale: bool) -> list[str]:  # type: ignore[no-untyped-def]
+def _records(ctx: DrillContext, stale: bool) -> list[str]:
     """dnsmasq flags serving the spec's expected records; `stale` answers the first
     A record with a decommissioned address instead."""
     args, staled = [], False
@@ -35,9 +40,7 @@ def _answers(address: str, port: int) -> bool:
         return False
 
 
-def split_vantages(ctx) -> None:  # type: ignore[no-untyped-def]
-    from voxops.lab.drills import calls_check, probe_names
-
+def split_vantages(ctx: DrillContext) -> None:
     vantages = ctx.topology.dns.vantages
     if len(vantages) < 2:
         ctx.fault = "DNS answers differ between vantages"
@@ -53,7 +56,7 @@ def split_vantages(ctx) -> None:  # type: ignore[no-untyped-def]
             ["dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
              f"--listen-address={vantage.address}", f"--port={vantage.port}", "--pid-file=", "--log-facility=-",
              *_records(ctx, is_stale)],
-            ready=lambda v=vantage: _answers(v.address, v.port),
+            ready=functools.partial(_answers, vantage.address, vantage.port),
         )  # fmt: skip
     records = ctx.promise.dns.records
     if records:
@@ -62,7 +65,8 @@ def split_vantages(ctx) -> None:  # type: ignore[no-untyped-def]
             dns={"vantages": [v.model_dump(mode="json") for v in vantages],
                  "records": [r.model_dump(mode="json") for r in records]},
         )  # fmt: skip
-    probe_names(ctx, ["dns"], {"dns-split", "dns-mismatch", "dns-disagreement"}, "dns-propagation")
+    names_fault(ctx, "voxops dns names the fault", consult.dns(ctx.promise_spec),
+                {"dns-split", "dns-mismatch", "dns-disagreement"}, "dns-propagation")
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
     calls_check(ctx, batch.failed, batch.placed, "calls through the SBC are not affected")

@@ -10,96 +10,15 @@ down again.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from voxops.errors import InvalidInput
-from voxops.findings import Finding
 from voxops.lab.capture import start_capture, stop_capture
-from voxops.lab.report import Check, DrillReport, render_text, verdict
-from voxops.lab.sipp import CallRun, start_calls
-from voxops.lab.stack import (
-    CALLER_PORT,
-    RTP_INBOUND_CALLER,
-    RTP_OUTBOUND_CALLER,
-    Lab,
-    lab_addresses,
-    load_spec,
-)
+from voxops.lab.context import DrillContext, Load
+from voxops.lab.drills import DRILLS
+from voxops.lab.report import DrillReport, render_text, verdict
+from voxops.lab.stack import Lab, lab_addresses, load_spec
 from voxops.lab.supervisor import Supervisor, signals_deferred, sigterm_interrupts
-from voxops.spec.models import Topology
-
-
-@dataclass
-class Load:
-    """The calls that run while a fault is injected."""
-
-    rate: float = 4.0
-    hold_s: float = 2.0
-
-
-@dataclass
-class DrillContext:
-    lab: Lab
-    sup: Supervisor
-    topology: Topology  # what runs
-    promise: Topology  # whose promises are checked (the running spec unless --spec)
-    promise_spec: Path
-    out: Path
-    capture: Path
-    load: Load
-    checks: list[Check] = field(default_factory=list)
-    figures: dict[str, Any] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-    restore: list[Callable[[], None]] = field(default_factory=list)
-    after_capture: list[Callable[[], None]] = field(default_factory=list)
-    fault: str = ""
-    runbook: str | None = None
-    call_id: str | None = None
-    _calls: int = 0
-
-    def check(
-        self,
-        name: str,
-        passed: bool | None,
-        measured: str,
-        promise: str,
-        *,
-        value: float | None = None,
-        limit: float | None = None,
-        note: str | None = None,
-    ) -> None:
-        self.checks.append(
-            Check(name=name, passed=passed, measured=measured, promise=promise, value=value, limit=limit, note=note)
-        )
-
-    def node(self, index: int = 0) -> tuple[str, int]:
-        _, address, port = self.topology.sbc.nodes[index].sockets()[0]
-        return address, port
-
-    def calls(self, *, inbound: bool, count: int, rate: float | None = None, hold_s: float | None = None, node: int = 0) -> CallRun:
-        """Calls through SBC node `node`: inbound (from a carrier address, to the agents)
-        or outbound (from an agent address, out to the carriers)."""
-        self._calls += 1
-        if inbound:
-            source = self.topology.trunks()[0][1].hosts[0].address
-            rtp, service = RTP_INBOUND_CALLER, "agent"
-        else:
-            source = self.topology.agents.instances[0].host
-            rtp, service = RTP_OUTBOUND_CALLER, "15550100"
-        address, port = self.node(node)
-        return start_calls(
-            self.sup, self.lab.dir.root,
-            name=f"calls-{self._calls}", source=source, source_port=CALLER_PORT + self._calls,
-            target=f"{address}:{port}", service=service, count=count,
-            rate=rate or self.load.rate, duration_s=self.load.hold_s if hold_s is None else hold_s,
-            rtp_port=rtp + 10 * self._calls,
-        )  # fmt: skip
-
-
-Drill = Callable[[DrillContext], None]
 
 
 def run_drill(
@@ -111,8 +30,6 @@ def run_drill(
     load: Load | None = None,
     ladder: bool = True,
 ) -> DrillReport:
-    from voxops.lab.drills import DRILLS
-
     if name not in DRILLS:
         raise InvalidInput(f"unknown drill {name!r}: choose one of {', '.join(DRILLS)}")
     lab = Lab(run_dir)

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import time
 
-from voxops.lab.drill import Drill, DrillContext
+from voxops.lab import consult
+from voxops.lab.checks import calls_check, last, names_fault, ping_promise
+from voxops.lab.context import Drill, DrillContext
+from voxops.lab.dnsfault import split_vantages
 from voxops.lab.faults import SilentPeer, dispatcher_flags, wait_for
+from voxops.lab.media_drills import media_blackhole, media_relay_down
 from voxops.lab.scenarios import CarrierMode
 from voxops.lab.sipp import calls_seen
 from voxops.lab.stack import sip_answers
-from voxops.spec.models import Topology
-
-
-def _ping_promise(topology: Topology) -> tuple[float, str]:
-    ping = topology.trunks()[0][1].options_ping
-    return (
-        float(ping.interval_s * ping.failure_threshold),
-        f"OPTIONS every {ping.interval_s} s x {ping.failure_threshold} misses",
-    )
+from voxops.lab.tlsfault import expiring_endpoint
 
 
 def _sbc_ctls(ctx: DrillContext) -> dict[str, str]:
@@ -31,7 +27,7 @@ def _dispatcher_detection(
 ) -> set[str]:
     """Stop a dispatcher destination, stand a silent peer in its place, and time how long
     each SBC node takes from the first unanswered ping to marking it inactive."""
-    promise_s, promise_text = _ping_promise(ctx.promise)
+    promise_s, promise_text = ping_promise(ctx.promise)
     ctls = _sbc_ctls(ctx)
     dest = f"{address}:{port}"
     # the way back is registered before the fault: an interrupt may land in between
@@ -81,40 +77,8 @@ def _bring_back(ctx: DrillContext, process: str, dest: str) -> None:
     # the next drill starts from a healthy lab: wait until every node probes it active again
     wait_for(
         lambda: all(dispatcher_flags(c).get(dest, "A").startswith("A") for c in ctls.values()),
-        timeout_s=_ping_promise(ctx.topology)[0] * 2 + 10,
+        timeout_s=ping_promise(ctx.topology)[0] * 2 + 10,
     )
-
-
-def calls_check(ctx: DrillContext, batch_failed: int, placed: int, what: str) -> None:
-    ctx.check(
-        "calls failed during the fault", batch_failed == 0, f"{batch_failed} of {placed}",
-        f"0 ({what})", value=batch_failed, limit=0,
-    )  # fmt: skip
-
-
-def probe_names(
-    ctx: DrillContext, command: list[str], codes: set[str], runbook: str, extra: list[str] | None = None
-) -> None:
-    from voxops.lab.consult import probe_findings
-
-    found, why = probe_findings(command, ctx.promise_spec, extra)
-    _named(ctx, f"voxops {command[0]} names the fault", found, why, codes, runbook)
-
-
-def _named(ctx: DrillContext, name: str, found: list, why: str | None, codes: set[str], runbook: str) -> None:
-    ctx.runbook = runbook
-    if why is not None:  # a probe that crashed or printed no report did not name the fault
-        ctx.check(name, False, "no report", f"a finding {'/'.join(sorted(codes))}", note=why)
-        return
-    hits = [f for f in found if f.code in codes or f.runbook == runbook]
-    ctx.findings.extend(hits or found)
-    ok = any(f.runbook == runbook for f in hits)
-    measured = ", ".join(f"{f.code} -> {f.runbook}" for f in hits) or "no such finding"
-    ctx.check(name, ok, measured, f"{'/'.join(sorted(codes))} -> runbook {runbook}")
-
-
-def _last(ids: list[str]) -> str | None:
-    return ids[-1] if ids else None
 
 
 # --- the drills ------------------------------------------------------------------------
@@ -123,7 +87,7 @@ def _last(ids: list[str]) -> str | None:
 def trunk_down(ctx: DrillContext) -> None:
     carrier, trunk = ctx.topology.trunks()[0]
     host = trunk.hosts[0]
-    promise_s, _ = _ping_promise(ctx.promise)
+    promise_s, _ = ping_promise(ctx.promise)
     # calls cover the whole fault: until the slowest node can have marked the trunk down
     count = max(4, int(ctx.load.rate * (promise_s + ctx.topology.sbc.failover_timeout_ms / 1000 + 4)))
     ctx.fault = f"{trunk.name} ({host.address}:{host.port}) stops answering, calls going out"
@@ -135,13 +99,14 @@ def trunk_down(ctx: DrillContext) -> None:
     calls_check(ctx, batch.failed, batch.placed, "failover to the next carrier")
     # the ladder shows a call that met the dead trunk and was rerouted
     rerouted = [c for c in batch.answered_call_ids if c in invited]
-    ctx.call_id = rerouted[0] if rerouted else _last(batch.answered_call_ids)
-    probe_names(ctx, ["probe"], {"trunk-down"}, "trunk-down", ["--once", "--target", trunk.name])
+    ctx.call_id = rerouted[0] if rerouted else last(batch.answered_call_ids)
+    names_fault(ctx, "voxops probe names the fault", consult.probe(ctx.promise_spec, trunk.name), {"trunk-down"},
+                "trunk-down")
 
 
 def agent_down(ctx: DrillContext) -> None:
     agent, *others = ctx.topology.agents.instances
-    promise_s, _ = _ping_promise(ctx.promise)
+    promise_s, _ = ping_promise(ctx.promise)
     if not others:
         ctx.fault = f"{agent.name} crashes"
         ctx.check("a surviving agent", False, "1 agent", ">= 2 agent instances")
@@ -158,7 +123,7 @@ def agent_down(ctx: DrillContext) -> None:
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
     calls_check(ctx, batch.failed, batch.placed, "retried on the next agent")
     rerouted = [c for c in batch.answered_call_ids if c in invited]
-    ctx.call_id = rerouted[0] if rerouted else _last(batch.answered_call_ids)
+    ctx.call_id = rerouted[0] if rerouted else last(batch.answered_call_ids)
     ctx.runbook = "agent-pool-saturated"
 
 
@@ -170,7 +135,7 @@ def sbc_node_down(ctx: DrillContext) -> None:
         return
     victim, survivor = nodes[-1], nodes[0]
     v_addr, v_port = ctx.node(len(nodes) - 1)
-    promise_s, promise_text = _ping_promise(ctx.promise)
+    promise_s, promise_text = ping_promise(ctx.promise)
     ctx.fault = f"{victim.name} ({v_addr}:{v_port}) stops; calls continue through {survivor.name}"
     count = max(4, int(ctx.load.rate * 4))
     calls = ctx.calls(inbound=True, count=count, node=0)
@@ -202,8 +167,9 @@ def sbc_node_down(ctx: DrillContext) -> None:
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
     calls_check(ctx, batch.failed, batch.placed, f"{survivor.name} carries the calls")
-    ctx.call_id = _last(batch.answered_call_ids)
-    probe_names(ctx, ["probe"], {"sbc-node-down"}, "sbc-failover", ["--once", "--target", victim.name])
+    ctx.call_id = last(batch.answered_call_ids)
+    names_fault(ctx, "voxops probe names the fault", consult.probe(ctx.promise_spec, victim.name),
+                {"sbc-node-down"}, "sbc-failover")
 
 
 def overload(ctx: DrillContext) -> None:
@@ -217,7 +183,7 @@ def overload(ctx: DrillContext) -> None:
     ctx.fault = f"{placed} concurrent calls offered to a capacity of {capacity}"
     batch = ctx.calls(inbound=True, count=placed, rate=rate, hold_s=hold).wait()
     busy = [c.call_id for c in batch.calls if c.status == "486"]
-    ctx.call_id = busy[0] if busy else _last(batch.answered_call_ids)
+    ctx.call_id = busy[0] if busy else last(batch.answered_call_ids)
     ctx.runbook = "agent-pool-saturated"
     ivr = ctx.topology.sbc.ivr_fallback
 
@@ -253,32 +219,28 @@ def overload(ctx: DrillContext) -> None:
 
 
 def _media_fault(ctx: DrillContext, mode: CarrierMode, codes: set[str], runbook: str) -> None:
-    """Switch the first trunk's carrier to `mode`, place single calls until one lands
-    on it, then ask `voxops diagnose` about that call."""
+    """Switch the first trunk's carrier to `mode`, place test calls (each from its own RTP
+    port, through the node's media relay) until one lands on it, then ask diagnose."""
     carrier, trunk = ctx.topology.trunks()[0]
     ctx.fault = f"{trunk.name} answers in mode {mode.value}"
     ctx.restore.append(lambda: ctx.lab.set_carrier_mode(trunk.name, CarrierMode.answer))
     ctx.lab.set_carrier_mode(trunk.name, mode)
     hit = None
     for _ in range(10):
-        batch = ctx.calls(inbound=False, count=1, rate=1, hold_s=max(1.0, ctx.load.hold_s)).wait()
-        seen = calls_seen(ctx.lab.carrier_log(trunk.name))
-        hit = next((c for c in batch.answered_call_ids if c in seen), None)
-        if hit:
+        call = ctx.test_call(inbound=False, seconds=max(1.0, ctx.load.hold_s))
+        if call.status == 200 and call.call_id in calls_seen(ctx.lab.carrier_log(trunk.name)):
+            hit = call
             break
-    ctx.call_id = hit
-    ctx.figures["call_id"] = hit
+    ctx.call_id = hit.call_id if hit else None
+    ctx.figures["call_id"] = ctx.call_id
     if hit is None:
         ctx.check("a call through the faulty trunk", False, "none answered", "at least one")
         return
-
-    def ask() -> None:
-        from voxops.lab.consult import diagnose
-
-        found, why = diagnose(hit, ctx.capture, ctx.promise_spec)
-        _named(ctx, "voxops diagnose names the fault", found, why, codes, runbook)
-
-    ctx.after_capture.append(ask)
+    ctx.figures.update(rtp_local=hit.rtp_local, rtp_remote=hit.rtp_remote)
+    ctx.after_capture.append(
+        lambda: names_fault(ctx, "voxops diagnose names the fault", consult.diagnose(hit.call_id, ctx.capture,
+                            ctx.promise_spec), codes, runbook)
+    )
 
 
 def transcode(ctx: DrillContext) -> None:
@@ -289,18 +251,6 @@ def one_way_audio(ctx: DrillContext) -> None:
     _media_fault(ctx, CarrierMode.one_way, {"one-way-audio"}, "one-way-audio")
 
 
-def cert_expiry(ctx: DrillContext) -> None:
-    from voxops.lab.tlsfault import expiring_endpoint
-
-    expiring_endpoint(ctx)
-
-
-def dns_split(ctx: DrillContext) -> None:
-    from voxops.lab.dnsfault import split_vantages
-
-    split_vantages(ctx)
-
-
 DRILLS: dict[str, Drill] = {
     "trunk-down": trunk_down,
     "sbc-node-down": sbc_node_down,
@@ -308,6 +258,8 @@ DRILLS: dict[str, Drill] = {
     "overload": overload,
     "transcode": transcode,
     "one-way-audio": one_way_audio,
-    "cert-expiry": cert_expiry,
-    "dns-split": dns_split,
+    "cert-expiry": expiring_endpoint,
+    "dns-split": split_vantages,
+    "media-relay-down": media_relay_down,
+    "media-blackhole": media_blackhole,
 }

@@ -4,6 +4,7 @@ Carriers answer in one of these modes:
   answer     100, 180, 200 with a PCMU answer, then stream PCMU back (two-way audio)
   slow       the same, after a delay before the 180 (post-dial delay)
   reject     100 then 503 Service Unavailable (a carrier in a capacity crunch)
+  busy       100 then 486 Busy Here (the callee is busy: no failover to another carrier)
   transcode  answers G.729 (PT 18) to a PCMU-only offer and streams PT 18 (silent transcoding)
   one-way    answers PCMU but never sends RTP back (the caller hears silence)
 "Silent" (no answer at all, not even to OPTIONS) is not a SIPp scenario: the carrier's
@@ -11,8 +12,9 @@ SIPp is stopped and a listener that never replies takes its address (see faults.
 
 The caller logs one line per call ("<call-id> <status>") with SIPp's -trace_logs so the
 lab can count answers, 486s and failures call by call. SIPp 3.6.1 sends the RTP of every
-concurrent call from one port: fine for signalling load; drills that judge media place
-one call at a time.
+concurrent call from one port: fine for signalling load. Drills that judge media place
+test calls instead (`voxops.probes.call_check.place_call`), each from its own SIP and RTP
+ports, so a capture tells every call's media apart.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class CarrierMode(StrEnum):
     answer = "answer"
     slow = "slow"
     reject = "reject"
+    busy = "busy"
     transcode = "transcode"
     one_way = "one-way"
 
@@ -76,8 +79,9 @@ def carrier_scenario(mode: CarrierMode, *, audio: Path, g729: Path, delay_ms: in
     out = [_HEAD, f'<scenario name="voxops carrier {mode.value}">\n']
     out.append('  <recv request="INVITE" crlf="true"><action><log message="[call_id]"/></action></recv>\n')
     out.append(_reply("100 Trying", to_tag=False))
-    if mode is CarrierMode.reject:
-        out.append(_reply("503 Service Unavailable", to_tag=True))
+    if mode in (CarrierMode.reject, CarrierMode.busy):
+        status = "503 Service Unavailable" if mode is CarrierMode.reject else "486 Busy Here"
+        out.append(_reply(status, to_tag=True))
         out.append('  <recv request="ACK" crlf="true"/>\n</scenario>\n')
         return "".join(out)
     if mode is CarrierMode.slow:

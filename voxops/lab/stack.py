@@ -15,6 +15,14 @@ from pydantic import BaseModel, ConfigDict
 
 from voxops.errors import EnvironmentProblem, InvalidInput
 from voxops.lab.capture import start_capture
+from voxops.lab.deployed import (
+    daemon_pid,
+    deploy_lab,
+    deployed_processes,
+    stop_daemon,
+    stop_deployed,
+)
+from voxops.lab.faults import dispatcher_flags, wait_for
 from voxops.lab.scenarios import CarrierMode
 from voxops.lab.sipp import carrier_argv, write_carrier_scenario
 from voxops.lab.state import LabState, ProcessInfo, RunDir
@@ -131,16 +139,14 @@ class Lab:
         if info.pidfile is None:
             if info.address and info.port:
                 # a process stopped a moment ago (or a drill's silent peer) may still hold it
-                from voxops.lab.faults import wait_for
-
                 address, port = info.address, info.port
                 wait_for(lambda: udp_port_free(address, port), timeout_s=5.0, step_s=0.05)
             self.sup.start(info.name, info.argv, ready=ready, ready_timeout_s=ready_timeout_s)
             return
-        from voxops.lab.deployed import start_daemon
-        from voxops.lab.faults import wait_for
-
-        start_daemon(info)
+        # an SBC node or relay: the deploy starts whatever of the stack is down
+        deploy_lab(self.dir, Path(self.state().spec))
+        if daemon_pid(info) is None:
+            raise EnvironmentProblem(f"{info.name} did not start again (see {self.dir.logs / 'deploy.log'})")
         if ready is not None and wait_for(ready, timeout_s=ready_timeout_s) is None:
             raise EnvironmentProblem(f"{info.name} does not answer SIP OPTIONS at {info.address}:{info.port}")
 
@@ -152,8 +158,6 @@ class Lab:
         state = self.dir.load()
         info = state.processes.get(name) if state else None
         if info is not None and info.pidfile is not None:
-            from voxops.lab.deployed import stop_daemon
-
             stop_daemon(info)
             return
         self.sup.stop(name, grace_s=grace)
@@ -184,8 +188,6 @@ class Lab:
     def wait_dispatchers_active(self, topology: Topology) -> None:
         """Until every SBC node probes every carrier and agent active (the agents start after
         the SBC, so a node may have counted them as missed pings first)."""
-        from voxops.lab.faults import dispatcher_flags, wait_for
-
         ping = topology.trunks()[0][1].options_ping
         ctls = [p.ctl for p in self.state().processes.values() if p.role == "sbc" and p.ctl]
         pending: dict[str, list[str]] = {}
@@ -207,8 +209,6 @@ class Lab:
     @staticmethod
     def _pid(info: ProcessInfo, running: dict[str, int]) -> int | None:
         if info.pidfile is not None:
-            from voxops.lab.deployed import daemon_pid
-
             return daemon_pid(info)
         return running.get(info.name)
 
@@ -239,7 +239,7 @@ class Lab:
                 self.start_process(info)
                 state.processes[info.name] = info
                 self.dir.save(state)
-            progress(f"deploying {spec} into {self.dir.root / 'deploy'} (voxops deploy, local inventory)")
+            progress(f"deploying {spec} into {self.dir.root / 'deploy'} (the deploy playbook, local inventory)")
             for info in self._deployed(topology, spec):
                 if info.argv:
                     self.start_process(info)
@@ -257,12 +257,8 @@ class Lab:
         stopped = stop_pidfiles(self.dir.root / "pids-drill") + stop_pidfiles(self.dir.pids)
         state = self.dir.load()
         if state is not None:
-            from voxops.lab.deployed import stop_daemon
-
             stopped += [i.name for i in state.processes.values() if i.pidfile and stop_daemon(i)]
         # a deploy that failed half-way may have started daemons the state never recorded
-        from voxops.lab.deployed import stop_deployed
-
         stopped += stop_deployed(self.dir.root / "deploy")
         self.dir.clear()
         return stopped
@@ -309,6 +305,5 @@ class Lab:
         return infos
 
     def _deployed(self, topology: Topology, spec: Path) -> list[ProcessInfo]:
-        from voxops.lab.deployed import deploy_stack
-
-        return deploy_stack(self, topology, spec)
+        deploy_lab(self.dir, spec)
+        return deployed_processes(self.dir, topology)

@@ -6,6 +6,9 @@ import datetime as dt
 import socket
 from pathlib import Path
 
+from voxops.lab import consult
+from voxops.lab.checks import calls_check, names_fault
+from voxops.lab.context import DrillContext
 from voxops.lab.specfile import derived_spec
 
 EXPIRES_IN_DAYS = 2
@@ -61,9 +64,7 @@ def _tcp_open(address: str, port: int) -> bool:
         return False
 
 
-def expiring_endpoint(ctx) -> None:  # type: ignore[no-untyped-def]
-    from voxops.lab.drills import calls_check, probe_names
-
+def expiring_endpoint(ctx: DrillContext) -> None:
     node = ctx.topology.sbc.nodes[0]
     address = node.address
     server_name = f"{node.name}.{ctx.topology.sbc.domain}"
@@ -82,7 +83,7 @@ def expiring_endpoint(ctx) -> None:  # type: ignore[no-untyped-def]
     ]  # fmt: skip
     ctx.promise_spec = derived_spec(ctx.promise_spec, ctx.out / "spec", tls_endpoints=endpoints)
     ctx.figures["days_left"] = EXPIRES_IN_DAYS
-    probe_names(ctx, ["certs"], {"cert-expiry"}, "cert-expiry")
+    names_fault(ctx, "voxops certs names the fault", consult.certs(ctx.promise_spec), {"cert-expiry"}, "cert-expiry")
     batch = calls.wait()
     ctx.figures["calls"] = batch.model_dump(exclude={"calls"})
     calls_check(ctx, batch.failed, batch.placed, "calls over UDP are not affected")

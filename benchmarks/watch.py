@@ -33,8 +33,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.capture.support import request, response, sdp  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
+from tests.support.capture import request, response, sdp  # noqa: E402
 from voxops.records.model import CallRecord  # noqa: E402
 from voxops.records.store import INSERT_COLUMNS, Query, RecordStore, number_columns  # noqa: E402
 from voxops.watch.hep import encode_v3  # noqa: E402

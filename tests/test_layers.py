@@ -25,8 +25,9 @@ PACKAGE = REPO / "voxops"
 LAYERS: tuple[tuple[str, bool, frozenset[str]], ...] = (
     ("entry points", False, frozenset({"cli", "__main__"})),
     ("lab", True, frozenset({"lab"})),
-    ("use cases", True, frozenset({"ops"})),
-    ("adapters and views", True, frozenset({"render", "deploy", "probes", "agent", "views", "audio"})),
+    ("use cases", True, frozenset({"ops", "watch"})),
+    ("adapters and views", True, frozenset({"render", "deploy", "probes", "agent", "views"})),
+    ("call audio and records", True, frozenset({"audio", "records"})),
     ("analysis", True, frozenset({"analysis"})),
     ("capture", True, frozenset({"capture"})),
     ("spec", True, frozenset({"spec"})),
@@ -59,7 +60,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("voxops.audio.codecs", "voxops.audio.native"): "audio codecs <-> native",
     ("voxops.audio.native", "voxops.audio.codecs"): "audio codecs <-> native",
     ("voxops.audio.call", "voxops.views.ladder"): "audio -> views (siblings)",
-    ("voxops.views.audio", "voxops.audio.report"): "views -> audio (siblings)",
     # the ladder dispatcher imports its renderers, which import its visible_ladder
     ("voxops.views.ladder_html", "voxops.views.ladder"): "views ladder <-> its renderers",
     ("voxops.views.ladder_mermaid", "voxops.views.ladder"): "views ladder <-> its renderers",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.capture.support import request, response
+from tests.support.capture import request, response
 from voxops.capture.writer import PcapWriter, udp_frame
 from voxops.lab.answers import answered_uris
 from voxops.lab.deployed import deployed_processes, lab_inventory

@@ -9,11 +9,11 @@ from typing import Any
 
 import yaml
 
-from tests.render.specs import spec, write_spec
+from tests.support.specs import spec, write_spec
 from voxops.agent.config import agent_config_for, load_agent_config
-from voxops.deploy.runner import host_plans
+from voxops.ops.deploy import host_plans
+from voxops.ops.render import render_spec
 from voxops.render.engine import plan
-from voxops.render.report import render_spec
 from voxops.spec.loader import load_topology
 
 

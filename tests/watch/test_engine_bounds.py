@@ -3,7 +3,7 @@ stalest is evicted past the cap, per-call caps hold, and what was dropped is cou
 
 from __future__ import annotations
 
-from tests.capture.support import request, response, sdp
+from tests.support.capture import request, response, sdp
 from voxops.analysis.policy import Policy
 from voxops.watch.engine import Done, Tracker
 from voxops.watch.finish import analyse

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voxops.analysis import faults as F
 from voxops.analysis import kpi
+from voxops.analysis.audio_kpi import AudioStats
 from voxops.analysis.policy import Policy
-from voxops.audio.stats_model import AudioStats
 from voxops.findings import Finding
 
 if TYPE_CHECKING:

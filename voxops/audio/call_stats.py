@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voxops.analysis.audio_kpi import AudioKpi, AudioStats
 from voxops.audio.call import CallAudio, decode_dialog, media_sides, split_directions
 from voxops.audio.conversation import Thresholds, up_mask
-from voxops.audio.stats_model import AudioKpi, AudioStats
 from voxops.audio.timeline import FRAME_S
 from voxops.capture.payloads import read_rtp
 

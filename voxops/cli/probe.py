@@ -56,7 +56,7 @@ def probe(
 
 def _call(spec: Path, target: str | None, source: str | None, service: str, seconds: float, timeout: float,
           prometheus: Path | None, nagios: bool, fail_on: Severity, fmt: TextJson) -> int:
-    from voxops.probes.call_views import call_command
+    from voxops.ops.probe_call import call_command
 
     return call_command(spec, target=target, source=source, service=service, seconds=seconds,
                         timeout=max(timeout, 5.0), prometheus=prometheus, nagios=nagios, fail_on=fail_on, fmt=fmt)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 from voxops.errors import ExitCode
+from voxops.text.times import TimeMode
 from voxops.views.output import TextJson, emit_json
-from voxops.views.times import TimeMode
 
 
 def search_records(db: str, *, number: list[str], since: float | None, until: float | None,
@@ -24,7 +24,7 @@ def search_records(db: str, *, number: list[str], since: float | None, until: fl
     if fmt is TextJson.json:
         emit_json([r.model_dump(mode="json") for r in found])
         return ExitCode.OK
-    from voxops.views.fit import terminal_width
+    from voxops.text.fit import terminal_width
     from voxops.views.records import render_records
 
     sys.stdout.write(render_records(found, width=terminal_width(width), full=full))

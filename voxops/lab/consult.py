@@ -54,13 +54,13 @@ def call(spec: Path, target: str | None, source: str | None = None) -> Consulted
 
 
 def certs(spec: Path) -> Consulted:
-    from voxops.probes.tls_check import check_certs_spec
+    from voxops.ops.certs import check_certs_spec
 
     return consulted("voxops certs", lambda: check_certs_spec(spec))
 
 
 def dns(spec: Path) -> Consulted:
-    from voxops.probes.dns_check import check_dns_spec
+    from voxops.ops.dns import check_dns_spec
 
     return consulted("voxops dns", lambda: check_dns_spec(spec))
 
@@ -68,16 +68,10 @@ def dns(spec: Path) -> Consulted:
 def diagnose(call_id: str, pcap: Path, spec: Path) -> Consulted:
     """`voxops diagnose CALL_ID --pcap PCAP --spec SPEC`."""
 
-    def build() -> object:
-        from voxops.analysis.diagnosis import diagnose_call
-        from voxops.analysis.loader import load_chosen_call, policy_for
-        from voxops.audio.diagnosis import with_audio_findings
+    from voxops.ops.diagnose import diagnose as diagnose_op
 
-        policy = policy_for(spec)
-        dialogs, streams, chosen = load_chosen_call(pcap, call_id, use_index=True)
-        return with_audio_findings(diagnose_call(dialogs, streams, chosen, policy), pcap, policy)
-
-    return consulted("voxops diagnose", build)
+    return consulted("voxops diagnose", lambda: diagnose_op(pcap, call_id, spec=spec, use_index=True, audio=True,
+                                                            tls_keylog=None, warn=lambda _msg: None))
 
 
 def ladder_png(pcap: Path, call_id: str, out: Path, spec: Path) -> str | None:

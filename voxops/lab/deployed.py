@@ -1,6 +1,6 @@
 """The SBC nodes, their media relays and the agents' configs, as `voxops deploy` puts them.
 
-The lab runs the deploy code itself, in this process (`voxops.deploy.runner.deploy`), on an
+The lab runs the deploy code itself, in this process (`voxops.ops.deploy.deploy`), on an
 inventory of its own: the local inventory's hosts with the prefix under the run directory
 and `voxops_run_agents: false`. The playbook starts every SBC node and its relay under a
 pid file and gates them; a node or relay a drill stopped is started again by deploying
@@ -43,7 +43,7 @@ def lab_inventory(run: RunDir) -> Path:
 
 def deploy_lab(run: RunDir, spec: Path) -> None:
     """Deploy spec into the run directory; a failed host fails the lab, naming the log."""
-    from voxops.deploy.runner import deploy
+    from voxops.ops.deploy import deploy
 
     log = run.logs / "deploy.log"
     with log.open("a", encoding="utf-8") as progress:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from voxops.text.safe_text import visible
 
 if TYPE_CHECKING:
+    from voxops.analysis.audio_kpi import AudioKpi, AudioStats
     from voxops.audio.report import AudioReport
-    from voxops.audio.stats_model import AudioKpi, AudioStats
 
 
 def audio_text(r: AudioReport) -> str:

@@ -106,7 +106,7 @@ def audio_track(call: CallAudio, ladder: Ladder, slow_ms: float) -> AudioTrack:
 
 def draw_energy(ax: Axes, track: AudioTrack, lane: EnergyLane, *, show_gaps: bool) -> None:
     """One lane in matplotlib: the level, the talk spurts shaded, the response gaps bracketed."""
-    from voxops.views.safe_text import PLOT_TEXT, visible
+    from voxops.text.safe_text import PLOT_TEXT, visible
 
     ax.fill_between(lane.times, FLOOR_DBFS, lane.level, step="post", color="#868e96", lw=0, gid="energy")
     for start, end in lane.spurts:
@@ -127,7 +127,7 @@ def draw_energy(ax: Axes, track: AudioTrack, lane: EnergyLane, *, show_gaps: boo
 
 
 def _svg_lane(track: AudioTrack, lane: EnergyLane, width: int, top: int, height: int, left: int) -> str:
-    from voxops.views.safe_text import html_text as escape
+    from voxops.text.safe_text import html_text as escape
 
     span = max(track.end, 1.0)
 
@@ -167,7 +167,7 @@ def energy_svg(track: AudioTrack, width: int, top: int, left: int) -> tuple[str,
 
 def players_html(track: AudioTrack) -> str:
     """An audio player per decoded direction, its WAV inline."""
-    from voxops.views.safe_text import html_text as escape
+    from voxops.text.safe_text import html_text as escape
 
     rows = []
     for lane in track.lanes:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from voxops.records.model import CallRecord
-from voxops.views.fit import LAST_RESORT, Column, fit_table
-from voxops.views.safe_text import visible
-from voxops.views.times import utc
+from voxops.text.fit import LAST_RESORT, Column, fit_table
+from voxops.text.safe_text import visible
+from voxops.text.times import utc
 
 COLUMNS = [
     Column("start (UTC)"),

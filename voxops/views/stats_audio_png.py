@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from voxops.views.safe_text import visible
+from voxops.text.safe_text import visible
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from voxops.analysis.audio_kpi import AudioKpi, AudioStats
     from voxops.analysis.policy import Policy
-    from voxops.audio.stats_model import AudioKpi, AudioStats
 
 RED, GREEN, GREY = "#c33", "#3a3", "#999"
 MAX_GROUPS = 12  # bars per panel; the JSON has every trunk and agent

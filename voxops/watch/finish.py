@@ -10,7 +10,7 @@ from voxops.analysis.dialogs import build_dialogs, dialogs_for
 from voxops.analysis.policy import Policy
 from voxops.analysis.streams import find_streams
 from voxops.analysis.trunk_kpi import call_groups
-from voxops.analysis.trunkstats import CallLine, call_records
+from voxops.analysis.trunkstats import CallLine, call_lines
 from voxops.records.model import CallRecord, record_from_diagnosis
 from voxops.watch.engine import Done
 
@@ -40,9 +40,11 @@ def analyse(done: Done, policy: Policy, capture_start: float | None, node: str |
         diag = diagnose_call(dialogs_for(dialogs, [main]), streams, main, policy)
         out.diagnoses.append(diag)
         out.records.append(record_from_diagnosis(diag, node=node, finished_by=done.reason))
-    lines, txs, failed_over = call_records(own, streams, policy)
-    out.lines = lines
+    failed_over: list[kpi.CallRecord] = []
+    for line, earlier, txs in call_lines(call_groups(own), streams, policy):
+        out.lines.append(line)
+        failed_over += earlier
+        out.transactions += txs
     out.attempts = [kpi.CallRecord(c.call_id, c.start, c.trunk, c.final_status, c.pdd_ms, c.duration_s, c.mos)
-                    for c in lines] + failed_over
-    out.transactions = txs
+                    for c in out.lines] + failed_over
     return out

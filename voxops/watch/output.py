@@ -12,7 +12,7 @@ from typing import TextIO
 from voxops.analysis import kpi
 from voxops.errors import EnvironmentProblem
 from voxops.records.model import CallRecord
-from voxops.views.fit import Column, elide, fit_table
+from voxops.text.fit import Column, elide, fit_table
 
 
 class JsonLines:

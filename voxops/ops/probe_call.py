@@ -19,7 +19,7 @@ def print_calls(report: CallReport) -> None:
     from rich.table import Table
 
     from voxops.probes.views import console, print_findings
-    from voxops.views.safe_text import visible
+    from voxops.text.safe_text import visible
 
     table = Table(title="test calls")
     for column in ("node", "status", "PDD", "RTP sent/back", "loss", "jitter", "audio RTT", "MOS", "relay in (caller/far end)"):

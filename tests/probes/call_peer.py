@@ -70,7 +70,7 @@ class CallPeer:
             self.received.append(data)
             if data.startswith(b"INVITE"):
                 if self.spoof_first:
-                    spoof = re.sub(rb"(?im)^call-id:.*$", b"Call-ID: someone-else", data)
+                    spoof = re.sub(rb"(?im)^call-id:[^\r\n]*", b"Call-ID: someone-else", data)
                     self.sip.sendto(self._reply(spoof, "200 OK", self._sdp(1)), source)
                     self.sip.sendto(b"\x00garbage\xff" * 50, source)
                 self.sip.sendto(self._reply(data, "100 Trying"), source)

@@ -120,7 +120,7 @@ def test_a_signalling_heavy_part_is_read_by_the_parent(tmp_path, two_cores, monk
 
     write_sip_calls(path, 200)
     single = one_core(monkeypatch, scan, path)
-    part = split.read_part(path, *split.plan_split(path))  # type: ignore[misc]
+    part = scanner.read_part(path, *split.plan_split(path))  # type: ignore[misc]
     assert part.declined and not part.slow
     double = scan(path)
     assert not two_cores

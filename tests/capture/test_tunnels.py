@@ -13,8 +13,7 @@ import pytest
 
 from tests.audio.support import MEDIA_START, RATE, correlation, g711_packets, noise, place
 from voxops.capture.files import read_batches
-from voxops.capture.layers import decode_frame
-from voxops.capture.tunnels import MAX_DEPTH, decapsulate
+from voxops.capture.tunnels import MAX_DEPTH, decapsulate, decode_frame
 from voxops.capture.writer import (
     PcapWriter,
     ether,

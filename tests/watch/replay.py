@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from voxops.capture import layers
+from voxops.capture.tunnels import decode_frame
 from voxops.watch.hep import encode_v3
 from voxops.watch.pcapstream import PcapStream
 
@@ -15,7 +16,7 @@ def hep_packets(capture: Path) -> list[bytes]:
     stream = PcapStream(str(capture))
     out = []
     for ts, link, frame in stream.feed(capture.read_bytes()):
-        ip = layers.decode_frame(link, frame)
+        ip = decode_frame(link, frame)
         assert ip is not None and ip.proto == layers.PROTO_UDP and ip.frag_id is None, "UDP only"
         udp = layers.udp_header(ip.payload)
         assert udp is not None

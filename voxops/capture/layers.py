@@ -195,17 +195,6 @@ def decode_ip(data: bytes, off: int, version: int) -> IpPacket | None:
     return pkt
 
 
-def decode_frame(linktype: int, data: bytes) -> IpPacket | None:
-    """The frame's IP packet; inside a GRE, IP-in-IP or GTP-U tunnel, the tunnelled one."""
-    from voxops.capture.tunnels import decapsulate
-
-    found = link_payload(linktype, data)
-    if found is None:
-        return None
-    pkt = decode_ip(data, found[1], found[0])
-    return None if pkt is None else decapsulate(pkt)
-
-
 def udp_header(payload: bytes) -> tuple[int, int, bytes] | None:
     """(sport, dport, data) of a UDP datagram, data trimmed to the UDP length."""
     if len(payload) < 8:

@@ -2,7 +2,7 @@
 
 Vectorised: payload bytes of every wanted frame land in one buffer, and the RTP headers
 are decoded as numpy columns. Plain Ethernet/IPv4/UDP frames take the fast path; any
-other frame goes through `layers.decode_frame`.
+other frame goes through `tunnels.decode_frame`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from voxops.capture.files import Batch, read_batches
-from voxops.capture.layers import LINK_ETHERNET, PROTO_UDP, decode_frame, udp_header
-from voxops.capture.tunnels import GTPU_PORT
+from voxops.capture.layers import LINK_ETHERNET, PROTO_UDP, udp_header
+from voxops.capture.tunnels import GTPU_PORT, decode_frame
 
 
 @dataclass

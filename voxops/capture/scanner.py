@@ -26,6 +26,7 @@ from voxops.capture.records import (
     is_rtcp,
 )
 from voxops.capture.sip import parse_sip
+from voxops.capture.tunnels import decode_frame
 
 if TYPE_CHECKING:
     from voxops.capture.split import Child, Part
@@ -130,7 +131,7 @@ class _Scanner:
 
     def frame(self, frame: int, ts: float, link: int, data: bytes) -> None:
         """The complete path for one frame (everything the fast path hands over)."""
-        ip = layers.decode_frame(link, data)
+        ip = decode_frame(link, data)
         if ip is None:
             return
         payload = ip.payload
@@ -237,6 +238,27 @@ class PartScanner(_Scanner):
         return {name: getattr(table, name) for name in (*_COLUMNS, "head")}
 
 
+def read_part(path: Path, split: Split, prefix: bytes) -> Part:
+    """The child's work: the fast path over the file from the split point."""
+    from voxops.capture.split import Declined, Part, _Joined
+
+    part = Part()
+    scanner = PartScanner(part)
+    stream = _Joined(path, prefix, split.at)
+    try:
+        for batch in read_batches(path, part.warnings.append, stream=stream):  # type: ignore[arg-type]
+            scanner.batch(batch)
+            for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - {u for _, u in part.unsupported}:
+                part.unsupported.append((batch.first_frame, link))
+    except Declined:
+        return Part(declined=True)
+    finally:
+        stream.close()
+    part.columns = scanner.columns()
+    part.addresses, part.packets, part.links = scanner.addresses, scanner.packets, scanner.links
+    return part
+
+
 def absorb(scanner: _Scanner, part: Part, frames_before: int, note: Callable[[str], None]) -> None:
     """Go on with the part another process read after `frames_before` frames, as if
     this scanner had read it: the slow frames in order, then the UDP columns."""
@@ -268,7 +290,7 @@ def _start_child(path: Path, eligible: bool) -> tuple[Child | None, Split | None
     if planned is None:
         return None, None
     split, prefix = planned
-    return Child(path, split, prefix), split
+    return Child(path, split, prefix, read_part), split
 
 
 def scan(

@@ -22,6 +22,7 @@ import contextlib
 import os
 import pickle
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -34,7 +35,6 @@ from voxops.capture.files import (
     PCAP_MAGIC,
     PCAPNG_MAGIC,
     Split,
-    read_batches,
 )
 
 PARALLEL_MIN_BYTES = 48 * 1024 * 1024  # below this, start-up costs more than a second core saves
@@ -199,32 +199,12 @@ class _Joined:
         self.fh.close()
 
 
-def read_part(path: Path, split: Split, prefix: bytes) -> Part:
-    """The child's work: the fast path over the file from the split point."""
-    from voxops.capture import layers
-    from voxops.capture.scanner import PartScanner
-
-    part = Part()
-    scanner = PartScanner(part)
-    stream = _Joined(path, prefix, split.at)
-    try:
-        for batch in read_batches(path, part.warnings.append, stream=stream):  # type: ignore[arg-type]
-            scanner.batch(batch)
-            for link in set(np.unique(batch.link).tolist()) - layers.SUPPORTED_LINKS - {u for _, u in part.unsupported}:
-                part.unsupported.append((batch.first_frame, link))
-    except Declined:
-        return Part(declined=True)
-    finally:
-        stream.close()
-    part.columns = scanner.columns()
-    part.addresses, part.packets, part.links = scanner.addresses, scanner.packets, scanner.links
-    return part
-
-
 class Child:
-    """`read_part` in a forked process; `result()` is its Part, or None when it failed."""
+    """`work(path, split, prefix)` (the scanner's `read_part`) in a forked process; `result()`
+    is its Part, or None when it failed."""
 
-    def __init__(self, path: Path, split: Split, prefix: bytes) -> None:
+    def __init__(self, path: Path, split: Split, prefix: bytes,
+                 work: Callable[[Path, Split, bytes], Part]) -> None:
         self.read_fd, write_fd = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child: never returns
@@ -232,7 +212,7 @@ class Child:
             try:
                 os.close(self.read_fd)
                 with os.fdopen(write_fd, "wb") as out:
-                    pickle.dump(read_part(path, split, prefix), out, protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(work(path, split, prefix), out, protocol=pickle.HIGHEST_PROTOCOL)
                 code = 0
             finally:
                 os._exit(code)

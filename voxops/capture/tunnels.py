@@ -134,3 +134,12 @@ def decapsulate(pkt: IpPacket) -> IpPacket:
             break
         pkt = inner
     return pkt
+
+
+def decode_frame(linktype: int, data: bytes) -> IpPacket | None:
+    """The frame's IP packet; inside a GRE, IP-in-IP or GTP-U tunnel, the tunnelled one."""
+    found = link_payload(linktype, data)
+    if found is None:
+        return None
+    pkt = decode_ip(data, found[1], found[0])
+    return None if pkt is None else decapsulate(pkt)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, need_tool
-from tests.render.sip_peers import (
+from tests.support.sip_peers import (
     count_responses,
     run_uac,
     start_kamailio,

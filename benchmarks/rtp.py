@@ -35,18 +35,35 @@ VOXOPS = Path(sys.executable).with_name("voxops")
 TARGETS = {1_000_000: 10.0, 3_000_000: 15.0}
 
 
+# The command runs as the grandchild of a small launcher: a process forked from this
+# one (which holds the generated capture) would count this process's memory as its own
+# peak RSS (Linux carries the parent's high-water mark across fork and exec).
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user + system, its children included) and peak RSS
     (MiB, of its largest process) of one command run as a new process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if code not in (0, 1):
-        raise SystemExit(f"{' '.join(argv)} failed ({code}): {err[-500:]}")
-    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    with tempfile.TemporaryDirectory() as tmp:
+        usage_file = Path(tmp) / "usage"
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, str(usage_file), *argv],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        elapsed = time.perf_counter() - started
+        err = proc.stderr.decode(errors="replace")
+        if proc.returncode not in (0, 1) or not usage_file.exists():
+            raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {err[-500:]}")
+        maxrss_kib, cpu = usage_file.read_text().split()
+    return elapsed, float(cpu), int(maxrss_kib) / 1024
 
 
 def median_of(runs: int, argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:

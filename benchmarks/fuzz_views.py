@@ -30,7 +30,8 @@ with atheris.instrument_imports(include=["voxops"]):
     from voxops.analysis.ladder import Ladder, build_ladder
     from voxops.capture.records import SipPacket
     from voxops.capture.sip import parse_sip
-    from voxops.views import ladder_html, ladder_mermaid, ladder_plot, ladder_text, safe_text  # noqa: F401
+    from voxops.text import safe_text  # noqa: F401
+    from voxops.views import ladder_html, ladder_mermaid, ladder_plot, ladder_text  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -36,3 +36,11 @@ def test_cli_without_shipped_templates_exits_3_in_one_line(cli, monkeypatch, tmp
     assert len(err.strip().splitlines()) <= 2 and "Traceback" not in err
     assert "templates are missing" in err
     assert not (tmp_path / "topology.yaml").exists()
+
+
+def test_every_code_folder_is_a_package_the_wheel_ships() -> None:
+    """setuptools finds packages by their __init__.py: a folder of modules without one is
+    left out of the wheel, and its commands fail only once installed."""
+    folders = {p.parent for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts}
+    missing = sorted(str(f.relative_to(PACKAGE)) for f in folders if not (f / "__init__.py").exists())
+    assert missing == []

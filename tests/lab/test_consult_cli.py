@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.conftest import free_port, need_tool
 from tests.probes.call_peer import CallPeer
-from tests.probes.specs import write_spec
+from tests.probes.specs import write_probe_spec
 from voxops.lab import consult
 
 DIAGNOSIS = Path(__file__).resolve().parent.parent / "data" / "diagnosis"
@@ -56,7 +56,7 @@ def test_diagnose_family(tmp_path) -> None:
 
 def test_probe_family(tmp_path) -> None:
     host = "127.0.32.20"
-    spec = write_spec(tmp_path, trunk_hosts=[{"address": host, "port": free_port(host)}],
+    spec = write_probe_spec(tmp_path, trunk_hosts=[{"address": host, "port": free_port(host)}],
                       options_ping={"interval_s": 1, "failure_threshold": 1},
                       nodes=[{"name": "sbc-1", "address": "127.0.32.21"}])
     _, codes = _real("probe", str(spec), "--once", "--target", "carrier-a-main")
@@ -65,7 +65,7 @@ def test_probe_family(tmp_path) -> None:
 
 def test_probe_call_family(tmp_path) -> None:
     with CallPeer("127.0.32.22", echo=False) as peer:
-        spec = write_spec(tmp_path, trunk_hosts=[{"address": "127.0.32.23", "port": 5060}],
+        spec = write_probe_spec(tmp_path, trunk_hosts=[{"address": "127.0.32.23", "port": 5060}],
                           options_ping={"enabled": False},
                           nodes=[{"name": "sbc-1", "address": "127.0.32.22",
                                   "listen": [{"transport": "udp", "port": peer.port}]}])
@@ -75,7 +75,7 @@ def test_probe_call_family(tmp_path) -> None:
 
 def test_certs_family(tmp_path) -> None:
     host = "127.0.32.24"
-    spec = write_spec(tmp_path, tls_endpoints=[{"name": "gone", "host": host, "port": free_port(host)}])
+    spec = write_probe_spec(tmp_path, tls_endpoints=[{"name": "gone", "host": host, "port": free_port(host)}])
     _, codes = _real("certs", str(spec))
     assert codes and codes == _in_process(consult.certs(spec))
 
@@ -84,7 +84,7 @@ def test_dns_family(tmp_path) -> None:
     dnsmasq = need_tool("dnsmasq")
     vantage = {"name": "v1", "address": "127.0.32.25", "port": free_port("127.0.32.25")}
     records = [{"name": "sbc-1.probe.test", "type": "A", "expect": ["127.0.7.251"]}]
-    spec = write_spec(tmp_path, dns={"vantages": [vantage], "records": records, "timeout_s": 1.0})
+    spec = write_probe_spec(tmp_path, dns={"vantages": [vantage], "records": records, "timeout_s": 1.0})
     server = subprocess.Popen(
         [dnsmasq, "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
          f"--listen-address={vantage['address']}", f"--port={vantage['port']}", "--pid-file=",

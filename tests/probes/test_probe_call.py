@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.probes.call_peer import CallPeer
-from tests.probes.specs import write_spec
+from tests.probes.specs import write_probe_spec
 
 NODE, CARRIER = "127.0.32.1", "127.0.32.10"
 
 
 def _spec(tmp_path: Path, peer: CallPeer) -> Path:
-    return write_spec(
+    return write_probe_spec(
         tmp_path, trunk_hosts=[{"address": CARRIER, "port": 5060}], options_ping={"enabled": False},
         nodes=[{"name": "sbc-1", "address": NODE, "listen": [{"transport": "udp", "port": peer.port}]}],
     )  # fmt: skip
@@ -108,7 +108,7 @@ def test_prometheus_textfile_holds_the_call_figures(tmp_path, cli) -> None:
 
 
 def test_no_node_answering_is_setup_failed_within_the_timeout(tmp_path, cli) -> None:
-    spec = write_spec(tmp_path, trunk_hosts=[{"address": CARRIER, "port": 5060}], options_ping={"enabled": False},
+    spec = write_probe_spec(tmp_path, trunk_hosts=[{"address": CARRIER, "port": 5060}], options_ping={"enabled": False},
                       nodes=[{"name": "sbc-1", "address": "127.0.32.2", "listen": [{"transport": "udp", "port": 9}]}])
     code, report = _call(cli, spec, "--timeout", "1")
     assert code == 1 and [f["code"] for f in report["findings"]] == ["setup-failed"]

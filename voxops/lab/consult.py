@@ -37,7 +37,7 @@ def probe(spec: Path, target: str | None) -> Consulted:
     """`voxops probe SPEC --once --target TARGET`."""
 
     def build() -> object:
-        from voxops.probes.probe_run import ProbeRun
+        from voxops.ops.probe import ProbeRun
 
         session = ProbeRun(spec, target=target, timeout=2.0, prometheus=None)
         session.monitor.settle()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from voxops.ops.checks import report_command
 from voxops.probes.call_check import check_calls
 from voxops.probes.call_report import CallReport
-from voxops.probes.output import report_command
 from voxops.severity import Severity
 from voxops.views.output import TextJson
 

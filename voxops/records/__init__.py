@@ -1,0 +1,1 @@
+"""Call records of finished calls: the schema and the SQLite/PostgreSQL store."""

@@ -1,0 +1,1 @@
+"""`voxops watch`: live diagnosis from HEP, an interface or a growing capture."""

@@ -154,12 +154,12 @@ def test_a_spec_whose_own_config_cannot_keep_its_promise_fails_the_drill(cli, la
 
 def test_a_drill_whose_probe_crashes_fails(cli, lab_dir, monkeypatch):
     # the lab and the fault are real; only the certificate check, which should name the fault, crashes
-    import voxops.probes.tls_check
+    import voxops.ops.certs
 
     def crash(*args, **kwargs):
         raise RuntimeError("certs crashed before building its report")
 
-    monkeypatch.setattr(voxops.probes.tls_check, "check_certs_spec", crash)
+    monkeypatch.setattr(voxops.ops.certs, "check_certs_spec", crash)
     code, report = _drill(cli, lab_dir, "cert-expiry")
     checks = {c["name"]: c for c in report["checks"]}
     named = checks["voxops certs names the fault"]

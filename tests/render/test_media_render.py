@@ -201,7 +201,7 @@ def test_media_rules_fire_per_trunk_and_per_relay(tmp_path: Path) -> None:
     _render(tmp_path, media_spec())
     rules = tmp_path / "out/shared/prometheus/voxops-alerts.yml"
     check = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60)
-    assert check.returncode == 0 and "SUCCESS: 10 rules found" in check.stdout, check.stdout + check.stderr
+    assert check.returncode == 0 and "SUCCESS: 12 rules found" in check.stdout, check.stdout + check.stderr
     tests = tmp_path / "media_rules_test.yml"
     tests.write_text(MEDIA_RULE_TESTS.format(rules=rules))
     cp = subprocess.run([promtool, "test", "rules", str(tests)], capture_output=True, text=True, timeout=60)

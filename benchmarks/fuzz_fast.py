@@ -122,12 +122,11 @@ def guarded(target: Callable[[bytes], None], data: bytes, slow_s: float = SLOW_S
 
 
 def peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM: ru_maxrss would count a forking parent's pages)."""
-    with open("/proc/self/status", "rb") as fh:
-        for line in fh:
-            if line.startswith(b"VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak RSS (the capture harness's VmHWM reading)."""
+    sys.path.insert(0, str(HERE))
+    from fuzz_capture import own_peak_rss_mb
+
+    return float(own_peak_rss_mb())
 
 
 def replay(name: str, path: Path) -> bool:

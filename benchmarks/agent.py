@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -39,19 +38,16 @@ from tests.support.processes import stop  # noqa: E402
 AGENT_IP, SIPP_IP, UAS_IP = "127.0.6.40", "127.0.6.41", "127.0.6.42"
 
 
-def write_rtp_pcap(path: Path, seconds: float) -> Path:
-    """PCMU RTP at 20 ms in an Ethernet pcap, for SIPp's play_pcap_audio."""
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
-    for i in range(int(seconds * 50)):
-        payload = bytes((i * 7 + k * 13) % 256 for k in range(160))
-        rtp = struct.pack("!BBHII", 0x80, 0, i & 0xFFFF, i * 160, 0x5EED) + payload
-        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64, 17, 0,
-                         socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1")) + udp
-        frame = b"\x00" * 12 + b"\x08\x00" + ip
-        t = i * 0.02
-        out.append(struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), len(frame)) + frame)
-    path.write_bytes(b"".join(out))
+def write_rtp_pcap(path: Path, seconds: float, payload: Callable[[int], bytes] | None = None) -> Path:
+    """PCMU RTP at 20 ms in an Ethernet pcap, for SIPp's play_pcap_audio; `payload(i)` is
+    packet i's 160 bytes (a fixed pattern by default)."""
+    from voxops.capture.writer import PcapWriter, rtp_bytes, udp_frame
+
+    with PcapWriter(path) as out:
+        for i in range(int(seconds * 50)):
+            body = payload(i) if payload else bytes((i * 7 + k * 13) % 256 for k in range(160))
+            rtp = rtp_bytes(i & 0xFFFF, i * 160, 0x5EED, 0, body)
+            out.write(i * 0.02, udp_frame("127.0.0.1", 6000, "127.0.0.1", 6000, rtp, ident=i & 0xFFFF))
     return path
 
 

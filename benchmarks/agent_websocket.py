@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -40,21 +39,16 @@ BOT_DELAY_MS = 200
 
 def speech_pcap(path: Path, seconds: float) -> Path:
     """PCMU RTP: 1 s of a 440 Hz tone, 4 s of silence, repeated."""
+    from benchmarks.agent import write_rtp_pcap
+
     t = np.arange(8000) / 8000
     tone = encode_g711((np.sin(2 * math.pi * 440 * t) * 8000).astype(np.int16))
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
-    for i in range(int(seconds * 50)):
+
+    def payload(i: int) -> bytes:
         k = i % 250
-        payload = tone[k * 160 : (k + 1) * 160] if k < 50 else b"\xff" * 160
-        rtp = struct.pack("!BBHII", 0x80, 0, i & 0xFFFF, i * 160, 0x5EED) + payload
-        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64, 17, 0,
-                         socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1")) + udp
-        frame = b"\x00" * 12 + b"\x08\x00" + ip
-        ts = i * 0.02
-        out.append(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(frame), len(frame)) + frame)
-    path.write_bytes(b"".join(out))
-    return path
+        return tone[k * 160 : (k + 1) * 160] if k < 50 else b"\xff" * 160
+
+    return write_rtp_pcap(path, seconds, payload)
 
 
 def start_bot(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:

@@ -18,7 +18,6 @@ an input that never returns). Seeds come from the project's own test captures.
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import atheris
 import numpy  # noqa: F401 - imported before instrumentation: only voxops code is instrumented
+from fuzz_fast import peak_rss_mb  # benchmarks/ is on the path: the harnesses run as scripts
 
 with atheris.instrument_imports(include=["voxops"]):
     from voxops.capture import layers
@@ -62,19 +62,9 @@ def target(data: bytes) -> None:
     elapsed = time.monotonic() - started
     if elapsed > SLOW_S:
         raise Finding(f"input took {elapsed:.1f} s (limit {SLOW_S:g} s)")
-    rss_mb = own_peak_rss_mb()
+    rss_mb = peak_rss_mb()
     if rss_mb > RSS_LIMIT_MB:
         raise Finding(f"peak RSS {rss_mb:.0f} MB (limit {RSS_LIMIT_MB} MB)")
-
-
-def own_peak_rss_mb() -> float:
-    """This process's own peak RSS. Not ru_maxrss: a process started by a big one (a test
-    run) inherits its parent's high-water mark across fork and exec."""
-    with open("/proc/self/status", "rb") as fh:
-        for line in fh:
-            if line.startswith(b"VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_one(data: bytes) -> None:

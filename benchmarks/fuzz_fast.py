@@ -122,11 +122,13 @@ def guarded(target: Callable[[bytes], None], data: bytes, slow_s: float = SLOW_S
 
 
 def peak_rss_mb() -> float:
-    """This process's own peak RSS (the capture harness's VmHWM reading)."""
-    sys.path.insert(0, str(HERE))
-    from fuzz_capture import own_peak_rss_mb
-
-    return float(own_peak_rss_mb())
+    """This process's own peak RSS. Not ru_maxrss: a process started by a big one (a test
+    run) inherits its parent's high-water mark across fork and exec."""
+    with open("/proc/self/status", "rb") as fh:
+        for line in fh:
+            if line.startswith(b"VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def replay(name: str, path: Path) -> bool:
